@@ -1,0 +1,59 @@
+/**
+ * Backend choice: cpu (default, pure tfjs), wasm, webgpu, or tensorflow (tfjs-node / tfjs-node-gpu when the
+ * user installed one). Optional packages are loaded dynamically and never required.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
+export const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu', 'tensorflow'];
+
+/** require() that bundlers and tsc leave alone, for optional peers. */
+function optionalRequire(name: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(name);
+}
+
+async function register(name: BackendName): Promise<void> {
+  if (tf.findBackendFactory(name)) return;
+  try {
+    if (name === 'wasm') {
+      const wasm = optionalRequire('@tensorflow/tfjs-backend-wasm') as { setWasmPaths?: (p: string) => void };
+      const path = optionalRequire('path') as typeof import('path');
+      const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+      wasm.setWasmPaths?.(path.join(dir, 'dist') + path.sep);
+    } else if (name === 'webgpu') {
+      const g = globalThis as { navigator?: { gpu?: unknown } };
+      if (!g.navigator?.gpu) {
+        const { create, globals } = optionalRequire('webgpu') as { create: (o: string[]) => unknown; globals: object };
+        Object.assign(globalThis, globals);
+        Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
+      }
+      optionalRequire('@tensorflow/tfjs-backend-webgpu');
+    } else if (name === 'tensorflow') {
+      try {
+        optionalRequire('@tensorflow/tfjs-node-gpu');
+      } catch {
+        optionalRequire('@tensorflow/tfjs-node');
+      }
+    }
+  } catch (e) {
+    const pkg = { cpu: '', wasm: '@tensorflow/tfjs-backend-wasm', webgpu: '@tensorflow/tfjs-backend-webgpu and webgpu', tensorflow: '@tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu' }[name];
+    throw new Error(`backend '${name}' needs ${pkg} installed (optional peer dependency): ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Make a backend active. name: an argument, else $MAMBA_TFJS_BACKEND, else 'cpu'.
+ * @returns the active backend's name
+ */
+export async function selectBackend(name?: string): Promise<BackendName> {
+  const chosen = (name ?? process.env.MAMBA_TFJS_BACKEND ?? 'cpu') as BackendName;
+  if (!BACKENDS.includes(chosen)) {
+    throw new Error(`unknown backend '${chosen}': expected one of ${BACKENDS.join(', ')}`);
+  }
+  await register(chosen);
+  const ok = await tf.setBackend(chosen);
+  if (!ok) throw new Error(`backend '${chosen}' failed to initialize`);
+  await tf.ready();
+  return chosen;
+}

@@ -1,0 +1,30 @@
+/**
+ * mamba-tfjs: Mamba (Gu & Dao, 2023) for TensorFlow.js.
+ *
+ * Importing this module registers the layers for (de)serialization, the fused scan kernels, and a `file://`
+ * save/load handler when none is registered (pure @tensorflow/tfjs has none).
+ */
+export { pscan, scanCore } from './ops/pscan';
+export { scanSequential } from './ops/scanSequential';
+export { selectiveScan, resolveScanMode } from './ops/selectiveScan';
+export type { ScanMode, SelectiveScanOptions } from './ops/selectiveScan';
+export { fusedSelectiveScan, hasFusedScanKernel } from './ops/fusedSelectiveScan';
+export { RMSNorm } from './layers/rmsNorm';
+export type { RMSNormArgs } from './layers/rmsNorm';
+export { MambaBlock } from './layers/mambaBlock';
+export type { MambaBlockArgs } from './layers/mambaBlock';
+export { ResidualBlock } from './layers/residualBlock';
+export { Mamba } from './layers/mamba';
+export type { MambaArgs } from './layers/mamba';
+export { MambaLM, paddedVocabSize } from './layers/mambaLM';
+export type { MambaLMArgs } from './layers/mambaLM';
+export type { MambaConfig } from './layers/config';
+export { mambaLayer, rmsNorm, mambaBlock, residualBlock, mambaLMLayer, createMambaLM, findMambaLM } from './layers/factories';
+export { lmLoss } from './losses';
+export { selectBackend, BACKENDS } from './backend';
+export type { BackendName } from './backend';
+export { fileSystem, registerFileSystemHandler } from './io/fsHandler';
+export { loadCheckpoint } from './io/checkpoint';
+
+import { registerFileSystemHandler } from './io/fsHandler';
+registerFileSystemHandler();

@@ -1,0 +1,111 @@
+/**
+ * MambaConfig: mamba.py's configuration in camelCase, with its defaults, and the derived sizes.
+ */
+
+/** Fields of a Mamba stack (mamba.py's MambaConfig). */
+export interface MambaConfig {
+  /** D: model width. */
+  dModel: number;
+  /** Number of residual blocks. */
+  nLayers: number;
+  /** R: rank of the Δ projection; 'auto' = ⌈dModel / 16⌉. */
+  dtRank?: number | 'auto';
+  /** N: state size per channel (default 16). */
+  dState?: number;
+  /** E: expansion factor, ED = E·D (default 2). */
+  expandFactor?: number;
+  /** K: width of the causal depthwise conv (default 4). */
+  dConv?: number;
+  /** Smallest initial Δ (default 0.001). */
+  dtMin?: number;
+  /** Largest initial Δ (default 0.1). */
+  dtMax?: number;
+  /** Initialization of dt_proj's weight: 'random' U(±R^−0.5·dtScale) or 'constant' R^−0.5·dtScale. */
+  dtInit?: 'random' | 'constant';
+  /** Scale of dt_proj's initial weight (default 1). */
+  dtScale?: number;
+  /** Floor of the initial Δ (default 1e-4). */
+  dtInitFloor?: number;
+  /** Epsilon of the RMS norms (default 1e-5). */
+  normEps?: number;
+  /** Bias on in_proj and out_proj (default false). */
+  bias?: boolean;
+  /** Bias on the conv (default true). */
+  convBias?: boolean;
+  /** Use the parallel scan (true, default) or the sequential loop (false) when no fused kernel is chosen. */
+  pscan?: boolean;
+  /** Scan implementation: 'auto' (fused when the backend has the kernel, else pscan/sequential by `pscan`). */
+  scanMode?: 'auto' | 'fused' | 'pscan' | 'sequential';
+  /** Seed for the initial weights (default: unseeded). */
+  seed?: number;
+}
+
+/** A MambaConfig with every default filled in and the derived sizes. */
+export type ResolvedMambaConfig = Required<Omit<MambaConfig, 'seed' | 'dtRank'>> & {
+  dtRank: number;
+  seed: number | undefined;
+  /** ED = expandFactor · dModel. */
+  dInner: number;
+};
+
+function positiveInt(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new Error(`Mamba config: expected ${name} to be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Fill in defaults and check every field. */
+export function resolveMambaConfig(c: MambaConfig): ResolvedMambaConfig {
+  const dModel = positiveInt(c.dModel, 'dModel');
+  const nLayers = positiveInt(c.nLayers, 'nLayers');
+  const expandFactor = positiveInt(c.expandFactor ?? 2, 'expandFactor');
+  const dtRank = c.dtRank == null || c.dtRank === 'auto' ? Math.ceil(dModel / 16) : positiveInt(c.dtRank, 'dtRank');
+  const dtInit = c.dtInit ?? 'random';
+  if (dtInit !== 'random' && dtInit !== 'constant') {
+    throw new Error(`Mamba config: expected dtInit 'random' or 'constant', got ${JSON.stringify(dtInit)}`);
+  }
+  const pscan = c.pscan ?? true;
+  const scanMode = c.scanMode ?? 'auto';
+  if (!['auto', 'fused', 'pscan', 'sequential'].includes(scanMode)) {
+    throw new Error(`Mamba config: expected scanMode auto|fused|pscan|sequential, got ${JSON.stringify(scanMode)}`);
+  }
+  return {
+    dModel,
+    nLayers,
+    dtRank,
+    dState: positiveInt(c.dState ?? 16, 'dState'),
+    expandFactor,
+    dConv: positiveInt(c.dConv ?? 4, 'dConv'),
+    dtMin: c.dtMin ?? 0.001,
+    dtMax: c.dtMax ?? 0.1,
+    dtInit,
+    dtScale: c.dtScale ?? 1,
+    dtInitFloor: c.dtInitFloor ?? 1e-4,
+    normEps: c.normEps ?? 1e-5,
+    bias: c.bias ?? false,
+    convBias: c.convBias ?? true,
+    pscan,
+    scanMode,
+    seed: c.seed,
+    dInner: expandFactor * dModel,
+  };
+}
+
+/** The scan mode a block runs: an explicit scanMode wins; 'auto' falls back to pscan or sequential. */
+export function blockScanMode(c: ResolvedMambaConfig): 'auto' | 'fused' | 'pscan' | 'sequential' {
+  if (c.scanMode !== 'auto') return c.scanMode;
+  return c.pscan ? 'auto' : 'sequential';
+}
+
+/** The serializable part of a config (what getConfig stores). */
+export function configForSave(c: ResolvedMambaConfig): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {
+    dModel: c.dModel, nLayers: c.nLayers, dtRank: c.dtRank, dState: c.dState, expandFactor: c.expandFactor,
+    dConv: c.dConv, dtMin: c.dtMin, dtMax: c.dtMax, dtInit: c.dtInit, dtScale: c.dtScale,
+    dtInitFloor: c.dtInitFloor, normEps: c.normEps, bias: c.bias, convBias: c.convBias, pscan: c.pscan,
+    scanMode: c.scanMode,
+  };
+  if (c.seed != null) out.seed = c.seed;
+  return out;
+}

@@ -1,0 +1,128 @@
+/**
+ * MambaBlock, the mixer: in_proj → (x, z); x → causal depthwise conv → silu → selective scan; y · silu(z) →
+ * out_proj.
+ *
+ * Shape letters: B batch, L length, D model width, ED = E·D inner channels, N state size, R Δ rank,
+ * K conv width.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { serialization } from '@tensorflow/tfjs-core';
+import { layers, LayerVariable } from '@tensorflow/tfjs-layers';
+import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
+import type { Shape } from '@tensorflow/tfjs-layers';
+import { NamedWeightsArgs, weightPrefixOf } from './parentLayer';
+import { MambaConfig, ResolvedMambaConfig, blockScanMode, configForSave, resolveMambaConfig } from './config';
+import { SeedStream, aLogInit, constant, dtBiasInit, uniform, uniformFanIn } from './initializers';
+import { causalDepthwiseConv, linear, silu } from '../ops/linear';
+import { selectiveScan } from '../ops/selectiveScan';
+import { checkLastDim } from './validate';
+
+export interface MambaBlockArgs extends NamedWeightsArgs, Omit<MambaConfig, 'nLayers'> {
+  /** Unused by a single block; accepted so one config object fits every layer. */
+  nLayers?: number;
+}
+
+/** The weights of one block, named as the checkpoint keys under `<prefix>` (`…mixer.`). */
+export interface MambaBlockWeights {
+  inProj: LayerVariable; // (D, 2·ED)
+  inProjBias: LayerVariable | null; // (2·ED)
+  conv: LayerVariable; // (K, ED)
+  convBias: LayerVariable | null; // (ED)
+  xProj: LayerVariable; // (ED, R+2N)
+  dtProj: LayerVariable; // (R, ED)
+  dtProjBias: LayerVariable; // (ED)
+  aLog: LayerVariable; // (ED, N)
+  d: LayerVariable; // (ED)
+  outProj: LayerVariable; // (ED, D)
+  outProjBias: LayerVariable | null; // (D)
+}
+
+export class MambaBlock extends layers.Layer {
+  static className = 'MambaBlock';
+  readonly config: ResolvedMambaConfig;
+  readonly weightPrefix: string;
+  readonly w: MambaBlockWeights;
+
+  constructor(args: MambaBlockArgs) {
+    super(args);
+    this.config = resolveMambaConfig({ ...args, nLayers: args.nLayers ?? 1 });
+    this.weightPrefix = weightPrefixOf(args, this.name);
+    const c = this.config;
+    const p = this.weightPrefix;
+    const seeds = new SeedStream(c.seed);
+    const ed = c.dInner;
+    const add = (name: string, shape: number[], init: ReturnType<typeof constant>) =>
+      this.addWeight(`${p}${name}`, shape, 'float32', init);
+    // Porting note: tfjs kernels are (in, out), the transpose of torch's (out, in); the conv is stored (K, ED)
+    // rather than torch's (ED, 1, K). Conversion transposes; the names stay the checkpoint keys.
+    const dtStd = c.dtScale / Math.sqrt(c.dtRank);
+    this.w = {
+      inProj: add('in_proj.weight', [c.dModel, 2 * ed], uniformFanIn(c.dModel, seeds)),
+      inProjBias: c.bias ? add('in_proj.bias', [2 * ed], uniformFanIn(c.dModel, seeds)) : null,
+      conv: add('conv1d.weight', [c.dConv, ed], uniformFanIn(c.dConv, seeds)),
+      convBias: c.convBias ? add('conv1d.bias', [ed], uniformFanIn(c.dConv, seeds)) : null,
+      xProj: add('x_proj.weight', [ed, c.dtRank + 2 * c.dState], uniformFanIn(ed, seeds)),
+      dtProj: add('dt_proj.weight', [c.dtRank, ed], c.dtInit === 'constant' ? constant(dtStd) : uniform(dtStd, seeds)),
+      dtProjBias: add('dt_proj.bias', [ed], dtBiasInit(c.dtMin, c.dtMax, c.dtInitFloor, seeds)),
+      aLog: add('A_log', [ed, c.dState], aLogInit()),
+      d: add('D', [ed], constant(1)),
+      outProj: add('out_proj.weight', [ed, c.dModel], uniformFanIn(ed, seeds)),
+      outProjBias: c.bias ? add('out_proj.bias', [c.dModel], uniformFanIn(ed, seeds)) : null,
+    };
+    this.built = true;
+  }
+
+  override build(): void {
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    return inputShape;
+  }
+
+  /** The projections before the scan, shared by the parallel forward. */
+  private projections(x: tf.Tensor): { xc: tf.Tensor; z: tf.Tensor } {
+    const c = this.config;
+    const ed = c.dInner;
+    const [b, l] = x.shape;
+    const xz = linear(x, this.w.inProj.read(), this.w.inProjBias?.read()); // (B, L, 2·ED)
+    const xin = tf.slice(xz, [0, 0, 0], [b, l, ed]); // (B, L, ED)
+    const z = tf.slice(xz, [0, 0, ed], [b, l, ed]); // (B, L, ED)
+    const xc = silu(causalDepthwiseConv(xin, this.w.conv.read(), this.w.convBias?.read())); // (B, L, ED)
+    return { xc, z };
+  }
+
+  /** Δ, B, C from the conv output: x_proj, split, dt_proj with its bias, softplus. */
+  ssmParams(xc: tf.Tensor): { delta: tf.Tensor; bm: tf.Tensor; cm: tf.Tensor; a: tf.Tensor } {
+    const c = this.config;
+    const [b, l] = xc.shape;
+    const dbc = linear(xc, this.w.xProj.read()); // (B, L, R+2N)
+    const dt = tf.slice(dbc, [0, 0, 0], [b, l, c.dtRank]); // (B, L, R)
+    const bm = tf.slice(dbc, [0, 0, c.dtRank], [b, l, c.dState]); // (B, L, N)
+    const cm = tf.slice(dbc, [0, 0, c.dtRank + c.dState], [b, l, c.dState]); // (B, L, N)
+    const delta = tf.softplus(linear(dt, this.w.dtProj.read(), this.w.dtProjBias.read())); // (B, L, ED)
+    const a = tf.neg(tf.exp(this.w.aLog.read())); // (ED, N)
+    return { delta, bm, cm, a };
+  }
+
+  /** Gate and project out: out_proj(y · silu(z)). */
+  gateOut(y: tf.Tensor, z: tf.Tensor): tf.Tensor {
+    return linear(tf.mul(y, silu(z)), this.w.outProj.read(), this.w.outProjBias?.read()); // (B, L, D)
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs = {}): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs; // (B, L, D)
+    checkLastDim(x, this.config.dModel, 'MambaBlock');
+    return tf.tidy(() => {
+      const { xc, z } = this.projections(x); // (B, L, ED) each
+      const { delta, bm, cm, a } = this.ssmParams(xc);
+      const y = selectiveScan(xc, delta, a, bm, cm, this.w.d.read(), { mode: blockScanMode(this.config) }); // (B, L, ED)
+      return this.gateOut(y, z); // (B, L, D)
+    });
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    return { ...super.getConfig(), ...configForSave(this.config), weightPrefix: this.weightPrefix };
+  }
+}
+serialization.registerClass(MambaBlock);

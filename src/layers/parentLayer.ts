@@ -1,0 +1,45 @@
+/**
+ * A tf.layers.Layer that holds sub-layers and exposes their weights as its own, so that a model's
+ * trainableWeights, save/load, getWeights/setWeights and dispose see every variable.
+ */
+import { layers, LayerVariable } from '@tensorflow/tfjs-layers';
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+
+/** Options every mamba-tfjs layer takes besides tf.layers' own. */
+export interface NamedWeightsArgs extends LayerArgs {
+  /**
+   * Prefix of this layer's weight names. Names follow the HuggingFace checkpoint keys
+   * (`backbone.layers.0.mixer.in_proj.weight`), so a state dict maps by name. Default: `<layer name>/`.
+   */
+  weightPrefix?: string;
+}
+
+/** Porting note: torch modules register sub-modules automatically; tfjs layers must list them by hand. */
+export abstract class ParentLayer extends layers.Layer {
+  /** Sub-layers whose weights this layer exposes (in order). */
+  protected abstract subLayers(): layers.Layer[];
+
+  override get trainableWeights(): LayerVariable[] {
+    if (!this.trainable) return [];
+    return [...super.trainableWeights, ...this.subLayers().flatMap((l) => l.trainableWeights)];
+  }
+
+  override set trainableWeights(weights: LayerVariable[]) {
+    super.trainableWeights = weights;
+  }
+
+  override get nonTrainableWeights(): LayerVariable[] {
+    const own = super.nonTrainableWeights;
+    const sub = this.subLayers().flatMap((l) => (this.trainable ? l.nonTrainableWeights : l.weights));
+    return [...own, ...sub];
+  }
+
+  override set nonTrainableWeights(weights: LayerVariable[]) {
+    super.nonTrainableWeights = weights;
+  }
+}
+
+/** The prefix a layer names its weights with. */
+export function weightPrefixOf(args: NamedWeightsArgs, layerName: string): string {
+  return args.weightPrefix ?? `${layerName}/`;
+}

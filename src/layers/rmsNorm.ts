@@ -1,0 +1,60 @@
+/**
+ * RMSNorm: y = x / √(mean(x²) + eps) · weight, over the last axis.
+ *
+ * Shape letters: B batch, L length, D model width.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { serialization } from '@tensorflow/tfjs-core';
+import { layers, LayerVariable } from '@tensorflow/tfjs-layers';
+import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
+import type { Shape } from '@tensorflow/tfjs-layers';
+import { NamedWeightsArgs, weightPrefixOf } from './parentLayer';
+import { constant } from './initializers';
+import { checkLastDim } from './validate';
+
+export interface RMSNormArgs extends NamedWeightsArgs {
+  /** Size of the normalized (last) axis. */
+  dModel: number;
+  /** Added to the mean square before the root (default 1e-5). */
+  eps?: number;
+}
+
+export class RMSNorm extends layers.Layer {
+  static className = 'RMSNorm';
+  readonly dModel: number;
+  readonly eps: number;
+  readonly weightPrefix: string;
+  readonly weight: LayerVariable; // (D)
+
+  constructor(args: RMSNormArgs) {
+    super(args);
+    this.dModel = args.dModel;
+    this.eps = args.eps ?? 1e-5;
+    this.weightPrefix = weightPrefixOf(args, this.name);
+    // Weights are made here, outside tfjs's name scope, so their names are exactly the checkpoint keys.
+    this.weight = this.addWeight(`${this.weightPrefix}weight`, [this.dModel], 'float32', constant(1));
+    this.built = true;
+  }
+
+  override build(): void {
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    return inputShape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs = {}): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs; // (B, L, D)
+    checkLastDim(x, this.dModel, 'RMSNorm');
+    return tf.tidy(() => {
+      const ms = tf.mean(tf.square(x), -1, true); // (B, L, 1)
+      return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.eps))), this.weight.read()); // (B, L, D)
+    });
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    return { ...super.getConfig(), dModel: this.dModel, eps: this.eps, weightPrefix: this.weightPrefix };
+  }
+}
+serialization.registerClass(RMSNorm);

@@ -1,0 +1,47 @@
+/**
+ * Small tensor helpers the layers share.
+ *
+ * Shape letters: B batch, L length, I input features, O output features, ED inner channels, K conv width.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** x (B, L, I) @ kernel (I, O) [+ bias (O)] → (B, L, O). Kernels are (in, out), torch's transpose. */
+export function linear(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor | null): tf.Tensor {
+  return tf.tidy(() => {
+    const [b, l, i] = x.shape as number[];
+    const o = (kernel.shape as number[])[1];
+    const flat = tf.reshape(x, [b * l, i]); // (B·L, I)
+    const y = tf.matMul(flat, kernel); // (B·L, O)
+    const withBias = bias ? tf.add(y, bias) : y; // (B·L, O)
+    return tf.reshape(withBias, [b, l, o]); // (B, L, O)
+  });
+}
+
+/** x · sigmoid(x). */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+}
+
+/**
+ * Depthwise causal conv over the length axis as K shifted slices (the wasm backend has no depthwise-conv
+ * gradient): out_t = Σ_k w[k] · x_{t−(K−1)+k} + bias, zeros before the start; tap K−1 is the current step.
+ * @param x      (B, L, ED)
+ * @param weight (K, ED)
+ * @param bias   (ED) or null
+ * @returns      (B, L, ED)
+ */
+export function causalDepthwiseConv(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | null): tf.Tensor {
+  return tf.tidy(() => {
+    const [b, l, ed] = x.shape as number[];
+    const k = (weight.shape as number[])[0];
+    const padded = k > 1 ? tf.pad(x, [[0, 0], [k - 1, 0], [0, 0]]) : x; // (B, L+K−1, ED)
+    let out: tf.Tensor | null = bias ? tf.reshape(bias, [1, 1, ed]) : null; // (1, 1, ED)
+    for (let tap = 0; tap < k; tap++) {
+      const shifted = tf.slice(padded, [0, tap, 0], [b, l, ed]); // (B, L, ED)
+      const w = tf.reshape(tf.slice(weight, [tap, 0], [1, ed]), [1, 1, ed]); // (1, 1, ED)
+      const term = tf.mul(shifted, w); // (B, L, ED)
+      out = out ? tf.add(out, term) : term; // (B, L, ED)
+    }
+    return out as tf.Tensor; // (B, L, ED)
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * Loss and accuracy restricted to scored positions, in the `(yTrue, yPred)` form that
+ * `model.compile({loss, metrics})` accepts, so both a custom loop and `model.fit` can use them.
+ *
+ * Target formats (yTrue), all numeric (float32 from `model.fit` is fine, ids are rounded):
+ * - (B, T) or (B, T, 1): token ids, with -1 (any negative) marking ignored positions;
+ * - (B, T, 2): [id, weight] pairs; a negative id also ignores the position.
+ * yPred is the logits, (B, T, V). No one-hot is built: the log-probability of each target is
+ * gathered from the flattened log-softmax.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { TokenBatch } from './types';
+
+/** Ids and weights of every position, flattened to (N) with N = B*T. */
+interface FlatTargets {
+  /** Target ids clamped to >= 0 (ignored positions point at id 0), (N) int32. */
+  ids: tf.Tensor1D;
+  /** Weights, 0 at ignored positions, (N) float32. */
+  weights: tf.Tensor1D;
+}
+
+/** Checks shapes and splits yTrue into ids and weights; call inside tf.tidy. */
+function flatTargets(yTrue: tf.Tensor, yPred: tf.Tensor): FlatTargets {
+  if (yPred.rank !== 3) throw new Error(`yPred: expected logits of rank 3 (B, T, V), got shape [${yPred.shape}]`);
+  const [B, T] = yPred.shape;
+  const N = B * T;
+  const last = yTrue.rank === 3 ? yTrue.shape[2] : 1;
+  const leadOk = yTrue.shape[0] === B && yTrue.shape[1] === T;
+  if (!leadOk || (yTrue.rank !== 2 && yTrue.rank !== 3) || (last !== 1 && last !== 2)) {
+    throw new Error(`yTrue: expected shape [${B},${T}], [${B},${T},1] or [${B},${T},2], got [${yTrue.shape}]`);
+  }
+  const pairs = yTrue.reshape([N, last]); // (N, 1|2)
+  const rawIds = pairs.slice([0, 0], [N, 1]).reshape([N]); // (N)
+  const ids = (yTrue.dtype === 'int32' ? rawIds : rawIds.round()).toInt(); // (N) int32
+  const valid = ids.greaterEqual(0).toFloat(); // (N)
+  const w = last === 2 ? pairs.slice([0, 1], [N, 1]).reshape([N]).toFloat() : tf.onesLike(valid); // (N)
+  const zero = tf.scalar(0, 'int32'); // a plain 0 would upcast the ids to float32
+  return { ids: ids.maximum(zero) as tf.Tensor1D, weights: valid.mul(w) as tf.Tensor1D };
+}
+
+/**
+ * Mean cross-entropy over the scored positions: sum_i w_i * -log p(y_i) / sum_i w_i
+ * (0 when nothing is scored).
+ */
+export function maskedLmLoss(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const { ids, weights } = flatTargets(yTrue, yPred); // (N), (N)
+    const [B, T, V] = yPred.shape;
+    const N = B * T;
+    const logp = tf.logSoftmax(yPred.reshape([N, V])).reshape([N * V]); // (N*V)
+    // A plain-number operand would upcast the int32 range to float32, which gather rejects.
+    const flatIdx = tf.range(0, N, 1, 'int32').mul(tf.scalar(V, 'int32')).add(ids); // (N) int32
+    const picked = tf.gather(logp, flatIdx); // (N)
+    const total = weights.sum(); // ()
+    return picked.mul(weights).sum().neg().div(total.maximum(1e-12)) as tf.Scalar; // ()
+  });
+}
+
+/** Weighted fraction of scored positions whose argmax logit equals the target (0 when none). */
+export function answerAccuracy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const { ids, weights } = flatTargets(yTrue, yPred); // (N), (N)
+    const [B, T, V] = yPred.shape;
+    const pred = yPred.reshape([B * T, V]).argMax(-1); // (N) int32
+    const hit = pred.equal(ids).toFloat(); // (N)
+    return hit.mul(weights).sum().div(weights.sum().maximum(1e-12)) as tf.Scalar; // ()
+  });
+}
+
+/** The batch's targets as a (B, T, 1) int32 tensor with -1 at ignored positions. */
+export function targetIds(batch: TokenBatch): tf.Tensor3D {
+  return tf.tensor3d(batch.y, [batch.batch, batch.length, 1], 'int32'); // (B, T, 1)
+}
+
+/** The batch's targets as a (B, T, 2) float32 tensor of [id, weight] pairs. */
+export function targetPairs(batch: TokenBatch): tf.Tensor3D {
+  const n = batch.batch * batch.length;
+  const packed = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    packed[2 * i] = batch.y[i];
+    packed[2 * i + 1] = batch.mask[i];
+  }
+  return tf.tensor3d(packed, [batch.batch, batch.length, 2], 'float32'); // (B, T, 2)
+}
+
+/** The batch's inputs as a (B, T) int32 tensor. */
+export function inputIds(batch: TokenBatch): tf.Tensor2D {
+  return tf.tensor2d(batch.x, [batch.batch, batch.length], 'int32'); // (B, T)
+}

@@ -1,0 +1,31 @@
+/**
+ * Access to ../shared/fixtures (read in place, never copied into the project).
+ */
+import * as path from 'path';
+import { SafetensorsFile } from '../../src/io/safetensors';
+
+export const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');
+export const FIXTURE_NAMES = ['tiny-hf', 'tiny-hf-bf16', 'tiny-orig'] as const;
+export type FixtureName = (typeof FIXTURE_NAMES)[number];
+
+export function fixtureDir(name: FixtureName): string {
+  return path.join(FIXTURES, name);
+}
+
+export interface Reference {
+  file: SafetensorsFile;
+  float(key: string): Promise<{ data: Float32Array; shape: number[] }>;
+  int(key: string): Promise<{ data: Int32Array; shape: number[] }>;
+  keys(): string[];
+}
+
+/** Open a fixture's reference.safetensors. Close `file` when done. */
+export async function openReference(name: FixtureName): Promise<Reference> {
+  const file = await SafetensorsFile.open(path.join(fixtureDir(name), 'reference.safetensors'));
+  return {
+    file,
+    keys: () => file.keys(),
+    float: async (key) => ({ data: await file.readFloat32(key), shape: file.entry(key).shape }),
+    int: async (key) => ({ data: await file.readInt32(key), shape: file.entry(key).shape }),
+  };
+}
