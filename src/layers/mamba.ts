@@ -9,7 +9,7 @@ import { serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { Shape } from '@tensorflow/tfjs-layers';
-import { NamedWeightsArgs, ParentLayer, weightPrefixOf } from './parentLayer';
+import { NamedWeightsArgs, ParentLayer, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { ResidualBlock } from './residualBlock';
 import { MambaConfig, ResolvedMambaConfig, configForSave, resolveMambaConfig } from './config';
 import { checkLastDim } from './validate';
@@ -73,7 +73,7 @@ export class Mamba extends ParentLayer {
   }
 
   override getConfig(): serialization.ConfigDict {
-    return { ...super.getConfig(), ...configForSave(this.config), weightPrefix: this.weightPrefix };
+    return { ...super.getConfig(), ...configForSave(this.config), ...weightPrefixConfig(this.weightPrefix, this.name) };
   }
 }
 serialization.registerClass(Mamba);

@@ -10,7 +10,7 @@ import { serialization } from '@tensorflow/tfjs-core';
 import { layers, LayerVariable } from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { Shape } from '@tensorflow/tfjs-layers';
-import { NamedWeightsArgs, weightPrefixOf } from './parentLayer';
+import { NamedWeightsArgs, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { MambaConfig, ResolvedMambaConfig, blockScanMode, configForSave, resolveMambaConfig } from './config';
 import { SeedStream, aLogInit, constant, dtBiasInit, uniform, uniformFanIn } from './initializers';
 import { causalDepthwiseConv, linear, silu } from '../ops/linear';
@@ -122,7 +122,7 @@ export class MambaBlock extends layers.Layer {
   }
 
   override getConfig(): serialization.ConfigDict {
-    return { ...super.getConfig(), ...configForSave(this.config), weightPrefix: this.weightPrefix };
+    return { ...super.getConfig(), ...configForSave(this.config), ...weightPrefixConfig(this.weightPrefix, this.name) };
   }
 }
 serialization.registerClass(MambaBlock);

@@ -43,3 +43,16 @@ export abstract class ParentLayer extends layers.Layer {
 export function weightPrefixOf(args: NamedWeightsArgs, layerName: string): string {
   return args.weightPrefix ?? `${layerName}/`;
 }
+
+/**
+ * The weightPrefix entry of a layer's config: absent when it is the default `<name>/` (the name survives
+ * saving as it is; other strings are snake-cased by tfjs), else the prefix.
+ */
+export function weightPrefixConfig(prefix: string, layerName: string): { weightPrefix?: string } {
+  if (prefix === `${layerName}/`) return {};
+  if (/[A-Z]/.test(prefix)) {
+    // tfjs snake-cases every string value of a saved config (all but `name`), so capitals would not survive.
+    throw new Error(`weightPrefix: expected no capital letters in a saved layer's prefix, got "${prefix}"`);
+  }
+  return { weightPrefix: prefix };
+}

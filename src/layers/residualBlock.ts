@@ -8,7 +8,7 @@ import { serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { Shape } from '@tensorflow/tfjs-layers';
-import { ParentLayer, weightPrefixOf } from './parentLayer';
+import { ParentLayer, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { MambaBlock, MambaBlockArgs } from './mambaBlock';
 import { RMSNorm } from './rmsNorm';
 import { configForSave } from './config';
@@ -48,7 +48,7 @@ export class ResidualBlock extends ParentLayer {
   }
 
   override getConfig(): serialization.ConfigDict {
-    return { ...super.getConfig(), ...configForSave(this.mixer.config), weightPrefix: this.weightPrefix };
+    return { ...super.getConfig(), ...configForSave(this.mixer.config), ...weightPrefixConfig(this.weightPrefix, this.name) };
   }
 }
 serialization.registerClass(ResidualBlock);

@@ -8,7 +8,7 @@ import { serialization } from '@tensorflow/tfjs-core';
 import { layers, LayerVariable } from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { Shape } from '@tensorflow/tfjs-layers';
-import { NamedWeightsArgs, weightPrefixOf } from './parentLayer';
+import { NamedWeightsArgs, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { constant } from './initializers';
 import { checkLastDim } from './validate';
 
@@ -54,7 +54,7 @@ export class RMSNorm extends layers.Layer {
   }
 
   override getConfig(): serialization.ConfigDict {
-    return { ...super.getConfig(), dModel: this.dModel, eps: this.eps, weightPrefix: this.weightPrefix };
+    return { ...super.getConfig(), dModel: this.dModel, eps: this.eps, ...weightPrefixConfig(this.weightPrefix, this.name) };
   }
 }
 serialization.registerClass(RMSNorm);

@@ -10,8 +10,9 @@
  * Kernels registered on import (idempotent, see {@link registerFusedScanKernels}):
  *   MambaSelectiveScan     {x, delta, A, B, C, D}     -> y (B, L, ED)
  *   MambaSelectiveScanGrad {x, delta, A, B, C, D, dy} -> [dx, ddelta, dA, dB, dC, dD]
- *   UnsortedSegmentSum     (wasm only, when the wasm backend lacks it: needed by tf.gather's gradient)
  * plus the gradient of MambaSelectiveScan, which calls MambaSelectiveScanGrad.
+ * Importing this module also imports ./segmentSum, which registers the O(size)
+ * UnsortedSegmentSum (tf.gather's gradient) for 'cpu' and 'wasm'.
  *
  * The cpu kernels read the backend's arrays in place; the wasm kernels read and
  * write the wasm heap in place (no copies leave the heap). Registering for 'wasm'
@@ -20,6 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedScanBackward, fusedScanForward, FusedScanDims } from './fusedScanMath';
+import './segmentSum'; // registers UnsortedSegmentSum for cpu and wasm on import
 
 /** Kernel name of the fused forward scan. */
 export const FUSED_SCAN_KERNEL = 'MambaSelectiveScan';
@@ -78,13 +80,6 @@ function wasmF32(backend: WasmBackendLike, t: tf.TensorInfo): Float32Array {
   return new Float32Array(backend.wasm.HEAPU8.buffer, rec.memoryOffset, tf.util.sizeFromShape(t.shape));
 }
 
-/** An Int32Array view of a tensor's bytes on the wasm heap. */
-function wasmI32(backend: WasmBackendLike, t: tf.TensorInfo): Int32Array {
-  const rec = backend.dataIdMap.get(t.dataId);
-  if (rec == null) throw new Error(`wasm kernel: tensor data not found on the wasm backend (shape [${t.shape}])`);
-  return new Int32Array(backend.wasm.HEAPU8.buffer, rec.memoryOffset, tf.util.sizeFromShape(t.shape));
-}
-
 /** Output shapes of the grad kernel, in output order. */
 function gradShapes(d: FusedScanDims): number[][] {
   return [[d.B, d.L, d.ED], [d.B, d.L, d.ED], [d.ED, d.N], [d.B, d.L, d.N], [d.B, d.L, d.N], [d.ED]];
@@ -135,60 +130,20 @@ const wasmBackward: tf.KernelFunc = ({ inputs, backend }) => {
   return outs;
 };
 
-/**
- * wasm UnsortedSegmentSum: out[segmentIds[i], ...] += x[i, ...]; ids outside
- * [0, numSegments) are dropped (as on the cpu backend). segmentIds' shape must be
- * a prefix of x's; out is (numSegments, ...x.shape[segmentIds.rank:]).
- */
-const wasmUnsortedSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const be = backend as WasmBackendLike;
-  const x = inputs['x'];
-  const ids = inputs['segmentIds'];
-  if (x == null || ids == null) throw new Error(`UnsortedSegmentSum: expected inputs {x, segmentIds}`);
-  const numSegments = Number((attrs ?? {})['numSegments']);
-  if (!Number.isInteger(numSegments) || numSegments < 0) {
-    throw new Error(`UnsortedSegmentSum: numSegments must be a non-negative integer, got ${numSegments}`);
-  }
-  if (ids.dtype !== 'int32') throw new Error(`UnsortedSegmentSum: segmentIds must be int32, got ${ids.dtype}`);
-  if (x.dtype !== 'float32' && x.dtype !== 'int32') {
-    throw new Error(`UnsortedSegmentSum: x must be float32 or int32, got ${x.dtype}`);
-  }
-  const r = ids.shape.length;
-  if (r > x.shape.length || ids.shape.some((s, i) => s !== x.shape[i])) {
-    throw new Error(`UnsortedSegmentSum: segmentIds shape [${ids.shape}] must be a prefix of x shape [${x.shape}]`);
-  }
-  const inner = tf.util.sizeFromShape(x.shape.slice(r));
-  const out = be.makeOutput([numSegments, ...x.shape.slice(r)], x.dtype); // (numSegments, ...inner)
-  const view = x.dtype === 'float32' ? wasmF32 : wasmI32;
-  const o = view(be, out); // (numSegments * inner)
-  const xv = view(be, x); // (count * inner)
-  const sv = wasmI32(be, ids); // (count)
-  o.fill(0);
-  for (let i = 0; i < sv.length; i++) {
-    const s = sv[i];
-    if (s < 0 || s >= numSegments) continue;
-    const src = i * inner;
-    const dst = s * inner;
-    for (let j = 0; j < inner; j++) o[dst + j] += xv[src + j];
-  }
-  return out;
-};
-
 /** Registers `kernelFunc` for (name, backend) unless something already is. */
 function registerOnce(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc): void {
   if (tf.getKernel(kernelName, backendName) == null) tf.registerKernel({ kernelName, backendName, kernelFunc });
 }
 
 /**
- * Registers the fused-scan kernels ('cpu', 'wasm'), their gradient, and the wasm
- * UnsortedSegmentSum fallback. Safe to call any number of times; runs on import.
+ * Registers the fused-scan kernels ('cpu', 'wasm') and their gradient.
+ * Safe to call any number of times; runs on import.
  */
 export function registerFusedScanKernels(): void {
   registerOnce(FUSED_SCAN_KERNEL, 'cpu', cpuForward);
   registerOnce(FUSED_SCAN_GRAD_KERNEL, 'cpu', cpuBackward);
   registerOnce(FUSED_SCAN_KERNEL, 'wasm', wasmForward);
   registerOnce(FUSED_SCAN_GRAD_KERNEL, 'wasm', wasmBackward);
-  registerOnce('UnsortedSegmentSum', 'wasm', wasmUnsortedSegmentSum);
   if (tf.getGradient(FUSED_SCAN_KERNEL) == null) {
     tf.registerGradient({
       kernelName: FUSED_SCAN_KERNEL,
