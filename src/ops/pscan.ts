@@ -24,83 +24,100 @@ import * as tf from '@tensorflow/tfjs-core';
 /** Direction of a scan: 'forward' runs t = 0 … L−1, 'reverse' runs t = L−1 … 0. */
 export type ScanDirection = 'forward' | 'reverse';
 
-/** Shape (B, T, ED, N) with the length replaced. */
-function withLength(shape: readonly number[], t: number): number[] {
-  return [shape[0], t, ...shape.slice(2)];
+// Porting note: inside the scan the tensors are laid out length-first, (T, F) with F = B·ED·N, so that every
+// slice along the length is one contiguous block; tfjs's cpu backend copies a strided slice element by
+// element, about ten times slower.
+
+/** Rows [start, start + size) of a (T, F) tensor. */
+function rows(x: tf.Tensor2D, start: number, size: number): tf.Tensor2D {
+  return tf.slice(x, [start, 0], [size, x.shape[1]]);
 }
 
-/** Slice positions [start, start + size) along the length axis (axis 1). */
-function sliceLength(x: tf.Tensor, start: number, size: number): tf.Tensor {
-  const begin = x.shape.map((_, i) => (i === 1 ? start : 0));
-  const sizes = x.shape.map((d, i) => (i === 1 ? size : d));
-  return tf.slice(x, begin, sizes);
+/** Even (0, 2, 4, …) and odd (1, 3, 5, …) rows of an even-length (T, F) tensor. */
+function evenOdd(x: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+  const [t, f] = x.shape;
+  const split = tf.reshape(tf.transpose(tf.reshape(x, [t / 2, 2, f]), [1, 0, 2]), [t, f]) as tf.Tensor2D; // (2·T/2, F)
+  return [rows(split, 0, t / 2), rows(split, t / 2, t / 2)]; // (T/2, F) each
 }
 
-/** Even (0, 2, 4, …) and odd (1, 3, 5, …) positions of an even-length tensor, via one reshape. */
-function evenOdd(x: tf.Tensor): [tf.Tensor, tf.Tensor] {
-  const [b, t, ...rest] = x.shape as number[]; // (B, T, ED, N)
-  const pairs = tf.reshape(x, [b, t / 2, 2, ...rest]); // (B, T/2, 2, ED, N)
-  const size = [b, t / 2, 1, ...rest];
-  const even = tf.reshape(tf.slice(pairs, [0, 0, 0, ...rest.map(() => 0)], size), [b, t / 2, ...rest]); // (B, T/2, ED, N)
-  const odd = tf.reshape(tf.slice(pairs, [0, 0, 1, ...rest.map(() => 0)], size), [b, t / 2, ...rest]); // (B, T/2, ED, N)
-  return [even, odd];
+/** Interleave two (T/2, F) tensors into (T, F): even rows from `even`, odd rows from `odd`. */
+function interleave(even: tf.Tensor2D, odd: tf.Tensor2D): tf.Tensor2D {
+  const [half, f] = even.shape;
+  return tf.reshape(tf.stack([even, odd], 1), [2 * half, f]) as tf.Tensor2D; // (T, F)
 }
 
-/** Interleave two (B, T/2, …) tensors into (B, T, …): even positions from `even`, odd from `odd`. */
-function interleave(even: tf.Tensor, odd: tf.Tensor): tf.Tensor {
-  const [b, half, ...rest] = even.shape as number[]; // (B, T/2, ED, N)
-  const e = tf.reshape(even, [b, half, 1, ...rest]); // (B, T/2, 1, ED, N)
-  const o = tf.reshape(odd, [b, half, 1, ...rest]); // (B, T/2, 1, ED, N)
-  return tf.reshape(tf.concat([e, o], 2), [b, half * 2, ...rest]); // (B, T, ED, N)
-}
-
-/** Shift along the length axis by one, filling with zeros: 'right' gives out_t = x_{t−1}, 'left' out_t = x_{t+1}. */
-export function shiftByOne(x: tf.Tensor, towards: 'right' | 'left'): tf.Tensor {
-  const t = (x.shape as number[])[1];
-  const zero = tf.zeros(withLength(x.shape, 1), x.dtype); // (B, 1, ED, N)
+/** Shift rows by one, filling with zeros: 'down' gives out_t = x_{t−1}, 'up' gives out_t = x_{t+1}. */
+function shiftRows(x: tf.Tensor2D, towards: 'down' | 'up'): tf.Tensor2D {
+  const [t, f] = x.shape;
+  const zero = tf.zeros([1, f]) as tf.Tensor2D; // (1, F)
   if (t === 1) return zero;
-  if (towards === 'right') return tf.concat([zero, sliceLength(x, 0, t - 1)], 1); // (B, T, ED, N)
-  return tf.concat([sliceLength(x, 1, t - 1), zero], 1); // (B, T, ED, N)
+  const parts = towards === 'down' ? [zero, rows(x, 0, t - 1)] : [rows(x, 1, t - 1), zero];
+  return tf.concat(parts, 0) as tf.Tensor2D; // (T, F)
 }
 
 /**
- * The scan itself, without a gradient of its own.
+ * The scan on length-first (T, F) tensors, without a gradient of its own.
  *
  * forward: H_t = A_t·H_{t−1} + X_t.   reverse: H_t = A_t·H_{t+1} + X_t (the caller shifts A for the backward).
- * Must be called inside tf.tidy (it returns a new tensor and leaves intermediates to the tidy).
+ * Must be called inside tf.tidy (it leaves intermediates to the tidy).
  */
-export function scanCore(A: tf.Tensor, X: tf.Tensor, direction: ScanDirection): tf.Tensor {
-  const t = (A.shape as number[])[1];
+function scanRows(A: tf.Tensor2D, X: tf.Tensor2D, direction: ScanDirection): tf.Tensor2D {
+  const [t, f] = A.shape;
   if (t === 1) return X;
   const odd = t % 2 === 1;
-  // Pad one element where the pair would be missing: at the end for forward, at the start for reverse.
-  // A padded element has X = 0 and A = 0, so it neither changes nor depends on the real ones.
-  let a = A; // (B, T, ED, N)
-  let x = X; // (B, T, ED, N)
+  // Pad one row where the pair would be missing: at the end for forward, at the start for reverse.
+  // A padded row has X = 0 and A = 0, so it neither changes nor depends on the real ones.
+  let a = A; // (T, F)
+  let x = X; // (T, F)
   if (odd) {
-    const zeroA = tf.zeros(withLength(A.shape, 1)); // (B, 1, ED, N)
-    const zeroX = tf.zeros(withLength(X.shape, 1)); // (B, 1, ED, N)
-    a = direction === 'forward' ? tf.concat([A, zeroA], 1) : tf.concat([zeroA, A], 1); // (B, T+1, ED, N)
-    x = direction === 'forward' ? tf.concat([X, zeroX], 1) : tf.concat([zeroX, X], 1); // (B, T+1, ED, N)
+    const zero = tf.zeros([1, f]); // (1, F)
+    a = tf.concat(direction === 'forward' ? [A, zero] : [zero, A], 0) as tf.Tensor2D; // (T+1, F)
+    x = tf.concat(direction === 'forward' ? [X, zero] : [zero, X], 0) as tf.Tensor2D; // (T+1, F)
   }
-  const [aEven, aOdd] = evenOdd(a); // (B, T/2, ED, N) each
-  const [xEven, xOdd] = evenOdd(x); // (B, T/2, ED, N) each
-  let full: tf.Tensor;
+  const [aEven, aOdd] = evenOdd(a); // (T/2, F) each
+  const [xEven, xOdd] = evenOdd(x); // (T/2, F) each
+  let full: tf.Tensor2D;
   if (direction === 'forward') {
     // Up-sweep: the pair (2i, 2i+1) as one step; its scan gives H at the odd positions.
-    const hOdd = scanCore(tf.mul(aOdd, aEven), tf.add(tf.mul(aOdd, xEven), xOdd), direction); // (B, T/2, ED, N)
+    const hOdd = scanRows(tf.mul(aOdd, aEven), tf.add(tf.mul(aOdd, xEven), xOdd), direction); // (T/2, F)
     // Down-sweep: H_{2i} = A_{2i}·H_{2i−1} + X_{2i}.
-    const hEven = tf.add(tf.mul(aEven, shiftByOne(hOdd, 'right')), xEven); // (B, T/2, ED, N)
-    full = interleave(hEven, hOdd); // (B, T, ED, N)
+    const hEven = tf.add(tf.mul(aEven, shiftRows(hOdd, 'down')), xEven) as tf.Tensor2D; // (T/2, F)
+    full = interleave(hEven, hOdd); // (T, F)
   } else {
     // Up-sweep from the right: the pair (2i, 2i+1) as one step; its scan gives H at the even positions.
-    const hEven = scanCore(tf.mul(aEven, aOdd), tf.add(tf.mul(aEven, xOdd), xEven), direction); // (B, T/2, ED, N)
+    const hEven = scanRows(tf.mul(aEven, aOdd), tf.add(tf.mul(aEven, xOdd), xEven), direction); // (T/2, F)
     // Down-sweep: H_{2i+1} = A_{2i+1}·H_{2i+2} + X_{2i+1}.
-    const hOdd = tf.add(tf.mul(aOdd, shiftByOne(hEven, 'left')), xOdd); // (B, T/2, ED, N)
-    full = interleave(hEven, hOdd); // (B, T, ED, N)
+    const hOdd = tf.add(tf.mul(aOdd, shiftRows(hEven, 'up')), xOdd) as tf.Tensor2D; // (T/2, F)
+    full = interleave(hEven, hOdd); // (T, F)
   }
   if (!odd) return full;
-  return direction === 'forward' ? sliceLength(full, 0, t) : sliceLength(full, 1, t); // (B, T, ED, N)
+  return direction === 'forward' ? rows(full, 0, t) : rows(full, 1, t); // (T, F)
+}
+
+/** (B, L, …) → length-first (L, B·…). */
+function toRows(x: tf.Tensor): tf.Tensor2D {
+  const [b, l] = x.shape as number[];
+  const f = x.size / (b * l);
+  return tf.reshape(tf.transpose(tf.reshape(x, [b, l, f]), [1, 0, 2]), [l, b * f]); // (L, B·F)
+}
+
+/** Length-first (L, B·…) → (B, L, …) of the given shape. */
+function fromRows(x: tf.Tensor2D, shape: number[]): tf.Tensor {
+  const [b, l] = shape;
+  return tf.reshape(tf.transpose(tf.reshape(x, [l, b, x.size / (b * l)]), [1, 0, 2]), shape); // (B, L, ED, N)
+}
+
+/**
+ * The scan over axis 1 of (B, L, …) tensors, without a gradient of its own. Call inside tf.tidy.
+ * forward: H_t = A_t·H_{t−1} + X_t.   reverse: H_t = A_t·H_{t+1} + X_t.
+ */
+export function scanCore(A: tf.Tensor, X: tf.Tensor, direction: ScanDirection): tf.Tensor {
+  return fromRows(scanRows(toRows(A), toRows(X), direction), A.shape as number[]); // (B, L, ED, N)
+}
+
+/** Shift along the length axis (axis 1) by one, filling with zeros: 'right' gives out_t = x_{t−1}, 'left' x_{t+1}. */
+export function shiftByOne(x: tf.Tensor, towards: 'right' | 'left'): tf.Tensor {
+  return fromRows(shiftRows(toRows(x), towards === 'right' ? 'down' : 'up'), x.shape as number[]); // (B, L, ED, N)
 }
 
 function checkScanInputs(A: tf.Tensor, X: tf.Tensor, what: string): void {
