@@ -25,6 +25,12 @@ export { selectBackend, BACKENDS } from './backend';
 export type { BackendName } from './backend';
 export { fileSystem, registerFileSystemHandler } from './io/fsHandler';
 export { loadCheckpoint } from './io/checkpoint';
+export { convertCheckpoint } from './io/convert';
+export type { ConvertOptions, ConvertResult, ConvertDtype } from './io/convert';
+export { exportHf } from './io/exportHf';
+export type { ExportHfOptions, ExportHfResult } from './io/exportHf';
+export { mambaLMTopology } from './io/topology';
+export { mambaLMWeightShapes } from './io/weightPlan';
 
 import { registerFileSystemHandler } from './io/fsHandler';
 registerFileSystemHandler();

@@ -7,9 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { createMambaLM, findMambaLM } from '../layers/factories';
 import { parseCheckpointConfig, CheckpointConfig } from './checkpointConfig';
-import { openCheckpointTensors, TensorSource } from './checkpointSource';
-import { ourName, toOurs, torchShape } from './weightLayout';
+import { openCheckpointTensors } from './checkpointSource';
+import { toOurs } from './weightLayout';
+import { matchKeys } from './matchKeys';
 import type { MambaConfig } from '../layers/config';
+
+export { matchKeys } from './matchKeys';
 
 export interface LoadCheckpointOptions {
   /** Scan implementation of the loaded model (default 'auto'). */
@@ -24,31 +27,6 @@ export function readCheckpointConfig(dir: string): CheckpointConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new Error(`${dir}: expected config.json in the checkpoint directory, found none`);
   return parseCheckpointConfig(fs.readFileSync(file, 'utf8'), file);
-}
-
-/**
- * Check a checkpoint's keys against the model's weights: every weight present once, nothing unknown,
- * shapes equal. Returns our name → checkpoint key.
- */
-export function matchKeys(source: TensorSource, weights: { name: string; shape: number[] }[]): Map<string, string> {
-  const wanted = new Map(weights.map((w) => [w.name, w.shape]));
-  const found = new Map<string, string>();
-  for (const key of source.keys()) {
-    const name = ourName(key);
-    if (name == null) continue;
-    const shape = wanted.get(name);
-    if (!shape) throw new Error(`unexpected key "${key}" in ${source.fileOf(key)}: the model has no such weight`);
-    if (found.has(name)) throw new Error(`key "${key}" in ${source.fileOf(key)} duplicates "${found.get(name)}"`);
-    const want = torchShape(name, shape);
-    const got = source.shape(key);
-    if (want.length !== got.length || want.some((d, i) => d !== got[i])) {
-      throw new Error(`shape mismatch for "${key}" in ${source.fileOf(key)}: expected [${want}], got [${got}]`);
-    }
-    found.set(name, key);
-  }
-  const missing = weights.filter((w) => !found.has(w.name)).map((w) => w.name);
-  if (missing.length) throw new Error(`missing key${missing.length > 1 ? 's' : ''} in checkpoint: ${missing.join(', ')}`);
-  return found;
 }
 
 /**

@@ -27,7 +27,7 @@ const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
 /** Bytes moved per read or write call (Node caps one call at 2 GiB). */
 const IO_CHUNK = 64 * 1024 * 1024;
-/** Largest weight buffer `load` concatenates: bigger ArrayBuffers are unreliable in Node. */
+/** Largest weight file `load` reads into one ArrayBuffer: bigger ArrayBuffers are unreliable in Node. */
 const MAX_LOAD_BYTES = 2 ** 31 - 1;
 
 /** Bytes per element of a weight spec, or null where it cannot be known from the spec (strings). */
@@ -127,17 +127,12 @@ async function pathKind(path: string): Promise<'directory' | 'other' | 'missing'
   }
 }
 
-/** Fills `target` from the file at `path`, failing if the file is shorter than expected. */
-async function readFileInto(path: string, target: Uint8Array): Promise<void> {
-  const fh = await fsp.open(path, 'r');
-  try {
-    for (let done = 0; done < target.length;) {
-      const { bytesRead } = await fh.read(target, done, Math.min(IO_CHUNK, target.length - done), done);
-      if (bytesRead === 0) throw new Error(`weight file ${path} ended after ${done} bytes, expected ${target.length} (was it changed while loading?)`);
-      done += bytesRead;
-    }
-  } finally {
-    await fh.close();
+/** Fills `target` from `fh` at `position`, failing if the file is shorter than expected. */
+async function readInto(fh: fsp.FileHandle, path: string, target: Uint8Array, position: number, expected: number): Promise<void> {
+  for (let done = 0; done < target.length;) {
+    const { bytesRead } = await fh.read(target, done, Math.min(IO_CHUNK, target.length - done), position + done);
+    if (bytesRead === 0) throw new Error(`weight file ${path} ended after ${position + done} bytes, expected ${expected} (was it changed while loading?)`);
+    done += bytesRead;
   }
 }
 
@@ -276,9 +271,13 @@ class FileSystemHandler implements tf.io.IOHandler {
     return jsonPath;
   }
 
-  /** Checks every weight group against its files' sizes, then reads all files into one ArrayBuffer. */
+  /**
+   * Checks every weight group against its files' sizes, then reads each file into its own ArrayBuffer
+   * (tfjs ≥ 4.x takes a list and slices weights across them), so models of many GiB load as long as
+   * no single weight file reaches 2 GiB.
+   */
   private async loadWeights(manifest: tf.io.WeightsManifestConfig, jsonPath: string):
-      Promise<{ specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer }> {
+      Promise<{ specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer[] }> {
     if (!Array.isArray(manifest)) throw new Error(`Cannot load model: ${jsonPath}: weightsManifest must be an array of {paths, weights}`);
     const dir = dirname(jsonPath);
     const files: { path: string; size: number }[] = [];
@@ -309,19 +308,53 @@ class FileSystemHandler implements tf.io.IOHandler {
       }
       specs.push(...group.weights);
     }
-    const total = files.reduce((s, f) => s + f.size, 0);
-    if (total > MAX_LOAD_BYTES) {
-      throw new Error(`Cannot load model: ${jsonPath}: its weights total ${total} bytes (${(total / 2 ** 30).toFixed(2)} GiB), ` +
-        'more than one ArrayBuffer can reliably hold in Node (2 GiB); load this checkpoint with the streaming safetensors loader instead');
+    const big = files.find((f) => f.size > MAX_LOAD_BYTES);
+    if (big) {
+      const total = files.reduce((s, f) => s + f.size, 0);
+      throw new Error(`Cannot load model: ${jsonPath}: its weights total ${total} bytes (${(total / 2 ** 30).toFixed(2)} GiB) and weight file ` +
+        `${big.path} alone holds ${big.size}, more than one ArrayBuffer can reliably hold in Node (2 GiB); ` +
+        'save it in shards (fileSystem(dir, {shardSizeBytes})), or convert the checkpoint with `mamba-tfjs convert`, ' +
+        'or load the checkpoint with the streaming safetensors loader instead');
     }
-    const data = new ArrayBuffer(total);
-    let offset = 0;
-    for (const f of files) {
-      await readFileInto(f.path, new Uint8Array(data, offset, f.size));
-      offset += f.size;
-    }
+    const pieceSize = pieceSizeFor(files);
+    const data: ArrayBuffer[] = [];
+    for (const f of files) data.push(...(await readFilePieces(f.path, f.size, pieceSize)));
     return { specs, data };
   }
+}
+
+/**
+ * The size to cut the last weight file into, or null to read every file whole.
+ *
+ * Porting note: tfjs 4.22's CompositeArrayBuffer, when every buffer but the last has one size u, finds
+ * the buffer of byte b as floor(b / u): wrong (silently zeros) when the last buffer is longer than u.
+ * Cutting the last file into pieces of u bytes keeps that arithmetic right.
+ */
+function pieceSizeFor(files: { size: number }[]): number | null {
+  const sizes = files.map((f) => f.size).filter((n) => n > 0);
+  if (sizes.length < 2) return null;
+  const u = sizes[0];
+  const last = sizes[sizes.length - 1];
+  return sizes.slice(0, -1).every((n) => n === u) && last > u ? u : null;
+}
+
+/** One file as ArrayBuffers: none if empty, one whole, or (for the last file) pieces of `pieceSize`. */
+async function readFilePieces(path: string, size: number, pieceSize: number | null): Promise<ArrayBuffer[]> {
+  if (size === 0) return [];
+  const step = pieceSize !== null && size > pieceSize ? pieceSize : size;
+  const out: ArrayBuffer[] = [];
+  for (let at = 0; at < size; at += step) out.push(new ArrayBuffer(Math.min(step, size - at)));
+  const fh = await fsp.open(path, 'r');
+  try {
+    let at = 0;
+    for (const buf of out) {
+      await readInto(fh, path, new Uint8Array(buf), at, size);
+      at += buf.byteLength;
+    }
+  } finally {
+    await fh.close();
+  }
+  return out;
 }
 
 /**

@@ -13,6 +13,7 @@ import { NamedWeightsArgs, ParentLayer, weightPrefixOf, weightPrefixConfig } fro
 import { ResidualBlock } from './residualBlock';
 import { MambaConfig, ResolvedMambaConfig, configForSave, resolveMambaConfig } from './config';
 import { checkLastDim } from './validate';
+import type { MambaBlockCache, MambaCache } from './cache';
 
 /** Arguments of the Mamba stack: mamba.py's MambaConfig fields plus tf.layers' own. */
 export interface MambaArgs extends NamedWeightsArgs, MambaConfig {}
@@ -35,7 +36,6 @@ export class Mamba extends ParentLayer {
     this.blocks = Array.from({ length: this.config.nLayers }, (_, i) =>
       new ResidualBlock({ ...this.config, seed: layerSeed(this.config.seed, i), weightPrefix: `${this.weightPrefix}layers.${i}.` }),
     );
-    this.built = true;
   }
 
   protected subLayers(): layers.Layer[] {
@@ -70,6 +70,51 @@ export class Mamba extends ParentLayer {
       out.push(h);
     }
     return out;
+  }
+
+  /** The cache before the first token: one zero cache per layer. */
+  emptyCache(batch: number): MambaCache {
+    return this.blocks.map((block) => block.emptyCache(batch));
+  }
+
+  /** Throws unless `cache` has one entry per layer. */
+  private checkCacheLength(cache: MambaCache, what: string): void {
+    if (!Array.isArray(cache) || cache.length !== this.blocks.length) {
+      throw new Error(`${what}: expected a cache of ${this.blocks.length} layers, got ${Array.isArray(cache) ? cache.length : typeof cache}`);
+    }
+  }
+
+  /**
+   * One decoding step through every block: x (B, D) → (B, D), and the next cache (one per layer).
+   * Does not dispose `cache`.
+   */
+  step(x: tf.Tensor, cache: MambaCache): { y: tf.Tensor2D; cache: MambaCache } {
+    this.checkCacheLength(cache, 'Mamba.step');
+    return tf.tidy(() => {
+      let h = x as tf.Tensor2D; // (B, D)
+      const next: MambaBlockCache[] = [];
+      this.blocks.forEach((block, i) => {
+        const out = block.step(h, cache[i]); // (B, D)
+        h = out.y;
+        next.push(out.cache);
+      });
+      return { y: h, cache: next };
+    });
+  }
+
+  /** The parallel forward over a prompt, x (B, L, D) → (B, L, D) (equal to `call`), and the cache after it. */
+  prefill(x: tf.Tensor): { y: tf.Tensor3D; cache: MambaCache } {
+    checkLastDim(x, this.config.dModel, 'Mamba.prefill');
+    return tf.tidy(() => {
+      let h = x as tf.Tensor3D; // (B, L, D)
+      const caches: MambaBlockCache[] = [];
+      for (const block of this.blocks) {
+        const out = block.prefill(h); // (B, L, D)
+        h = out.y;
+        caches.push(out.cache);
+      }
+      return { y: h, cache: caches };
+    });
   }
 
   override getConfig(): serialization.ConfigDict {

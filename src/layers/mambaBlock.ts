@@ -16,6 +16,9 @@ import { SeedStream, aLogInit, constant, dtBiasInit, uniform, uniformFanIn } fro
 import { causalDepthwiseConv, linear, silu } from '../ops/linear';
 import { selectiveScan } from '../ops/selectiveScan';
 import { checkLastDim } from './validate';
+import { MambaBlockCache, checkBlockCache, emptyBlockCache } from './cache';
+import { convStep, convTail } from '../ops/convState';
+import { finalScanState, selectiveStep } from '../ops/selectiveStep';
 
 export interface MambaBlockArgs extends NamedWeightsArgs, Omit<MambaConfig, 'nLayers'> {
   /** Unused by a single block; accepted so one config object fits every layer. */
@@ -69,7 +72,6 @@ export class MambaBlock extends layers.Layer {
       outProj: add('out_proj.weight', [ed, c.dModel], uniformFanIn(ed, seeds)),
       outProjBias: c.bias ? add('out_proj.bias', [c.dModel], uniformFanIn(ed, seeds)) : null,
     };
-    this.built = true;
   }
 
   override build(): void {
@@ -80,8 +82,8 @@ export class MambaBlock extends layers.Layer {
     return inputShape;
   }
 
-  /** The projections before the scan, shared by the parallel forward. */
-  private projections(x: tf.Tensor): { xc: tf.Tensor; z: tf.Tensor } {
+  /** The projections before the scan, shared by the parallel forward and prefill (xin: the conv's input). */
+  private projections(x: tf.Tensor): { xc: tf.Tensor; z: tf.Tensor; xin: tf.Tensor } {
     const c = this.config;
     const ed = c.dInner;
     const [b, l] = x.shape;
@@ -89,7 +91,7 @@ export class MambaBlock extends layers.Layer {
     const xin = tf.slice(xz, [0, 0, 0], [b, l, ed]); // (B, L, ED)
     const z = tf.slice(xz, [0, 0, ed], [b, l, ed]); // (B, L, ED)
     const xc = silu(causalDepthwiseConv(xin, this.w.conv.read(), this.w.convBias?.read())); // (B, L, ED)
-    return { xc, z };
+    return { xc, z, xin };
   }
 
   /** Δ, B, C from the conv output: x_proj, split, dt_proj with its bias, softplus. */
@@ -118,6 +120,56 @@ export class MambaBlock extends layers.Layer {
       const { delta, bm, cm, a } = this.ssmParams(xc);
       const y = selectiveScan(xc, delta, a, bm, cm, this.w.d.read(), { mode: blockScanMode(this.config) }); // (B, L, ED)
       return this.gateOut(y, z); // (B, L, D)
+    });
+  }
+
+  /** The cache before the first token: zeros, conv (B, K−1, ED) and ssm (B, ED, N). */
+  emptyCache(batch: number): MambaBlockCache {
+    return emptyBlockCache(batch, this.config);
+  }
+
+  /**
+   * One decoding step (mamba.py's `step`): x (B, D) → y (B, D), and the cache moved on by one token.
+   * Does not dispose `cache`; the caller disposes it (and, later, the returned one).
+   */
+  step(x: tf.Tensor, cache: MambaBlockCache): { y: tf.Tensor2D; cache: MambaBlockCache } {
+    const c = this.config;
+    if (x.rank !== 2 || x.shape[1] !== c.dModel) {
+      throw new Error(`MambaBlock.step: expected x of shape (batch, ${c.dModel}), got [${x.shape}]`);
+    }
+    const [b] = x.shape;
+    checkBlockCache(cache, b, c, 'MambaBlock.step');
+    const ed = c.dInner;
+    const n = c.dState;
+    return tf.tidy(() => {
+      const xz = linear(tf.reshape(x, [b, 1, c.dModel]), this.w.inProj.read(), this.w.inProjBias?.read()); // (B, 1, 2·ED)
+      const xin = tf.reshape(tf.slice(xz, [0, 0, 0], [b, 1, ed]), [b, ed]); // (B, ED)
+      const z = tf.slice(xz, [0, 0, ed], [b, 1, ed]); // (B, 1, ED)
+      const conv = convStep(cache.conv, xin, this.w.conv.read(), this.w.convBias?.read()); // (B, ED), (B, K−1, ED)
+      const xc = silu(conv.out); // (B, ED)
+      const { delta, bm, cm, a } = this.ssmParams(tf.reshape(xc, [b, 1, ed])); // (B, 1, ED), (B, 1, N) ×2, (ED, N)
+      const ssm = selectiveStep(
+        cache.ssm, xc, tf.reshape(delta, [b, ed]), a, tf.reshape(bm, [b, n]), tf.reshape(cm, [b, n]), this.w.d.read(),
+      ); // y (B, ED), h (B, ED, N)
+      const y = tf.reshape(this.gateOut(tf.reshape(ssm.y, [b, 1, ed]), z), [b, c.dModel]) as tf.Tensor2D; // (B, D)
+      return { y, cache: { conv: conv.state, ssm: ssm.h } };
+    });
+  }
+
+  /**
+   * The parallel forward over a prompt, x (B, L, D) → y (B, L, D) (equal to `call`), and the cache after its
+   * last token: the conv's last K−1 inputs and the scan's final state (finalScanState: the fused kernel, which
+   * `call` uses on cpu/wasm, returns only y, so the state comes from a closed form, not from the scan).
+   */
+  prefill(x: tf.Tensor): { y: tf.Tensor3D; cache: MambaBlockCache } {
+    checkLastDim(x, this.config.dModel, 'MambaBlock.prefill');
+    return tf.tidy(() => {
+      const { xc, z, xin } = this.projections(x); // (B, L, ED) each
+      const { delta, bm, cm, a } = this.ssmParams(xc);
+      const y = selectiveScan(xc, delta, a, bm, cm, this.w.d.read(), { mode: blockScanMode(this.config) }); // (B, L, ED)
+      const conv = convTail(xin, this.config.dConv); // (B, K−1, ED)
+      const ssm = finalScanState(xc, delta, a, bm); // (B, ED, N)
+      return { y: this.gateOut(y, z) as tf.Tensor3D, cache: { conv, ssm } }; // (B, L, D)
     });
   }
 

@@ -15,6 +15,7 @@ import { RMSNorm } from './rmsNorm';
 import { SeedStream, normal } from './initializers';
 import { configForSave } from './config';
 import { checkTokenIds } from './validate';
+import type { MambaCache } from './cache';
 
 export interface MambaLMArgs extends Omit<MambaArgs, 'weightPrefix'> {
   /** Vocabulary size before padding. */
@@ -55,7 +56,6 @@ export class MambaLM extends ParentLayer {
     const seeds = new SeedStream(config.seed == null ? undefined : config.seed + 77);
     this.embedding = this.addWeight('backbone.embeddings.weight', [this.paddedVocab, d], 'float32', normal(0.02, seeds));
     this.normF = new RMSNorm({ dModel: d, eps: this.backbone.config.normEps, weightPrefix: 'backbone.norm_f.' });
-    this.built = true;
   }
 
   protected subLayers(): layers.Layer[] {
@@ -108,6 +108,38 @@ export class MambaLM extends ParentLayer {
       const normed = this.normF.call(last, {}) as tf.Tensor; // (B, L, D)
       return { hidden: [...hs, normed], logits: this.head(last) };
     }) as unknown as { hidden: tf.Tensor[]; logits: tf.Tensor };
+  }
+
+  /** The cache before the first token: one zero cache per layer. */
+  emptyCache(batch: number): MambaCache {
+    return this.backbone.emptyCache(batch);
+  }
+
+  /**
+   * One decoding step: token ids (B,) → logits (B, V) of the next token, and the next cache.
+   * Does not dispose `cache`; the caller disposes it (and, later, the returned one).
+   */
+  step(ids: tf.Tensor, cache: MambaCache): { logits: tf.Tensor2D; cache: MambaCache } {
+    if (ids.rank !== 1) throw new Error(`MambaLM.step: expected token ids of shape (batch,), got [${ids.shape}]`);
+    return tf.tidy(() => {
+      const [b] = ids.shape;
+      const d = this.backbone.config.dModel;
+      const x = tf.reshape(this.embed(tf.reshape(ids, [b, 1])), [b, d]); // (B, D)
+      const out = this.backbone.step(x, cache); // (B, D)
+      const logits = tf.reshape(this.head(tf.reshape(out.y, [b, 1, d])), [b, this.paddedVocab]) as tf.Tensor2D; // (B, V)
+      return { logits, cache: out.cache };
+    });
+  }
+
+  /**
+   * The parallel forward over a prompt: ids (B, L) → logits (B, L, V) (equal to `call`), and the cache after
+   * its last token, ready for `step`.
+   */
+  prefill(ids: tf.Tensor): { logits: tf.Tensor3D; cache: MambaCache } {
+    return tf.tidy(() => {
+      const out = this.backbone.prefill(this.embed(ids)); // (B, L, D)
+      return { logits: this.head(out.y) as tf.Tensor3D, cache: out.cache }; // (B, L, V)
+    });
   }
 
   override getConfig(): serialization.ConfigDict {

@@ -12,6 +12,7 @@ import { ParentLayer, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { MambaBlock, MambaBlockArgs } from './mambaBlock';
 import { RMSNorm } from './rmsNorm';
 import { configForSave } from './config';
+import type { MambaBlockCache } from './cache';
 
 export type ResidualBlockArgs = MambaBlockArgs;
 
@@ -27,7 +28,6 @@ export class ResidualBlock extends ParentLayer {
     const { name: _n, inputShape: _i, batchInputShape: _b, weights: _w, ...blockArgs } = args;
     this.mixer = new MambaBlock({ ...blockArgs, weightPrefix: `${this.weightPrefix}mixer.` });
     this.norm = new RMSNorm({ dModel: this.mixer.config.dModel, eps: this.mixer.config.normEps, weightPrefix: `${this.weightPrefix}norm.` });
-    this.built = true;
   }
 
   protected subLayers(): layers.Layer[] {
@@ -45,6 +45,31 @@ export class ResidualBlock extends ParentLayer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs = {}): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs; // (B, L, D)
     return tf.tidy(() => tf.add(x, this.mixer.call(this.norm.call(x, kwargs), kwargs) as tf.Tensor)); // (B, L, D)
+  }
+
+  /** The mixer's cache before the first token. */
+  emptyCache(batch: number): MambaBlockCache {
+    return this.mixer.emptyCache(batch);
+  }
+
+  /** One decoding step: x (B, D) → x + mixer.step(norm(x)) (B, D), and the mixer's next cache. */
+  step(x: tf.Tensor, cache: MambaBlockCache): { y: tf.Tensor2D; cache: MambaBlockCache } {
+    const d = this.mixer.config.dModel;
+    if (x.rank !== 2 || x.shape[1] !== d) throw new Error(`ResidualBlock.step: expected x of shape (batch, ${d}), got [${x.shape}]`);
+    return tf.tidy(() => {
+      const [b] = x.shape;
+      const normed = tf.reshape(this.norm.call(tf.reshape(x, [b, 1, d]), {}) as tf.Tensor, [b, d]); // (B, D)
+      const out = this.mixer.step(normed, cache); // (B, D)
+      return { y: tf.add(x, out.y) as tf.Tensor2D, cache: out.cache }; // (B, D)
+    });
+  }
+
+  /** The parallel forward over a prompt, x (B, L, D) → (B, L, D), and the mixer's cache after it. */
+  prefill(x: tf.Tensor): { y: tf.Tensor3D; cache: MambaBlockCache } {
+    return tf.tidy(() => {
+      const out = this.mixer.prefill(this.norm.call(x, {}) as tf.Tensor); // (B, L, D)
+      return { y: tf.add(x, out.y) as tf.Tensor3D, cache: out.cache }; // (B, L, D)
+    });
   }
 
   override getConfig(): serialization.ConfigDict {

@@ -33,7 +33,6 @@ export class RMSNorm extends layers.Layer {
     this.weightPrefix = weightPrefixOf(args, this.name);
     // Weights are made here, outside tfjs's name scope, so their names are exactly the checkpoint keys.
     this.weight = this.addWeight(`${this.weightPrefix}weight`, [this.dModel], 'float32', constant(1));
-    this.built = true;
   }
 
   override build(): void {

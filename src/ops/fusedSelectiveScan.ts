@@ -12,7 +12,8 @@
  *   MambaSelectiveScanGrad {x, delta, A, B, C, D, dy} -> [dx, ddelta, dA, dB, dC, dD]
  * plus the gradient of MambaSelectiveScan, which calls MambaSelectiveScanGrad.
  * Importing this module also imports ./segmentSum, which registers the O(size)
- * UnsortedSegmentSum (tf.gather's gradient) for 'cpu' and 'wasm'.
+ * UnsortedSegmentSum (tf.gather's gradient) for 'cpu' and 'wasm', and
+ * ./fusedScanWebgpu, which registers WGSL versions of both kernels for 'webgpu'.
  *
  * The cpu kernels read the backend's arrays in place; the wasm kernels read and
  * write the wasm heap in place (no copies leave the heap). Registering for 'wasm'
@@ -22,13 +23,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedScanBackward, fusedScanForward, FusedScanDims } from './fusedScanMath';
 import './segmentSum'; // registers UnsortedSegmentSum for cpu and wasm on import
+import './fusedScanWebgpu'; // registers the webgpu kernels (no webgpu package needed to import)
 
 /** Kernel name of the fused forward scan. */
 export const FUSED_SCAN_KERNEL = 'MambaSelectiveScan';
 /** Kernel name of the fused backward scan (six outputs). */
 export const FUSED_SCAN_GRAD_KERNEL = 'MambaSelectiveScanGrad';
 /** Backends that get the fused kernels. */
-export const FUSED_SCAN_BACKENDS: readonly string[] = ['cpu', 'wasm'];
+export const FUSED_SCAN_BACKENDS: readonly string[] = ['cpu', 'wasm', 'webgpu'];
 
 /** Input names of the forward kernel, in gradient order. */
 const INPUT_NAMES = ['x', 'delta', 'A', 'B', 'C', 'D'] as const;

@@ -57,7 +57,7 @@ async function checkAgainstReference(fixture: (typeof FIXTURE_NAMES)[number], sc
 }
 
 describe.each(FIXTURE_NAMES)('loadCheckpoint(%s) equals the reference', (fixture) => {
-  test.each(['pscan', 'sequential'] as const)('%s mode: logits, hidden states, loss, gradients', async (mode) => {
+  test.each(['pscan', 'sequential', 'fused'] as const)('%s mode: logits, hidden states, loss, gradients', async (mode) => {
     await checkAgainstReference(fixture, mode);
   });
 });

@@ -1,0 +1,42 @@
+/**
+ * Draws the benchmark charts from the JSON results in a folder (cpu-backends.json, webgpu.json if present).
+ */
+const fs = require('fs');
+const path = require('path');
+const { writeChart } = require('../dist/cli/chart');
+
+function load(dir, name) {
+  const f = path.join(dir, name);
+  return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')).rows : [];
+}
+
+function drawCharts(dir) {
+  const rows = [...load(dir, 'cpu-backends.json'), ...load(dir, 'webgpu.json')];
+  const speed = rows.filter((r) => r.bench === 'speed-chart');
+  if (speed.length) {
+    const keys = [...new Set(speed.map((r) => `${r.backend} ${r.mode}`))];
+    const series = (field, scale) =>
+      keys.map((k) => {
+        const pts = speed.filter((r) => `${r.backend} ${r.mode}` === k).sort((a, b) => a.L - b.L);
+        return { name: k, x: pts.map((r) => r.L), y: pts.map((r) => r[field] * scale), dashed: k.endsWith('sequential') };
+      });
+    writeChart(path.join(dir, 'speed-chart.png'), [
+      { title: 'Train step time (dModel 16, 1 layer, B 1)', xLabel: 'sequence length L', yLabel: 'ms per step', xAxis: 'log2', yAxis: 'log10', series: series('msPerStep', 1) },
+      { title: 'Peak tensor memory of a train step', xLabel: 'sequence length L', yLabel: 'MiB', xAxis: 'log2', yAxis: 'log10', series: series('peakBytes', 1 / 2 ** 20) },
+    ], { columns: 2 });
+  }
+  const train = rows.filter((r) => r.bench === 'train-step' || r.bench === 'train-step-webgpu');
+  if (train.length) {
+    const keys = [...new Set(train.map((r) => `${r.backend} ${r.mode} d${r.dModel}×${r.nLayers} B${r.B}`))];
+    writeChart(path.join(dir, 'train-step.png'), {
+      title: 'Train step (forward, backward, Adam)', xLabel: 'sequence length L', yLabel: 'ms per step', xAxis: 'log2', yAxis: 'log10',
+      series: keys.map((k) => {
+        const pts = train.filter((r) => `${r.backend} ${r.mode} d${r.dModel}×${r.nLayers} B${r.B}` === k).sort((a, b) => a.L - b.L);
+        return { name: k, x: pts.map((r) => r.L), y: pts.map((r) => r.msPerStep) };
+      }),
+    });
+  }
+}
+
+module.exports = { drawCharts };
+if (require.main === module) drawCharts(path.resolve(process.argv[2] || path.join(__dirname, 'results')));

@@ -1,0 +1,46 @@
+/**
+ * Shared benchmark helpers: timing with warm-up, peak memory through tf.profile, machine description.
+ * Benchmarks run over the built package (dist/): `npm run bench` builds first.
+ */
+const os = require('os');
+const tf = require('@tensorflow/tfjs');
+const mamba = require('../dist');
+
+/** Median of an array of numbers. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * Time `step` (which must leave no tensors behind and finish its work, e.g. by reading a value).
+ * Runs `warmup` untimed steps, then up to `reps` timed ones (fewer when one step is slower than `budgetMs`/reps).
+ * @returns {{ms: number, reps: number}} median milliseconds per step
+ */
+async function timeSteps(step, { warmup = 1, reps = 5, budgetMs = 20000 } = {}) {
+  for (let i = 0; i < warmup; i++) await step();
+  const times = [];
+  const start = Date.now();
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    await step();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (Date.now() - start > budgetMs) break;
+  }
+  return { ms: median(times), reps: times.length };
+}
+
+/** Peak bytes of tensors alive during one call of `fn` (tf.profile), which must return tensors to dispose. */
+async function peakBytes(fn) {
+  const info = await tf.profile(fn);
+  tf.dispose(info.result);
+  return info.peakBytes;
+}
+
+/** A one-line description of this machine. */
+function machine() {
+  const cpu = os.cpus()[0];
+  return `${os.cpus().length} × ${cpu ? cpu.model.trim() : 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
+
+module.exports = { tf, mamba, median, timeSteps, peakBytes, machine };

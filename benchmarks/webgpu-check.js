@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+/**
+ * Checks and times the webgpu fused selective scan (dist/ops/fusedScanWebgpu.js).
+ *
+ *   npm run build && node benchmarks/webgpu-check.js [out.json]
+ *
+ * Shapes: B batch, L length, ED inner channels, N state size.
+ *
+ * 1. Correctness: for several (B, L, ED, N) the forward y and all six gradients of
+ *    sum(y * w), taken with tf.grads through fusedSelectiveScan on the webgpu
+ *    backend, are compared with fusedScanMath's float64-accumulating loops (the cpu
+ *    kernel's arithmetic). Error = max|gpu - ref| / max|ref| per output.
+ * 2. Timing: forward, backward kernel, and forward+backward (tf.grads) wall time,
+ *    synchronised by reading back a scalar, for the shapes in PERF_SHAPES.
+ *
+ * Results go to argv[2] as JSON (default: stdout); a summary goes to stderr.
+ * Env: WEBGPU_CHECK_QUICK=1 swaps the timing shapes for small ones (software GPUs).
+ * Exit code: 0 when every check passes, 1 otherwise.
+ */
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const gpu = require('webgpu');
+Object.assign(globalThis, gpu.globals);
+Object.defineProperty(globalThis, 'navigator', { value: { gpu: gpu.create([]) }, configurable: true, writable: true });
+
+const tf = require('@tensorflow/tfjs');
+require('@tensorflow/tfjs-backend-webgpu');
+const dist = path.join(__dirname, '..', 'dist', 'ops');
+const { fusedSelectiveScan } = require(path.join(dist, 'fusedSelectiveScan.js'));
+require(path.join(dist, 'fusedScanWebgpu.js'));
+const { fusedScanForward, fusedScanBackward } = require(path.join(dist, 'fusedScanMath.js'));
+
+tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
+
+const QUICK = process.env.WEBGPU_CHECK_QUICK === '1';
+/** Correctness shapes [B, L, ED, N]: the brief's L in {1, 37, 100, 1024} at N 16, plus ED off the workgroup width and other N. */
+const CHECK_SHAPES = [
+  [2, 1, 24, 16],
+  [2, 37, 24, 16],
+  [3, 100, 70, 16],
+  [2, 1024, 64, 16],
+  [1, 33, 130, 1],
+  [2, 50, 40, 8],
+  [2, 40, 20, 33],
+  [1, 70, 48, 64],
+];
+/** Timing shapes [B, L, ED, N]. */
+const PERF_SHAPES = QUICK ? [[1, 128, 128, 16]] : [[1, 1024, 1024, 16], [8, 4096, 512, 16]];
+/** Relative error bounds (float32 on the GPU vs float64 sums). */
+const TOL = { y: 1e-4, grad: 1e-3 };
+
+/** Deterministic PRNG (mulberry32) in [0, 1). */
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(s ^ (s >>> 15), 1 | s);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random case like Mamba's: delta log-uniform in [1e-3, 0.1] (10% up to 1), A = -(1..N), x/B/C/w in [-1, 1]. */
+function makeCase([B, L, ED, N], seed) {
+  const r = rng(seed);
+  const uni = (n) => Float32Array.from({ length: n }, () => 2 * r() - 1);
+  return {
+    dims: { B, L, ED, N },
+    x: uni(B * L * ED), // (B, L, ED)
+    delta: Float32Array.from({ length: B * L * ED }, () =>
+      r() < 0.1 ? 0.1 + 0.9 * r() : Math.exp(Math.log(1e-3) + (Math.log(0.1) - Math.log(1e-3)) * r()),
+    ), // (B, L, ED)
+    A: Float32Array.from({ length: ED * N }, (_, k) => -((k % N) + 1) * (0.9 + 0.2 * r())), // (ED, N)
+    Bm: uni(B * L * N), // (B, L, N)
+    Cm: uni(B * L * N), // (B, L, N)
+    D: uni(ED), // (ED)
+    w: uni(B * L * ED), // (B, L, ED) upstream gradient
+  };
+}
+
+/** The case's arrays as webgpu tensors [x, delta, A, B, C, D, w]. */
+function tensorsOf(c) {
+  const { B, L, ED, N } = c.dims;
+  return [
+    tf.tensor3d(c.x, [B, L, ED]),
+    tf.tensor3d(c.delta, [B, L, ED]),
+    tf.tensor2d(c.A, [ED, N]),
+    tf.tensor3d(c.Bm, [B, L, N]),
+    tf.tensor3d(c.Cm, [B, L, N]),
+    tf.tensor1d(c.D),
+    tf.tensor3d(c.w, [B, L, ED]),
+  ];
+}
+
+/** max|a - b| / max|b|. */
+function relErr(a, b) {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < b.length; i++) {
+    const e = Math.abs(a[i] - b[i]);
+    d = Number.isNaN(e) ? Infinity : Math.max(d, e);
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return b.length === 0 ? 0 : d / Math.max(m, 1e-30);
+}
+
+/** Loss whose gradients are the kernel's: sum(fusedSelectiveScan(...) * w). */
+function lossOf(w) {
+  return (x, delta, A, B, C, D) => tf.sum(tf.mul(fusedSelectiveScan(x, delta, A, B, C, D), w));
+}
+
+/** One correctness case on the active (webgpu) backend. */
+async function checkShape(shape, seed) {
+  const c = makeCase(shape, seed);
+  const yRef = fusedScanForward(c.x, c.delta, c.A, c.Bm, c.Cm, c.D, c.dims);
+  const gRef = fusedScanBackward(c.x, c.delta, c.A, c.Bm, c.Cm, c.D, c.w, c.dims);
+  const [x, delta, A, B, C, D, w] = tensorsOf(c);
+  try {
+    const y = fusedSelectiveScan(x, delta, A, B, C, D);
+    const grads = tf.grads(lossOf(w))([x, delta, A, B, C, D]);
+    const outs = await Promise.all([y, ...grads].map((t) => t.data()));
+    tf.dispose([y, ...grads]);
+    const names = ['y', 'dx', 'ddelta', 'dA', 'dB', 'dC', 'dD'];
+    const refs = [yRef, gRef.dx, gRef.ddelta, gRef.dA, gRef.dB, gRef.dC, gRef.dD];
+    const errors = {};
+    let pass = true;
+    names.forEach((n, i) => {
+      errors[n] = relErr(outs[i], refs[i]);
+      if (!(errors[n] <= (n === 'y' ? TOL.y : TOL.grad))) pass = false;
+    });
+    return { shape: { B: shape[0], L: shape[1], ED: shape[2], N: shape[3] }, errors, pass };
+  } finally {
+    tf.dispose([x, delta, A, B, C, D, w]);
+  }
+}
+
+/** Runs `checkShape` and then checks that the webgpu backend holds no more data ids than before. */
+async function checkShapeNoLeak(shape, seed) {
+  const before = tf.engine().backend.numDataIds();
+  const c = await checkShape(shape, seed);
+  c.leakedDataIds = tf.engine().backend.numDataIds() - before;
+  if (c.leakedDataIds !== 0) c.pass = false;
+  return c;
+}
+
+/** Median wall time in ms of `iters` runs of `fn` (which returns tensors), synchronised on a scalar readback. */
+async function timeIt(fn, iters) {
+  const sync = async (ts) => {
+    const s = tf.tidy(() => tf.addN(ts.map((t) => tf.sum(t))));
+    await s.data();
+    s.dispose();
+  };
+  const warm = fn();
+  await sync(warm);
+  tf.dispose(warm);
+  const times = [];
+  for (let k = 0; k < iters; k++) {
+    const t0 = performance.now();
+    const out = fn();
+    await sync(out);
+    times.push(performance.now() - t0);
+    tf.dispose(out);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+/** Times forward, backward kernel and forward+backward for one shape. */
+async function timeShape(shape) {
+  const [Bn, L, ED, N] = shape;
+  const r = rng(7);
+  const rand = (n, lo, hi) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+  const x = tf.tensor3d(rand(Bn * L * ED, -1, 1), [Bn, L, ED]);
+  const delta = tf.tensor3d(rand(Bn * L * ED, 1e-3, 0.1), [Bn, L, ED]);
+  const A = tf.tensor2d(rand(ED * N, -N, -1), [ED, N]);
+  const B = tf.tensor3d(rand(Bn * L * N, -1, 1), [Bn, L, N]);
+  const C = tf.tensor3d(rand(Bn * L * N, -1, 1), [Bn, L, N]);
+  const D = tf.tensor1d(rand(ED, -1, 1));
+  const w = tf.tensor3d(rand(Bn * L * ED, -1, 1), [Bn, L, ED]);
+  const iters = QUICK ? 2 : 5;
+  try {
+    const fwdMs = await timeIt(() => [fusedSelectiveScan(x, delta, A, B, C, D)], iters);
+    const bwdMs = await timeIt(
+      () => tf.engine().runKernel('MambaSelectiveScanGrad', { x, delta, A, B, C, D, dy: w }),
+      iters,
+    );
+    const fwdBwdMs = await timeIt(() => tf.grads(lossOf(w))([x, delta, A, B, C, D]), iters);
+    const mem = tf.memory();
+    return {
+      shape: { B: Bn, L, ED, N },
+      fwdMs,
+      bwdKernelMs: bwdMs,
+      fwdBwdMs,
+      numBytesInGPU: mem.numBytesInGPU,
+      numBytesInGPUAllocated: mem.numBytesInGPUAllocated,
+    };
+  } finally {
+    tf.dispose([x, delta, A, B, C, D, w]);
+  }
+}
+
+async function main() {
+  const outPath = process.argv[2];
+  const ok = await tf.setBackend('webgpu');
+  if (!ok || tf.getBackend() !== 'webgpu') throw new Error(`webgpu backend failed to initialize, got '${tf.getBackend()}'`);
+  const be = tf.backend();
+  const info = be.adapterInfo ?? {};
+  const result = {
+    backend: tf.getBackend(),
+    adapter: { vendor: info.vendor, architecture: info.architecture, description: info.description },
+    tolerances: TOL,
+    checks: [],
+    timings: [],
+    errors: [],
+  };
+  for (const [i, shape] of CHECK_SHAPES.entries()) {
+    try {
+      const c = await checkShapeNoLeak(shape, 100 + i);
+      result.checks.push(c);
+      const errs = Object.entries(c.errors).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ');
+      console.error(`${c.pass ? 'PASS' : 'FAIL'} [${shape}] ${errs}, leaked data ids ${c.leakedDataIds}`);
+    } catch (e) {
+      result.checks.push({ shape: { B: shape[0], L: shape[1], ED: shape[2], N: shape[3] }, pass: false, error: String(e.stack ?? e) });
+      console.error(`FAIL [${shape}] ${e.stack ?? e}`);
+    }
+  }
+  for (const shape of PERF_SHAPES) {
+    try {
+      const t = await timeShape(shape);
+      result.timings.push(t);
+      console.error(`time [${shape}] fwd ${t.fwdMs.toFixed(2)} ms, bwd kernel ${t.bwdKernelMs.toFixed(2)} ms, fwd+bwd ${t.fwdBwdMs.toFixed(2)} ms`);
+    } catch (e) {
+      result.errors.push({ shape, error: String(e.stack ?? e) });
+      console.error(`time [${shape}] ERROR ${e.stack ?? e}`);
+    }
+  }
+  result.allPass = result.checks.every((c) => c.pass) && result.errors.length === 0;
+  console.error(result.allPass ? 'ALL PASS' : 'SOME FAILED');
+  const json = JSON.stringify(result, null, 2);
+  if (outPath) fs.writeFileSync(outPath, json + '\n');
+  else process.stdout.write(json + '\n');
+  return result.allPass;
+}
+
+main().then(
+  (pass) => process.exit(pass ? 0 : 1),
+  (e) => {
+    console.error(e.stack ?? e);
+    process.exit(1);
+  },
+);

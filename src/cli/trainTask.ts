@@ -1,0 +1,35 @@
+/**
+ * Builds the training task named by the options.
+ */
+import { InductionHeadsTask } from '../tasks/inductionHeads';
+import { SelectiveCopyingTask } from '../tasks/selectiveCopying';
+import { TextDataTask } from '../tasks/textData';
+import type { Task } from '../tasks/types';
+import type { TrainOptions } from './trainOptions';
+
+/** The task of a training run. */
+export function buildTask(o: TrainOptions): Task {
+  switch (o.task) {
+    case 'selective-copying':
+      return new SelectiveCopyingTask({ seqLen: o.seqLen, nData: o.nData, nDataVocab: o.vocab });
+    case 'induction-heads':
+      return new InductionHeadsTask({ seqLen: o.seqLen, nSymbols: o.vocab });
+    case 'text':
+      if (!o.data) throw new Error('--data: expected a text file for --task text, got none');
+      return TextDataTask.fromFile(o.data, { seqLen: o.seqLen });
+  }
+}
+
+/** One line describing the task, for the log. */
+export function describeTask(o: TrainOptions, task: Task): string {
+  switch (o.task) {
+    case 'selective-copying':
+      return `selective copying: ${o.nData} data tokens from ${o.vocab} symbols in a context of ${o.seqLen}, T=${task.seqLen}, vocab ${task.vocabSize}`;
+    case 'induction-heads':
+      return `induction heads: T=${task.seqLen}, ${o.vocab} symbols + trigger`;
+    case 'text': {
+      const sizes = (task as TextDataTask).sizes;
+      return `text: ${o.data} (${sizes.train} train bytes, ${sizes.val} val bytes), T=${task.seqLen}, byte vocab 256`;
+    }
+  }
+}
