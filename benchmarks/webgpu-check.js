@@ -10,8 +10,12 @@
  *    sum(y * w), taken with tf.grads through fusedSelectiveScan on the webgpu
  *    backend, are compared with fusedScanMath's float64-accumulating loops (the cpu
  *    kernel's arithmetic). Error = max|gpu - ref| / max|ref| per output.
+ *    Every shape runs in both modes of webgpuScanTuning ('chunked', 'sequential');
+ *    a few more chunk lengths T run on two shapes.
  * 2. Timing: forward, backward kernel, and forward+backward (tf.grads) wall time,
- *    synchronised by reading back a scalar, for the shapes in PERF_SHAPES.
+ *    synchronised by reading back a scalar, for the shapes in PERF_SHAPES and the
+ *    tunings in PERF_TUNINGS; baselines: the tf-op 'pscan' selective scan on webgpu
+ *    and the fused cpu kernel (first shape only).
  *
  * Results go to argv[2] as JSON (default: stdout); a summary goes to stderr.
  * Env: WEBGPU_CHECK_QUICK=1 swaps the timing shapes for small ones (software GPUs).
@@ -29,8 +33,9 @@ const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-webgpu');
 const dist = path.join(__dirname, '..', 'dist', 'ops');
 const { fusedSelectiveScan } = require(path.join(dist, 'fusedSelectiveScan.js'));
-require(path.join(dist, 'fusedScanWebgpu.js'));
+const { webgpuScanTuning } = require(path.join(dist, 'fusedScanWebgpu.js'));
 const { fusedScanForward, fusedScanBackward } = require(path.join(dist, 'fusedScanMath.js'));
+const { selectiveScan } = require(path.join(dist, 'selectiveScan.js'));
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
 
@@ -46,8 +51,27 @@ const CHECK_SHAPES = [
   [2, 40, 20, 33],
   [1, 70, 48, 64],
 ];
+/** Tunings every correctness shape runs under. */
+const CHECK_TUNINGS = [{ mode: 'chunked', chunk: 16 }, { mode: 'sequential', chunk: 16 }];
+/** More tunings, run on EXTRA_TUNING_SHAPES only. */
+const EXTRA_TUNINGS = [
+  { mode: 'chunked', chunk: 1 },
+  { mode: 'chunked', chunk: 7 },
+  { mode: 'chunked', chunk: 64 },
+  { mode: 'sequential', chunk: 5 },
+];
+const EXTRA_TUNING_SHAPES = [[3, 100, 70, 16], [1, 70, 48, 64]];
 /** Timing shapes [B, L, ED, N]. */
 const PERF_SHAPES = QUICK ? [[1, 128, 128, 16]] : [[1, 1024, 1024, 16], [8, 4096, 512, 16]];
+/** Tunings timed on every timing shape. */
+const PERF_TUNINGS = [
+  { mode: 'chunked', chunk: 8 },
+  { mode: 'chunked', chunk: 16 },
+  { mode: 'chunked', chunk: 32 },
+  { mode: 'sequential', chunk: 16 },
+];
+/** The default tuning, restored after the sweeps. */
+const DEFAULT_TUNING = { ...webgpuScanTuning };
 /** Relative error bounds (float32 on the GPU vs float64 sums). */
 const TOL = { y: 1e-4, grad: 1e-3 };
 
@@ -167,7 +191,7 @@ async function timeIt(fn, iters) {
   return times[Math.floor(times.length / 2)];
 }
 
-/** Times forward, backward kernel and forward+backward for one shape. */
+/** Times forward, backward kernel and forward+backward for one shape under the tuning in force. */
 async function timeShape(shape) {
   const [Bn, L, ED, N] = shape;
   const r = rng(7);
@@ -190,15 +214,53 @@ async function timeShape(shape) {
     const mem = tf.memory();
     return {
       shape: { B: Bn, L, ED, N },
+      tuning: { ...webgpuScanTuning },
       fwdMs,
       bwdKernelMs: bwdMs,
       fwdBwdMs,
-      numBytesInGPU: mem.numBytesInGPU,
       numBytesInGPUAllocated: mem.numBytesInGPUAllocated,
     };
   } finally {
     tf.dispose([x, delta, A, B, C, D, w]);
   }
+}
+
+/** Baselines for one shape: the tf-op pscan scan on webgpu, and the fused cpu kernel (1 run each after a warm-up). */
+async function timeBaselines(shape) {
+  const [Bn, L, ED, N] = shape;
+  const r = rng(8);
+  const rand = (n, lo, hi) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+  const data = [
+    [rand(Bn * L * ED, -1, 1), [Bn, L, ED]],
+    [rand(Bn * L * ED, 1e-3, 0.1), [Bn, L, ED]],
+    [rand(ED * N, -N, -1), [ED, N]],
+    [rand(Bn * L * N, -1, 1), [Bn, L, N]],
+    [rand(Bn * L * N, -1, 1), [Bn, L, N]],
+    [rand(ED, -1, 1), [ED]],
+    [rand(Bn * L * ED, -1, 1), [Bn, L, ED]],
+  ];
+  const out = { shape: { B: Bn, L, ED, N } };
+  const run = async (backend, scan, key) => {
+    await tf.setBackend(backend);
+    const ts = data.map(([v, s]) => tf.tensor(v, s));
+    const [x, delta, A, B, C, D, w] = ts;
+    const loss = (...args) => tf.sum(tf.mul(scan(...args), w));
+    try {
+      out[key + 'FwdMs'] = await timeIt(() => [scan(x, delta, A, B, C, D)], 1);
+      out[key + 'FwdBwdMs'] = await timeIt(() => tf.grads(loss)([x, delta, A, B, C, D]), 1);
+    } catch (e) {
+      out[key + 'Error'] = String(e.message ?? e);
+    } finally {
+      tf.dispose(ts);
+    }
+  };
+  try {
+    await run('webgpu', (...a) => selectiveScan(...a, { mode: 'pscan' }), 'webgpuPscan');
+    await run('cpu', (...a) => fusedSelectiveScan(...a), 'cpuFused');
+  } finally {
+    await tf.setBackend('webgpu');
+  }
+  return out;
 }
 
 async function main() {
@@ -215,25 +277,44 @@ async function main() {
     timings: [],
     errors: [],
   };
-  for (const [i, shape] of CHECK_SHAPES.entries()) {
+  const runs = [];
+  for (const shape of CHECK_SHAPES) for (const tuning of CHECK_TUNINGS) runs.push([shape, tuning]);
+  for (const shape of EXTRA_TUNING_SHAPES) for (const tuning of EXTRA_TUNINGS) runs.push([shape, tuning]);
+  for (const [i, [shape, tuning]] of runs.entries()) {
+    Object.assign(webgpuScanTuning, tuning);
+    const tag = `[${shape}] ${tuning.mode} T=${tuning.chunk}`;
     try {
       const c = await checkShapeNoLeak(shape, 100 + i);
+      c.tuning = { ...tuning };
       result.checks.push(c);
       const errs = Object.entries(c.errors).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ');
-      console.error(`${c.pass ? 'PASS' : 'FAIL'} [${shape}] ${errs}, leaked data ids ${c.leakedDataIds}`);
+      console.error(`${c.pass ? 'PASS' : 'FAIL'} ${tag}: ${errs}, leaked data ids ${c.leakedDataIds}`);
     } catch (e) {
-      result.checks.push({ shape: { B: shape[0], L: shape[1], ED: shape[2], N: shape[3] }, pass: false, error: String(e.stack ?? e) });
-      console.error(`FAIL [${shape}] ${e.stack ?? e}`);
+      result.checks.push({ shape: { B: shape[0], L: shape[1], ED: shape[2], N: shape[3] }, tuning, pass: false, error: String(e.stack ?? e) });
+      console.error(`FAIL ${tag}: ${e.stack ?? e}`);
     }
   }
   for (const shape of PERF_SHAPES) {
+    for (const tuning of PERF_TUNINGS) {
+      Object.assign(webgpuScanTuning, tuning);
+      const tag = `[${shape}] ${tuning.mode} T=${tuning.chunk}`;
+      try {
+        const t = await timeShape(shape);
+        result.timings.push(t);
+        console.error(`time ${tag}: fwd ${t.fwdMs.toFixed(2)} ms, bwd kernel ${t.bwdKernelMs.toFixed(2)} ms, fwd+bwd ${t.fwdBwdMs.toFixed(2)} ms`);
+      } catch (e) {
+        result.errors.push({ shape, tuning, error: String(e.stack ?? e) });
+        console.error(`time ${tag}: ERROR ${e.stack ?? e}`);
+      }
+    }
+  }
+  Object.assign(webgpuScanTuning, DEFAULT_TUNING);
+  if (process.env.WEBGPU_CHECK_BASELINES !== '0') {
     try {
-      const t = await timeShape(shape);
-      result.timings.push(t);
-      console.error(`time [${shape}] fwd ${t.fwdMs.toFixed(2)} ms, bwd kernel ${t.bwdKernelMs.toFixed(2)} ms, fwd+bwd ${t.fwdBwdMs.toFixed(2)} ms`);
+      result.baselines = await timeBaselines(PERF_SHAPES[0]);
+      console.error(`baselines [${PERF_SHAPES[0]}]: ${JSON.stringify(result.baselines)}`);
     } catch (e) {
-      result.errors.push({ shape, error: String(e.stack ?? e) });
-      console.error(`time [${shape}] ERROR ${e.stack ?? e}`);
+      result.errors.push({ baselines: true, error: String(e.stack ?? e) });
     }
   }
   result.allPass = result.checks.every((c) => c.pass) && result.errors.length === 0;

@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { convertCheckpoint, ConvertDtype } from '../io/convert';
+import { DEFAULT_SHARD_BYTES } from '../io/weightShards';
 
 /** Parses a positive number of megabytes (MiB) into bytes. */
 function parseMegabytes(value: string): number {
@@ -21,7 +22,7 @@ export function registerConvertCommand(program: Command): void {
     .argument('<out-dir>', 'new directory for model.json and its weight shards')
     .addOption(new Option('--dtype <dtype>', 'stored weight type (float16 halves the size; loads back as float32)')
       .choices(['float32', 'float16']).default('float32'))
-    .option('--shard-size <mib>', 'largest weight shard in MiB', parseMegabytes, 512 * 1024 * 1024)
+    .addOption(new Option('--shard-size <mib>', 'largest weight shard in MiB').argParser(parseMegabytes).default(DEFAULT_SHARD_BYTES, '512'))
     .option('--overwrite', 'replace <out-dir> if it exists and is not empty', false)
     .option('--quiet', 'print only the summary', false)
     .action(async (checkpointDir: string, outDir: string, opts: { dtype: ConvertDtype; shardSize: number; overwrite: boolean; quiet: boolean }) => {
@@ -30,9 +31,9 @@ export function registerConvertCommand(program: Command): void {
         dtype: opts.dtype,
         shardBytes: opts.shardSize,
         overwrite: opts.overwrite,
-        onProgress: opts.quiet ? undefined : (done, total, name) => process.stderr.write(`\r[${done}/${total}] ${name}\x1b[K`),
+        onProgress: opts.quiet || !process.stderr.isTTY ? undefined : (done, total, name) => process.stderr.write(`\r[${done}/${total}] ${name}\x1b[K`),
       });
-      if (!opts.quiet) process.stderr.write('\n');
+      if (!opts.quiet && process.stderr.isTTY) process.stderr.write('\n');
       const mb = (result.weightBytes / 2 ** 20).toFixed(1);
       console.log(`converted ${checkpointDir} (${result.layout} layout) → ${outDir}: ${result.weights} weights, ${mb} MiB ${result.dtype} ` +
         `in ${result.shards.length} shard(s)${result.copied.length ? `, copied ${result.copied.join(', ')}` : ''} ` +

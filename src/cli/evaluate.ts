@@ -46,7 +46,7 @@ export async function evaluate(model: LayersModel, task: Task, rng: Rng, nSeq: n
     const batch = task.sample(rng, b, { length: T, split: opts.split ?? 'val' });
     const [lossT, predT] = tf.tidy(() => {
       const logits = model.apply(inputIds(batch), { training: false }) as tf.Tensor; // (b, T, V)
-      return [maskedLmLoss(targetIds(batch), logits), logits.argMax(-1)]; // (), (b, T)
+      return [maskedLmLoss(targetIds(batch), logits), tf.argMax(logits, -1)]; // (), (b, T)
     });
     const [lossV, pred] = await Promise.all([lossT.data(), predT.data()]);
     tf.dispose([lossT, predT]);

@@ -17,9 +17,9 @@ export function registerExportHfCommand(program: Command): void {
     .action(async (modelDir: string, outDir: string, opts: { overwrite: boolean; quiet: boolean }) => {
       const result = await exportHf(modelDir, outDir, {
         overwrite: opts.overwrite,
-        onProgress: opts.quiet ? undefined : (done, total, name) => process.stderr.write(`\r[${done}/${total}] ${name}\x1b[K`),
+        onProgress: opts.quiet || !process.stderr.isTTY ? undefined : (done, total, name) => process.stderr.write(`\r[${done}/${total}] ${name}\x1b[K`),
       });
-      if (!opts.quiet) process.stderr.write('\n');
+      if (!opts.quiet && process.stderr.isTTY) process.stderr.write('\n');
       console.log(`exported ${modelDir} → ${outDir}: config.json + model.safetensors (${result.tensors} F32 tensors)` +
         `${result.copied.length ? `, copied ${result.copied.join(', ')}` : ''}`);
     });

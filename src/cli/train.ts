@@ -62,6 +62,17 @@ export interface TrainResult {
 const VAL_SEED_OFFSET = 1_000_003;
 const EXTRAPOLATION_SEED_OFFSET = 2_000_003;
 
+/** The stream of validation sequences of a run with this seed (the same sequences at every validation). */
+export function validationRng(seed: number): Rng {
+  return new Rng(seed + VAL_SEED_OFFSET);
+}
+
+/** Silences tfjs-backend-cpu's one-time "install tfjs-node" banner: this package is pure tfjs on purpose. */
+function quietCpuBanner(): void {
+  const backend = tf.backend() as unknown as { firstUse?: boolean };
+  if (typeof backend.firstUse === 'boolean') backend.firstUse = false;
+}
+
 /** Writes the charts, warning instead of failing (e.g. on a platform without a resvg binary). */
 function tryChart(log: (l: string) => void, what: string, draw: () => string): string[] {
   try {
@@ -83,6 +94,7 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
   const saved = resume ? readTrainState(outDir) : undefined;
   const o = resolveOptions({ ...given, out: outDir }, saved?.options);
   const backend = await selectBackend(o.backend);
+  quietCpuBanner();
   const task = buildTask(o);
   log(`mamba-tfjs train | backend ${backend} | ${describeTask(o, task)}`);
 
@@ -119,7 +131,7 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
     await saveTrainCheckpoint(outDir, model, optimizer, { step, rngState: rng.state, options: o, history, trainSeconds, lastEval });
   };
   const validate = async (): Promise<EvalResult> => {
-    const r = await evaluate(model, task, new Rng(o.seed + VAL_SEED_OFFSET), o.evalSize);
+    const r = await evaluate(model, task, validationRng(o.seed), o.evalSize);
     const v = history.val;
     if (v.step[v.step.length - 1] !== step) {
       v.step.push(step);

@@ -21,7 +21,7 @@ import { mambaLMTopology } from './topology';
 import { toOurs } from './weightLayout';
 import { float32ToFloat16Bits } from './halfFloat';
 import { DEFAULT_SHARD_BYTES, planShards, writeShards } from './weightShards';
-import { writeDirectoryAtomically } from './outputDir';
+import { checkOutputOutsideInput, writeDirectoryAtomically } from './outputDir';
 import { copyTokenizerFiles } from './tokenizerFiles';
 
 /** How weights are stored: float32, or float16 (tfjs `quantization: {dtype: 'float16'}`, read back as float32). */
@@ -78,6 +78,7 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
   const dtype = options.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float16') throw new Error(`convert: expected dtype float32 or float16, got ${JSON.stringify(dtype)}`);
   const { layout, args } = readCheckpointConfig(checkpointDir);
+  checkOutputOutsideInput(checkpointDir, outDir);
   const weights = mambaLMWeightShapes(args);
   const itemBytes = dtype === 'float16' ? 2 : 4;
   const sizes = weights.map((w) => w.shape.reduce((a, b) => a * b, 1) * itemBytes);

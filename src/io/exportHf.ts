@@ -14,7 +14,7 @@ import { matchKeys } from './matchKeys';
 import { toTorch, torchShape } from './weightLayout';
 import { hfConfigFor } from './hfConfig';
 import { SafetensorsTensorSpec, writeSafetensors } from './safetensors';
-import { writeDirectoryAtomically } from './outputDir';
+import { checkOutputOutsideInput, writeDirectoryAtomically } from './outputDir';
 import { copyTokenizerFiles } from './tokenizerFiles';
 
 export interface ExportHfOptions {
@@ -44,6 +44,7 @@ export async function exportHf(modelDir: string, outDir: string, options: Export
   const weights = await TfjsWeights.open(modelDir);
   try {
     const args = mambaLMArgsFromTopology(weights.modelJson.modelTopology, weights.modelJsonPath);
+    checkOutputOutsideInput(dirname(weights.modelJsonPath), outDir);
     const plan = mambaLMWeightShapes(args);
     const keys = matchKeys(weights, plan, (_name, shape) => shape); // both sides in tfjs layout
     const specs: SafetensorsTensorSpec[] = plan.map((w) => ({ name: w.name, dtype: 'F32', shape: torchShape(w.name, w.shape) }));

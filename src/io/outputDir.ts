@@ -3,8 +3,8 @@
  * target, which is renamed into place only when complete. A failure removes the temporary directory
  * (and any parent directories this call created) and leaves an existing target untouched.
  */
-import { promises as fsp } from 'fs';
-import { basename, dirname, join, resolve } from 'path';
+import { promises as fsp, realpathSync } from 'fs';
+import { basename, dirname, join, relative, resolve, isAbsolute } from 'path';
 
 export interface OutputDirOptions {
   /** Replace a non-empty existing directory (default false: that is an error). */
@@ -48,6 +48,28 @@ async function removeEmptyDirs(from: string, top: string): Promise<void> {
       return;
     }
     if (d === top) return;
+  }
+}
+
+/** A path with symbolic links resolved as far as it exists. */
+function realish(p: string): string {
+  const abs = resolve(p);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(realish(parent), basename(abs));
+  }
+}
+
+/**
+ * Throws when the output directory is, or contains, the input path (replacing it would destroy the
+ * input). An output inside the input directory is fine.
+ */
+export function checkOutputOutsideInput(input: string, output: string): void {
+  const rel = relative(realish(output), realish(input));
+  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+    throw new Error(`output directory ${output} is or contains the input ${input}; choose an output directory elsewhere`);
   }
 }
 

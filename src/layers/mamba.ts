@@ -102,14 +102,17 @@ export class Mamba extends ParentLayer {
     });
   }
 
-  /** The parallel forward over a prompt, x (B, L, D) → (B, L, D) (equal to `call`), and the cache after it. */
-  prefill(x: tf.Tensor): { y: tf.Tensor3D; cache: MambaCache } {
+  /**
+   * The parallel forward over a prompt, x (B, L, D) → (B, L, D) (equal to `call`), and the cache after it.
+   * @param mask (B, L) optional, 1 for tokens and 0 for padding: padding leaves no trace in the cache
+   */
+  prefill(x: tf.Tensor, mask?: tf.Tensor): { y: tf.Tensor3D; cache: MambaCache } {
     checkLastDim(x, this.config.dModel, 'Mamba.prefill');
     return tf.tidy(() => {
       let h = x as tf.Tensor3D; // (B, L, D)
       const caches: MambaBlockCache[] = [];
       for (const block of this.blocks) {
-        const out = block.prefill(h); // (B, L, D)
+        const out = block.prefill(h, mask); // (B, L, D)
         h = out.y;
         caches.push(out.cache);
       }

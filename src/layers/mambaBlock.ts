@@ -82,15 +82,22 @@ export class MambaBlock extends layers.Layer {
     return inputShape;
   }
 
-  /** The projections before the scan, shared by the parallel forward and prefill (xin: the conv's input). */
-  private projections(x: tf.Tensor): { xc: tf.Tensor; z: tf.Tensor; xin: tf.Tensor } {
+  /**
+   * The projections before the scan, shared by the parallel forward and prefill (xin: the conv's input).
+   * With a mask (B, L) of 1 (token) / 0 (padding), the conv's input and output are zeroed at padding, as HF
+   * transformers' MambaMixer does with an attention mask: padding then leaves no trace in the state.
+   */
+  private projections(x: tf.Tensor, mask?: tf.Tensor): { xc: tf.Tensor; z: tf.Tensor; xin: tf.Tensor } {
     const c = this.config;
     const ed = c.dInner;
     const [b, l] = x.shape;
     const xz = linear(x, this.w.inProj.read(), this.w.inProjBias?.read()); // (B, L, 2·ED)
-    const xin = tf.slice(xz, [0, 0, 0], [b, l, ed]); // (B, L, ED)
+    const mask3 = mask ? tf.reshape(tf.cast(mask, 'float32'), [b, l, 1]) : null; // (B, L, 1)
+    const xRaw = tf.slice(xz, [0, 0, 0], [b, l, ed]); // (B, L, ED)
+    const xin = mask3 ? tf.mul(xRaw, mask3) : xRaw; // (B, L, ED)
     const z = tf.slice(xz, [0, 0, ed], [b, l, ed]); // (B, L, ED)
-    const xc = silu(causalDepthwiseConv(xin, this.w.conv.read(), this.w.convBias?.read())); // (B, L, ED)
+    const conv = silu(causalDepthwiseConv(xin, this.w.conv.read(), this.w.convBias?.read())); // (B, L, ED)
+    const xc = mask3 ? tf.mul(conv, mask3) : conv; // (B, L, ED)
     return { xc, z, xin };
   }
 
@@ -160,11 +167,16 @@ export class MambaBlock extends layers.Layer {
    * The parallel forward over a prompt, x (B, L, D) → y (B, L, D) (equal to `call`), and the cache after its
    * last token: the conv's last K−1 inputs and the scan's final state (finalScanState: the fused kernel, which
    * `call` uses on cpu/wasm, returns only y, so the state comes from a closed form, not from the scan).
+   * @param mask (B, L) optional, 1 for tokens and 0 for padding (HF's attention mask; see `projections`)
    */
-  prefill(x: tf.Tensor): { y: tf.Tensor3D; cache: MambaBlockCache } {
+  prefill(x: tf.Tensor, mask?: tf.Tensor): { y: tf.Tensor3D; cache: MambaBlockCache } {
     checkLastDim(x, this.config.dModel, 'MambaBlock.prefill');
+    const [b, l] = x.shape;
+    if (mask && (mask.rank !== 2 || mask.shape[0] !== b || mask.shape[1] !== l)) {
+      throw new Error(`MambaBlock.prefill: expected a mask of shape [${b},${l}], got [${mask.shape}]`);
+    }
     return tf.tidy(() => {
-      const { xc, z, xin } = this.projections(x); // (B, L, ED) each
+      const { xc, z, xin } = this.projections(x, mask); // (B, L, ED) each
       const { delta, bm, cm, a } = this.ssmParams(xc);
       const y = selectiveScan(xc, delta, a, bm, cm, this.w.d.read(), { mode: blockScanMode(this.config) }); // (B, L, ED)
       const conv = convTail(xin, this.config.dConv); // (B, K−1, ED)

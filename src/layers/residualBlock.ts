@@ -64,10 +64,10 @@ export class ResidualBlock extends ParentLayer {
     });
   }
 
-  /** The parallel forward over a prompt, x (B, L, D) → (B, L, D), and the mixer's cache after it. */
-  prefill(x: tf.Tensor): { y: tf.Tensor3D; cache: MambaBlockCache } {
+  /** The parallel forward over a prompt, x (B, L, D) → (B, L, D), and the mixer's cache after it. mask: (B, L). */
+  prefill(x: tf.Tensor, mask?: tf.Tensor): { y: tf.Tensor3D; cache: MambaBlockCache } {
     return tf.tidy(() => {
-      const out = this.mixer.prefill(this.norm.call(x, {}) as tf.Tensor); // (B, L, D)
+      const out = this.mixer.prefill(this.norm.call(x, {}) as tf.Tensor, mask); // (B, L, D)
       return { y: tf.add(x, out.y) as tf.Tensor3D, cache: out.cache }; // (B, L, D)
     });
   }

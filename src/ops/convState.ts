@@ -11,6 +11,7 @@
  * elementwise product broadcasts only over leading axes (the fast path).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedConvStep, resolveStepImpl, StepImpl } from './fusedStep';
 
 /** (1, K−1, K): row j picks tap j+1, so that shift @ window drops the oldest input. */
 function shiftMatrix(k: number): tf.Tensor3D {
@@ -23,11 +24,19 @@ function shiftMatrix(k: number): tf.Tensor3D {
  * @param x      (B, ED) this step's input
  * @param weight (K, ED)
  * @param bias   (ED) or null
+ * @param impl   'auto' (fused kernel on cpu/wasm, else tf ops), 'fused' or 'ops'
  * @returns out (B, ED) the conv output, and state (B, K−1, ED) the window moved on by one
  */
 export function convStep(
-  state: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | null,
+  state: tf.Tensor, x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | null, impl: StepImpl = 'auto',
 ): { out: tf.Tensor2D; state: tf.Tensor3D } {
+  if (resolveStepImpl(impl) === 'fused') {
+    return tf.tidy(() => {
+      const b = bias ?? tf.zeros([(weight.shape as number[])[1]]); // (ED)
+      const [out, next] = fusedConvStep(state, x, weight, b); // (B, ED), (B, K−1, ED)
+      return { out, state: next };
+    });
+  }
   return tf.tidy(() => {
     const [b, ed] = x.shape as number[];
     const k = (weight.shape as number[])[0];

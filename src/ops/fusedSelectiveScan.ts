@@ -15,13 +15,16 @@
  * UnsortedSegmentSum (tf.gather's gradient) for 'cpu' and 'wasm', and
  * ./fusedScanWebgpu, which registers WGSL versions of both kernels for 'webgpu'.
  *
- * The cpu kernels read the backend's arrays in place; the wasm kernels read and
- * write the wasm heap in place (no copies leave the heap). Registering for 'wasm'
- * works whether or not @tensorflow/tfjs-backend-wasm is loaded: the kernel
- * registry is keyed by backend name only.
+ * The arithmetic runs in ./fusedScanWasm: the WebAssembly SIMD module built from
+ * asm/scan.ts when available (MAMBA_TFJS_SCAN_IMPL=js forces the JS loops of
+ * ./fusedScanMath). The cpu kernels pass the backend's arrays; the wasm kernels
+ * pass views of the tfjs wasm heap (inputs read, outputs written in place).
+ * Registering for 'wasm' works whether or not @tensorflow/tfjs-backend-wasm is
+ * loaded: the kernel registry is keyed by backend name only.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedScanBackward, fusedScanForward, FusedScanDims } from './fusedScanMath';
+import { FusedScanDims } from './fusedScanMath';
+import { fusedScanBackwardFast, fusedScanForwardFast } from './fusedScanWasm';
 import './segmentSum'; // registers UnsortedSegmentSum for cpu and wasm on import
 import './fusedScanWebgpu'; // registers the webgpu kernels (no webgpu package needed to import)
 
@@ -92,7 +95,7 @@ const cpuForward: tf.KernelFunc = ({ inputs, backend }) => {
   const be = backend as CpuBackendLike;
   const dims = dimsOf(inputs);
   const [x, delta, A, Bm, Cm, D] = INPUT_NAMES.map((n) => cpuF32(FUSED_SCAN_KERNEL, be, inputs, n));
-  const y = fusedScanForward(x, delta, A, Bm, Cm, D, dims); // (B, L, ED)
+  const y = fusedScanForwardFast(x, delta, A, Bm, Cm, D, dims); // (B, L, ED)
   return be.makeTensorInfo([dims.B, dims.L, dims.ED], 'float32', y);
 };
 
@@ -101,7 +104,7 @@ const cpuBackward: tf.KernelFunc = ({ inputs, backend }) => {
   const be = backend as CpuBackendLike;
   const dims = dimsOf(inputs);
   const [x, delta, A, Bm, Cm, D, dy] = [...INPUT_NAMES, 'dy'].map((n) => cpuF32(FUSED_SCAN_GRAD_KERNEL, be, inputs, n));
-  const g = fusedScanBackward(x, delta, A, Bm, Cm, D, dy, dims);
+  const g = fusedScanBackwardFast(x, delta, A, Bm, Cm, D, dy, dims);
   const shapes = gradShapes(dims);
   return [g.dx, g.ddelta, g.dA, g.dB, g.dC, g.dD].map((v, i) => be.makeTensorInfo(shapes[i], 'float32', v));
 };
@@ -114,7 +117,7 @@ const wasmForward: tf.KernelFunc = ({ inputs, backend }) => {
   infos.forEach((t, i) => requireFloat32(FUSED_SCAN_KERNEL, INPUT_NAMES[i], t));
   const out = be.makeOutput([dims.B, dims.L, dims.ED], 'float32'); // (B, L, ED); may grow the heap
   const [x, delta, A, Bm, Cm, D] = infos.map((t) => wasmF32(be, t));
-  fusedScanForward(x, delta, A, Bm, Cm, D, dims, wasmF32(be, out));
+  fusedScanForwardFast(x, delta, A, Bm, Cm, D, dims, wasmF32(be, out));
   return out;
 };
 
@@ -128,7 +131,7 @@ const wasmBackward: tf.KernelFunc = ({ inputs, backend }) => {
   const outs = gradShapes(dims).map((s) => be.makeOutput(s, 'float32')); // allocate all before viewing the heap
   const [x, delta, A, Bm, Cm, D, dy] = infos.map((t) => wasmF32(be, t));
   const [dx, ddelta, dA, dB, dC, dD] = outs.map((t) => wasmF32(be, t));
-  fusedScanBackward(x, delta, A, Bm, Cm, D, dy, dims, { dx, ddelta, dA, dB, dC, dD });
+  fusedScanBackwardFast(x, delta, A, Bm, Cm, D, dy, dims, { dx, ddelta, dA, dB, dC, dD });
   return outs;
 };
 

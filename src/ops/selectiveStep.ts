@@ -11,6 +11,7 @@
  * element), and elementwise products broadcast only over leading axes.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedSelectiveStep, resolveStepImpl, StepImpl } from './fusedStep';
 
 /**
  * One recurrent step.
@@ -21,11 +22,17 @@ import * as tf from '@tensorflow/tfjs-core';
  * @param B     (B, N) input projection
  * @param C     (B, N) output projection
  * @param D     (ED) skip connection
+ * @param impl  'auto' (fused kernel on cpu/wasm, else tf ops), 'fused' or 'ops'
  * @returns y (B, ED) and the new state h (B, ED, N)
  */
 export function selectiveStep(
   h: tf.Tensor, x: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, B: tf.Tensor, C: tf.Tensor, D: tf.Tensor,
+  impl: StepImpl = 'auto',
 ): { y: tf.Tensor2D; h: tf.Tensor3D } {
+  if (resolveStepImpl(impl) === 'fused') {
+    const [y, next] = fusedSelectiveStep(h, x, delta, A, B, C, D);
+    return { y, h: next };
+  }
   return tf.tidy(() => {
     const [b, ed] = x.shape as number[];
     const n = (A.shape as number[])[1];

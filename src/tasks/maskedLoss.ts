@@ -29,13 +29,13 @@ function flatTargets(yTrue: tf.Tensor, yPred: tf.Tensor): FlatTargets {
   if (!leadOk || (yTrue.rank !== 2 && yTrue.rank !== 3) || (last !== 1 && last !== 2)) {
     throw new Error(`yTrue: expected shape [${B},${T}], [${B},${T},1] or [${B},${T},2], got [${yTrue.shape}]`);
   }
-  const pairs = yTrue.reshape([N, last]); // (N, 1|2)
-  const rawIds = pairs.slice([0, 0], [N, 1]).reshape([N]); // (N)
-  const ids = (yTrue.dtype === 'int32' ? rawIds : rawIds.round()).toInt(); // (N) int32
-  const valid = ids.greaterEqual(0).toFloat(); // (N)
-  const w = last === 2 ? pairs.slice([0, 1], [N, 1]).reshape([N]).toFloat() : tf.onesLike(valid); // (N)
+  const pairs = tf.reshape(yTrue, [N, last]); // (N, 1|2)
+  const rawIds = tf.reshape(tf.slice(pairs, [0, 0], [N, 1]), [N]); // (N)
+  const ids = tf.cast(yTrue.dtype === 'int32' ? rawIds : tf.round(rawIds), 'int32'); // (N) int32
+  const valid = tf.cast(tf.greaterEqual(ids, tf.scalar(0, 'int32')), 'float32'); // (N)
+  const w = last === 2 ? tf.cast(tf.reshape(tf.slice(pairs, [0, 1], [N, 1]), [N]), 'float32') : tf.onesLike(valid); // (N)
   const zero = tf.scalar(0, 'int32'); // a plain 0 would upcast the ids to float32
-  return { ids: ids.maximum(zero) as tf.Tensor1D, weights: valid.mul(w) as tf.Tensor1D };
+  return { ids: tf.maximum(ids, zero) as tf.Tensor1D, weights: tf.mul(valid, w) as tf.Tensor1D };
 }
 
 /**
@@ -47,12 +47,13 @@ export function maskedLmLoss(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
     const { ids, weights } = flatTargets(yTrue, yPred); // (N), (N)
     const [B, T, V] = yPred.shape;
     const N = B * T;
-    const logp = tf.logSoftmax(yPred.reshape([N, V])).reshape([N * V]); // (N*V)
+    const logp = tf.reshape(tf.logSoftmax(tf.reshape(yPred, [N, V])), [N * V]); // (N*V)
     // A plain-number operand would upcast the int32 range to float32, which gather rejects.
-    const flatIdx = tf.range(0, N, 1, 'int32').mul(tf.scalar(V, 'int32')).add(ids); // (N) int32
+    const flatIdx = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), ids); // (N) int32
     const picked = tf.gather(logp, flatIdx); // (N)
-    const total = weights.sum(); // ()
-    return picked.mul(weights).sum().neg().div(total.maximum(1e-12)) as tf.Scalar; // ()
+    const total = tf.sum(weights); // ()
+    const nll = tf.sum(tf.mul(tf.neg(picked), weights)); // () (negate first: 0 weights then give +0, not -0)
+    return tf.div(nll, tf.maximum(total, 1e-12)) as tf.Scalar; // ()
   });
 }
 
@@ -61,9 +62,9 @@ export function answerAccuracy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const { ids, weights } = flatTargets(yTrue, yPred); // (N), (N)
     const [B, T, V] = yPred.shape;
-    const pred = yPred.reshape([B * T, V]).argMax(-1); // (N) int32
-    const hit = pred.equal(ids).toFloat(); // (N)
-    return hit.mul(weights).sum().div(weights.sum().maximum(1e-12)) as tf.Scalar; // ()
+    const pred = tf.argMax(tf.reshape(yPred, [B * T, V]), -1); // (N) int32
+    const hit = tf.cast(tf.equal(pred, ids), 'float32'); // (N)
+    return tf.div(tf.sum(tf.mul(hit, weights)), tf.maximum(tf.sum(weights), 1e-12)) as tf.Scalar; // ()
   });
 }
 

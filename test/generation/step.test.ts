@@ -118,3 +118,43 @@ test('step names what is wrong: cache length, cache shapes, id shape', () => {
   ids.dispose();
   model.dispose();
 });
+
+test('prefillLast and a transposed head kernel give the last position of prefill', async () => {
+  const model = await loadCheckpoint(fixtureDir('tiny-hf'));
+  const lm = findMambaLM(model);
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const ids = tf.tensor2d([[5, 6, 7, 8, 9], [1, 2, 3, 4, 5]], [2, 5], 'int32');
+    const full = lm.prefill(ids); // (B, L, V)
+    const last = lm.prefillLast(ids); // (B, V)
+    const kernel = tf.transpose(lm.embedding.read()); // (D, V)
+    const viaKernel = lm.prefillLast(ids, undefined, kernel); // (B, V)
+    const want = tf.slice(full.logits, [0, 4, 0], [2, 1, 1000]).dataSync(); // (B, 1, V)
+    expectAllClose(last.logits.dataSync(), want, 1e-5, 'prefillLast logits');
+    expectAllClose(viaKernel.logits.dataSync(), want, 1e-4, 'prefillLast logits through the head kernel');
+    full.cache.forEach((c, i) => {
+      expectAllClose(last.cache[i].ssm.dataSync(), c.ssm.dataSync(), 0, `ssm cache ${i}`);
+      expectAllClose(last.cache[i].conv.dataSync(), c.conv.dataSync(), 0, `conv cache ${i}`);
+    });
+    expect(lm.decodeHeadKernel()).toBeNull(); // cpu: no transposed copy
+  });
+  expect(tf.memory().numTensors).toBe(before);
+  model.dispose();
+});
+
+test('a left-padded, masked prefill leaves the same cache as the unpadded prompt', async () => {
+  const model = await loadCheckpoint(fixtureDir('tiny-hf'));
+  const lm = findMambaLM(model);
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const alone = lm.prefillLast(tf.tensor2d([[5, 6]], [1, 2], 'int32')); // (1, V)
+    const padded = lm.prefillLast(tf.tensor2d([[0, 0, 0, 0, 5, 6]], [1, 6], 'int32'), tf.tensor2d([[0, 0, 0, 0, 1, 1]])); // (1, V)
+    expectAllClose(padded.logits.dataSync(), alone.logits.dataSync(), 1e-5, 'padded logits');
+    alone.cache.forEach((c, i) => {
+      expectAllClose(padded.cache[i].ssm.dataSync(), c.ssm.dataSync(), 1e-6, `ssm cache ${i}`);
+      expectAllClose(padded.cache[i].conv.dataSync(), c.conv.dataSync(), 0, `conv cache ${i}`);
+    });
+  });
+  expect(tf.memory().numTensors).toBe(before);
+  model.dispose();
+});

@@ -1,0 +1,146 @@
+/**
+ * `mamba-tfjs generate --model DIR --prompt "…"`: continue a prompt, streaming the text to stdout through the
+ * tokenizer.json beside the model, and end with a line giving the speed in tokens/s.
+ *
+ * DIR is a tfjs model directory (model.json, from `mamba-tfjs convert` or `model.save`) or a HuggingFace
+ * checkpoint directory (config.json + weights).
+ */
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import '@tensorflow/tfjs'; // the pure-JS cpu backend
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKENDS, selectBackend } from '../backend';
+import { findMambaLM } from '../layers/factories';
+import { loadModel, modelDirKind } from '../io/loadModel';
+import { loadTokenizer } from '../io/tokenizer';
+import { generate } from '../generation/generate';
+import { TextStreamer } from '../generation/textStreamer';
+
+/** Options of {@link runGenerateCommand}. */
+export interface GenerateCommandOptions {
+  /** Model directory: tfjs (model.json) or HuggingFace checkpoint (config.json). */
+  model: string;
+  prompt: string;
+  /** New tokens at most (default 64). */
+  maxTokens?: number;
+  /** 0 = greedy (default 1). */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  /** Backend to run on (default: $MAMBA_TFJS_BACKEND or cpu). */
+  backend?: string;
+  /** tokenizer.json (default: the one in the model directory). */
+  tokenizer?: string;
+}
+
+/** What a run printed and measured. */
+export interface GenerateCommandResult {
+  /** The generated text (without the prompt). */
+  text: string;
+  /** The new token ids. */
+  tokens: number[];
+  /** New tokens per second over the whole call (prompt processing included). */
+  tokensPerSecond: number;
+  /** The last line printed. */
+  statsLine: string;
+}
+
+/** The speed line that ends the output. */
+export function formatStats(newTokens: number, seconds: number, promptTokens: number, promptSeconds: number): string {
+  const rate = seconds > 0 ? newTokens / seconds : 0;
+  return `${newTokens} tokens in ${seconds.toFixed(2)} s: ${rate.toFixed(2)} tokens/s ` +
+    `(prompt: ${promptTokens} tokens in ${(promptSeconds * 1000).toFixed(0)} ms)`;
+}
+
+/**
+ * Load the model and tokenizer, generate, and write the prompt, the new text as it comes, and the speed line.
+ * @param write where the text goes (default: process.stdout)
+ */
+export async function runGenerateCommand(
+  options: GenerateCommandOptions, write: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<GenerateCommandResult> {
+  await selectBackend(options.backend);
+  modelDirKind(options.model); // a missing or unrecognized directory is named before the tokenizer
+  const tokenizerPath = options.tokenizer ?? path.join(options.model, 'tokenizer.json');
+  const tokenizer = await loadTokenizer(tokenizerPath).catch((e: Error) => {
+    throw new Error(`${e.message}${options.tokenizer ? '' : ' (put tokenizer.json beside the model or pass --tokenizer)'}`);
+  });
+  const { model } = await loadModel(options.model);
+  try {
+    const lm = findMambaLM(model);
+    const ids = tokenizer.encode(options.prompt);
+    if (ids.length === 0) throw new Error(`generate: expected a prompt of at least one token, got ${JSON.stringify(options.prompt)}`);
+    const outside = ids.find((id) => id >= lm.paddedVocab);
+    if (outside !== undefined) {
+      throw new Error(`generate: the prompt's token ${outside} (${JSON.stringify(tokenizer.decode([outside]))}) is outside the model's ` +
+        `vocabulary: expected ids < ${lm.paddedVocab}`);
+    }
+    const streamer = new TextStreamer(tokenizer, ids);
+    const tokens: number[] = [];
+    write(options.prompt);
+    const started = performance.now();
+    let firstAt = started;
+    await generate(model, [ids], {
+      maxNewTokens: options.maxTokens ?? 64,
+      temperature: options.temperature ?? 1,
+      topK: options.topK,
+      topP: options.topP,
+      seed: options.seed,
+      stopTokens: tokenizer.eosTokenId != null ? [tokenizer.eosTokenId] : [],
+      onToken: ([id], step) => {
+        if (step === 0) firstAt = performance.now();
+        tokens.push(id);
+        const piece = streamer.push(id);
+        if (piece) write(piece);
+      },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const rest = streamer.flush();
+    if (rest) write(rest);
+    const statsLine = formatStats(tokens.length, seconds, ids.length, (firstAt - started) / 1000);
+    write(`\n${statsLine}\n`);
+    return { text: streamer.text, tokens, tokensPerSecond: seconds > 0 ? tokens.length / seconds : 0, statsLine };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** A parser for commander: an integer ≥ min. */
+function integer(min: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got "${v}"`);
+    return n;
+  };
+}
+
+/** A parser for commander: a number in [lo, hi] (loInclusive chooses ≥ or >). */
+function number(lo: number, hi: number, loInclusive: boolean): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || (loInclusive ? n < lo : n <= lo) || n > hi) {
+      throw new InvalidArgumentError(`expected a number in ${loInclusive ? '[' : '('}${lo}, ${hi}], got "${v}"`);
+    }
+    return n;
+  };
+}
+
+/** Adds the `generate` subcommand to `program`. */
+export function registerGenerateCommand(program: Command): void {
+  program
+    .command('generate')
+    .description('continue a prompt with a Mamba language model, streaming the text (tokenizer.json beside the model)')
+    .requiredOption('--model <dir>', 'tfjs model directory (model.json) or HuggingFace checkpoint directory (config.json)')
+    .requiredOption('--prompt <text>', 'the text to continue')
+    .option('--max-tokens <n>', 'new tokens at most', integer(0), 64)
+    .option('--temperature <t>', 'sampling temperature; 0 decodes greedily', number(0, Infinity, true), 1)
+    .option('--top-k <k>', 'sample among the k most likely tokens', integer(1))
+    .option('--top-p <p>', 'sample among the most likely tokens holding probability p (nucleus)', number(0, 1, false))
+    .option('--seed <n>', 'seed of the sampler (default: random)', integer(0))
+    .option('--tokenizer <path>', 'tokenizer.json to use instead of the one in the model directory')
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: $MAMBA_TFJS_BACKEND or cpu)').choices(BACKENDS))
+    .action(async (opts: GenerateCommandOptions) => {
+      await runGenerateCommand(opts);
+    });
+}

@@ -1,0 +1,55 @@
+/**
+ * The fused decoding-step kernels equal the tf-op versions, on cpu and wasm.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend';
+import { selectiveStep } from '../../src/ops/selectiveStep';
+import { convStep } from '../../src/ops/convState';
+import { hasStepKernels } from '../../src/ops/fusedStep';
+import { expectAllClose } from '../helpers/close';
+
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe.each(['cpu', 'wasm'])('%s', (backend) => {
+  beforeAll(async () => {
+    await selectBackend(backend);
+  });
+
+  test.each([[1, 8, 4], [3, 24, 5]])('selective step, B=%i ED=%i N=%i', (b, ed, n) => {
+    expect(hasStepKernels()).toBe(true);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const h = tf.randomNormal([b, ed, n], 0, 1, 'float32', 1); // (B, ED, N)
+      const x = tf.randomNormal([b, ed], 0, 1, 'float32', 2); // (B, ED)
+      const delta = tf.softplus(tf.randomNormal([b, ed], 0, 1, 'float32', 3)); // (B, ED)
+      const A = tf.neg(tf.exp(tf.randomNormal([ed, n], 0, 1, 'float32', 4))); // (ED, N)
+      const B = tf.randomNormal([b, n], 0, 1, 'float32', 5); // (B, N)
+      const C = tf.randomNormal([b, n], 0, 1, 'float32', 6); // (B, N)
+      const D = tf.randomNormal([ed], 0, 1, 'float32', 7); // (ED)
+      const fused = selectiveStep(h, x, delta, A, B, C, D, 'fused');
+      const ops = selectiveStep(h, x, delta, A, B, C, D, 'ops');
+      expect(fused.y.shape).toEqual([b, ed]);
+      expect(fused.h.shape).toEqual([b, ed, n]);
+      expectAllClose(fused.y.dataSync(), ops.y.dataSync(), 1e-5, 'y');
+      expectAllClose(fused.h.dataSync(), ops.h.dataSync(), 1e-5, 'h');
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test.each([[1, 4, 6, true], [3, 2, 5, false], [2, 4, 7, false]])('conv step, B=%i K=%i ED=%i bias=%s', (b, k, ed, withBias) => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const state = tf.randomNormal([b, k - 1, ed], 0, 1, 'float32', 1); // (B, K−1, ED)
+      const x = tf.randomNormal([b, ed], 0, 1, 'float32', 2); // (B, ED)
+      const w = tf.randomNormal([k, ed], 0, 1, 'float32', 3); // (K, ED)
+      const bias = withBias ? tf.randomNormal([ed], 0, 1, 'float32', 4) : null; // (ED)
+      const fused = convStep(state, x, w, bias, 'fused');
+      const ops = convStep(state, x, w, bias, 'ops');
+      expectAllClose(fused.out.dataSync(), ops.out.dataSync(), 1e-5, 'out');
+      expectAllClose(fused.state.dataSync(), ops.state.dataSync(), 0, 'state');
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
