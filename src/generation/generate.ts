@@ -165,8 +165,12 @@ export async function generate(
       if (options.onToken) await options.onToken(tokens, step);
       if (step === maxNewTokens - 1 || stopped.every(Boolean)) break;
       const ids = tf.tensor1d(tokens, 'int32'); // (B,)
-      const next: { logits: tf.Tensor2D; cache: MambaCache } = lm.step(ids, cache, headKernel);
-      ids.dispose();
+      let next: { logits: tf.Tensor2D; cache: MambaCache };
+      try {
+        next = lm.step(ids, cache, headKernel); // (B, V)
+      } finally {
+        ids.dispose();
+      }
       logits.dispose();
       disposeCache(cache);
       logits = next.logits;

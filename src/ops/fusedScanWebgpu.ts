@@ -144,7 +144,12 @@ function dimsOf(kernel: string, x: tf.TensorInfo, A: tf.TensorInfo): ScanDims {
   if (!(Number.isInteger(T) && T >= 1 && T <= WEBGPU_SCAN_MAX_CHUNK)) {
     throw new Error(`${kernel} (webgpu): webgpuScanTuning.chunk must be an integer in [1, ${WEBGPU_SCAN_MAX_CHUNK}], got ${T}`);
   }
-  return { B, L, ED, N, T, nC: Math.ceil(L / T) };
+  const nC = Math.ceil(L / T);
+  const largest = Math.max(B * L * ED, B * nC * ED * (2 * N + 1)); // (B, L, ED) and the chunk summaries
+  if (largest >= 2 ** 31) {
+    throw new Error(`${kernel} (webgpu): tensors of ${largest} floats exceed i32 indexing (2^31 - 1); split the batch`);
+  }
+  return { B, L, ED, N, T, nC };
 }
 
 /** Channels per workgroup of the backward: keeps W * (2N + 1) floats of workgroup memory near 8 KiB. */
