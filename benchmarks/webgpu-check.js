@@ -18,7 +18,9 @@
  *    and the fused cpu kernel (first shape only).
  *
  * Results go to argv[2] as JSON (default: stdout); a summary goes to stderr.
- * Env: WEBGPU_CHECK_QUICK=1 swaps the timing shapes for small ones (software GPUs).
+ * Env: WEBGPU_CHECK_QUICK=1 swaps the timing shapes for small ones (software GPUs);
+ * WEBGPU_CHECK_LEAN=1 runs only a few checks and the chunked tunings (a short GPU run);
+ * WEBGPU_CHECK_BASELINES=0 skips the baselines.
  * Exit code: 0 when every check passes, 1 otherwise.
  */
 'use strict';
@@ -40,6 +42,7 @@ const { selectiveScan } = require(path.join(dist, 'selectiveScan.js'));
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
 
 const QUICK = process.env.WEBGPU_CHECK_QUICK === '1';
+const LEAN = process.env.WEBGPU_CHECK_LEAN === '1';
 /** Correctness shapes [B, L, ED, N]: the brief's L in {1, 37, 100, 1024} at N 16, plus ED off the workgroup width and other N. */
 const CHECK_SHAPES = [
   [2, 1, 24, 16],
@@ -52,24 +55,37 @@ const CHECK_SHAPES = [
   [1, 70, 48, 64],
 ];
 /** Tunings every correctness shape runs under. */
-const CHECK_TUNINGS = [{ mode: 'chunked', chunk: 16 }, { mode: 'sequential', chunk: 16 }];
-/** More tunings, run on EXTRA_TUNING_SHAPES only. */
+const CHECK_TUNINGS = [
+  { mode: 'chunked', chunk: 16, unroll: false },
+  { mode: 'sequential', chunk: 16, unroll: false },
+];
+/** More tunings, run on EXTRA_TUNING_SHAPES only (chunk 64 is lowered to 15 at N = 64). */
 const EXTRA_TUNINGS = [
-  { mode: 'chunked', chunk: 1 },
-  { mode: 'chunked', chunk: 7 },
-  { mode: 'chunked', chunk: 64 },
-  { mode: 'sequential', chunk: 5 },
+  { mode: 'chunked', chunk: 1, unroll: false },
+  { mode: 'chunked', chunk: 7, unroll: false },
+  { mode: 'chunked', chunk: 64, unroll: false },
+  { mode: 'sequential', chunk: 5, unroll: false },
+  { mode: 'chunked', chunk: 32, unroll: true },
+  { mode: 'sequential', chunk: 16, unroll: true },
 ];
 const EXTRA_TUNING_SHAPES = [[3, 100, 70, 16], [1, 70, 48, 64]];
 /** Timing shapes [B, L, ED, N]. */
 const PERF_SHAPES = QUICK ? [[1, 128, 128, 16]] : [[1, 1024, 1024, 16], [8, 4096, 512, 16]];
 /** Tunings timed on every timing shape. */
-const PERF_TUNINGS = [
-  { mode: 'chunked', chunk: 8 },
-  { mode: 'chunked', chunk: 16 },
-  { mode: 'chunked', chunk: 32 },
-  { mode: 'sequential', chunk: 16 },
-];
+const PERF_TUNINGS = LEAN
+  ? [
+    { mode: 'chunked', chunk: 32, unroll: false },
+    { mode: 'chunked', chunk: 32, unroll: true },
+    { mode: 'chunked', chunk: 16, unroll: true },
+    { mode: 'chunked', chunk: 64, unroll: true },
+  ]
+  : [
+    { mode: 'chunked', chunk: 16, unroll: false },
+    { mode: 'chunked', chunk: 32, unroll: false },
+    { mode: 'chunked', chunk: 16, unroll: true },
+    { mode: 'chunked', chunk: 32, unroll: true },
+    { mode: 'sequential', chunk: 16, unroll: false },
+  ];
 /** The default tuning, restored after the sweeps. */
 const DEFAULT_TUNING = { ...webgpuScanTuning };
 /** Relative error bounds (float32 on the GPU vs float64 sums). */
@@ -191,6 +207,18 @@ async function timeIt(fn, iters) {
   return times[Math.floor(times.length / 2)];
 }
 
+/** GPU time per kernel name (ms, from timestamp queries via tf.profile), or the profiler's error. */
+async function kernelTimes(fn) {
+  const info = await tf.profile(() => fn());
+  tf.dispose(info.result);
+  const out = {};
+  for (const k of info.kernels) {
+    const ms = k.kernelTimeMs;
+    out[k.name] = typeof ms === 'number' ? (out[k.name] ?? 0) + ms : String(ms?.error ?? ms);
+  }
+  return out;
+}
+
 /** Times forward, backward kernel and forward+backward for one shape under the tuning in force. */
 async function timeShape(shape) {
   const [Bn, L, ED, N] = shape;
@@ -211,15 +239,12 @@ async function timeShape(shape) {
       iters,
     );
     const fwdBwdMs = await timeIt(() => tf.grads(lossOf(w))([x, delta, A, B, C, D]), iters);
-    const mem = tf.memory();
-    return {
-      shape: { B: Bn, L, ED, N },
-      tuning: { ...webgpuScanTuning },
-      fwdMs,
-      bwdKernelMs: bwdMs,
-      fwdBwdMs,
-      numBytesInGPUAllocated: mem.numBytesInGPUAllocated,
+    const syncOnlyMs = await timeIt(() => [tf.clone(x), tf.clone(delta)], iters); // the readback sync of two (B, L, ED) tensors
+    const gpuMs = {
+      fwd: await kernelTimes(() => [fusedSelectiveScan(x, delta, A, B, C, D)]),
+      bwd: await kernelTimes(() => tf.engine().runKernel('MambaSelectiveScanGrad', { x, delta, A, B, C, D, dy: w })),
     };
+    return { shape: { B: Bn, L, ED, N }, tuning: { ...webgpuScanTuning }, fwdMs, bwdKernelMs: bwdMs, fwdBwdMs, syncOnlyMs, gpuMs };
   } finally {
     tf.dispose([x, delta, A, B, C, D, w]);
   }
@@ -278,11 +303,11 @@ async function main() {
     errors: [],
   };
   const runs = [];
-  for (const shape of CHECK_SHAPES) for (const tuning of CHECK_TUNINGS) runs.push([shape, tuning]);
+  if (!LEAN) for (const shape of CHECK_SHAPES) for (const tuning of CHECK_TUNINGS) runs.push([shape, tuning]);
   for (const shape of EXTRA_TUNING_SHAPES) for (const tuning of EXTRA_TUNINGS) runs.push([shape, tuning]);
   for (const [i, [shape, tuning]] of runs.entries()) {
     Object.assign(webgpuScanTuning, tuning);
-    const tag = `[${shape}] ${tuning.mode} T=${tuning.chunk}`;
+    const tag = `[${shape}] ${tuning.mode} T=${tuning.chunk}${tuning.unroll ? ' unrolled' : ''}`;
     try {
       const c = await checkShapeNoLeak(shape, 100 + i);
       c.tuning = { ...tuning };
@@ -297,11 +322,14 @@ async function main() {
   for (const shape of PERF_SHAPES) {
     for (const tuning of PERF_TUNINGS) {
       Object.assign(webgpuScanTuning, tuning);
-      const tag = `[${shape}] ${tuning.mode} T=${tuning.chunk}`;
+      const tag = `[${shape}] ${tuning.mode} T=${tuning.chunk}${tuning.unroll ? ' unrolled' : ''}`;
       try {
         const t = await timeShape(shape);
         result.timings.push(t);
-        console.error(`time ${tag}: fwd ${t.fwdMs.toFixed(2)} ms, bwd kernel ${t.bwdKernelMs.toFixed(2)} ms, fwd+bwd ${t.fwdBwdMs.toFixed(2)} ms`);
+        console.error(
+          `time ${tag}: fwd ${t.fwdMs.toFixed(2)} ms, bwd kernel ${t.bwdKernelMs.toFixed(2)} ms, ` +
+          `fwd+bwd ${t.fwdBwdMs.toFixed(2)} ms, sync only ${t.syncOnlyMs.toFixed(2)} ms, gpu ${JSON.stringify(t.gpuMs)}`,
+        );
       } catch (e) {
         result.errors.push({ shape, tuning, error: String(e.stack ?? e) });
         console.error(`time ${tag}: ERROR ${e.stack ?? e}`);
@@ -309,7 +337,7 @@ async function main() {
     }
   }
   Object.assign(webgpuScanTuning, DEFAULT_TUNING);
-  if (process.env.WEBGPU_CHECK_BASELINES !== '0') {
+  if (process.env.WEBGPU_CHECK_BASELINES !== '0' && !LEAN) {
     try {
       result.baselines = await timeBaselines(PERF_SHAPES[0]);
       console.error(`baselines [${PERF_SHAPES[0]}]: ${JSON.stringify(result.baselines)}`);

@@ -7,10 +7,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
 import { registerTrain } from './train';
+import { registerConvertCommand } from './convertCommand';
+import { registerGenerateCommand } from './generateCommand';
+import { registerExportHfCommand } from './exportHfCommand';
 
 /** Subcommand registrations, one line each. */
 const SUBCOMMANDS: Array<(program: Command) => void> = [
   registerTrain,
+  registerConvertCommand,
+  registerGenerateCommand,
+  registerExportHfCommand,
 ];
 
 /** The package version, read from package.json (two levels up from src/cli or dist/cli). */

@@ -44,8 +44,14 @@ function assertLittleEndianHost(): void {
   if (!isLittleEndianHost()) throw new Error('safetensors: this reader needs a little-endian host (the file format is little-endian)');
 }
 
+/** A short JSON rendering of a header value for messages; safe on values too deeply nested to stringify. */
 function describe(v: unknown): string {
-  const s = JSON.stringify(v);
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    return Array.isArray(v) ? 'a deeply nested array' : 'a deeply nested object';
+  }
   return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 

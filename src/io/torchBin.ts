@@ -9,7 +9,7 @@
  */
 import { promises as fsp } from 'fs';
 import * as yauzl from 'yauzl';
-import { unpickle, PickleGlobal, PickleGlobalSpec } from './unpickle';
+import { unpickle, describePickleValue, PickleGlobal, PickleGlobalSpec } from './unpickle';
 import { TorchDtype, TORCH_STORAGE_DTYPES, TORCH_DTYPE_NAMES, dtypeByteSize, bytesToFloat32, HOST_LITTLE_ENDIAN } from './torchDtypes';
 
 export type { TorchDtype } from './torchDtypes';
@@ -297,7 +297,7 @@ class StorageMarker implements StorageRef {
 function rebuildTensor(args: readonly unknown[]): RebuiltTensor {
   if (args.length < 4) throw new Error(`expected at least 4 arguments (storage, offset, size, stride), got ${args.length}`);
   const [storage, offset, size, stride] = args;
-  if (!(storage instanceof StorageMarker)) throw new Error(`expected a storage as first argument, got ${typeof storage}`);
+  if (!(storage instanceof StorageMarker)) throw new Error(`expected a storage as first argument, got ${describePickleValue(storage)}`);
   const shape = intTuple(size, 'size');
   const strides = intTuple(stride, 'stride');
   if (shape.length !== strides.length) {
@@ -340,18 +340,21 @@ export const TORCH_PICKLE_GLOBALS: ReadonlyMap<string, PickleGlobalSpec> = new M
 /** Resolves `('storage', torch.XStorage, key, location, numel)`. */
 function loadStoragePid(pid: unknown): StorageMarker {
   if (!Array.isArray(pid) || pid.length < 5 || pid[0] !== 'storage') {
-    throw new Error(`expected a persistent id ('storage', type, key, location, numel), got ${JSON.stringify(pid)}`);
+    throw new Error(`expected a persistent id ('storage', type, key, location, numel), got ${describePickleValue(pid)}`);
   }
   const [, type, key, , numel] = pid;
   if (!(type instanceof PickleGlobal) || type.module !== 'torch' || !TORCH_STORAGE_DTYPES.has(type.name)) {
-    const got = type instanceof PickleGlobal ? type.fullName : typeof type;
+    const got = describePickleValue(type);
     throw new Error(`expected a torch storage class (torch.FloatStorage, ...) in persistent id, got ${got}`);
   }
   if (typeof key !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(key)) {
-    throw new Error(`expected a storage key made of [A-Za-z0-9_.-], got ${JSON.stringify(key)}`);
+    throw new Error(`expected a storage key made of [A-Za-z0-9_.-], got ${describePickleValue(key)}`);
   }
   return new StorageMarker(key, TORCH_STORAGE_DTYPES.get(type.name)!, nonNegativeInt(numel, 'storage numel'));
 }
+
+/** The `persistentLoad` of torch pickles (storage persistent ids), for {@link unpickle} callers such as the fuzzer. */
+export const torchPersistentLoad: (pid: unknown) => unknown = loadStoragePid;
 
 /** Tensors of the unpickled root dict, validated against their storage entries. */
 function describeTensors(
@@ -360,7 +363,7 @@ function describeTensors(
   entries: ReadonlyMap<string, yauzl.Entry>,
   what: string,
 ): Map<string, TensorDescriptor> {
-  if (!(root instanceof Map)) throw new Error(`${what}: expected data.pkl to hold a dict of tensors, got ${typeof root}`);
+  if (!(root instanceof Map)) throw new Error(`${what}: expected data.pkl to hold a dict of tensors, got ${describePickleValue(root)}`);
   const tensors = new Map<string, TensorDescriptor>();
   for (const [name, value] of root) {
     if (typeof name !== 'string' || !(value instanceof RebuiltTensor)) continue;
@@ -381,7 +384,7 @@ function describeTensors(
     tensors.set(name, { ...value, storage: value.storage, name, entry });
   }
   if (tensors.size === 0) {
-    const keys = [...root.keys()].slice(0, 8).map(String).join(', ');
+    const keys = [...root.keys()].slice(0, 8).map(describePickleValue).join(', ');
     throw new Error(`${what}: expected a state dict of tensors, found none (top-level keys: ${keys || 'none'})`);
   }
   return tensors;
@@ -391,13 +394,13 @@ function describeTensors(
 // Strided layout helpers
 
 function intTuple(v: unknown, what: string): number[] {
-  if (!Array.isArray(v)) throw new Error(`expected ${what} to be a tuple of ints, got ${typeof v}`);
+  if (!Array.isArray(v)) throw new Error(`expected ${what} to be a tuple of ints, got ${describePickleValue(v)}`);
   return v.map((x, i) => nonNegativeInt(x, `${what}[${i}]`));
 }
 
 function nonNegativeInt(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new Error(`expected ${what} to be a non-negative integer, got ${String(v)}`);
+    throw new Error(`expected ${what} to be a non-negative integer, got ${describePickleValue(v)}`);
   }
   return v;
 }

@@ -242,7 +242,11 @@ class Unpickler {
         if (!this.options.persistentLoad) {
           throw this.error(`persistent id ${describe(pid)} found but no persistentLoad resolver was given`);
         }
-        s.push(this.options.persistentLoad(pid));
+        try {
+          s.push(this.options.persistentLoad(pid));
+        } catch (e) {
+          throw this.error(`persistent id ${describe(pid)} could not be loaded: ${messageOf(e)}`);
+        }
         return;
       }
       default:
@@ -278,7 +282,7 @@ class Unpickler {
     try {
       return callable.call(args);
     } catch (e) {
-      throw this.error(`${callable.fullName}(...) failed: ${(e as Error).message}`);
+      throw this.error(`${callable.fullName}(...) failed: ${messageOf(e)}`);
     }
   }
 
@@ -413,7 +417,19 @@ function latin1(bytes: Uint8Array): string {
   return out;
 }
 
-/** Short description of a pickled value for error messages. */
+/** The message of a thrown value (handlers may throw anything). */
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Short description of a pickled value for error messages: never recursive, so it is safe on deeply nested
+ * or self-referencing values (which pickles can build with the memo).
+ */
+export function describePickleValue(v: unknown): string {
+  return describe(v);
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'None';
   if (v instanceof PickleGlobal) return `global ${v.fullName}`;

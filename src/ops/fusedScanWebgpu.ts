@@ -78,12 +78,29 @@ const FLAT_WORKGROUP = 64;
 export interface WebgpuScanTuning {
   /** 'chunked' (default): chunks of T steps in parallel; 'sequential': one invocation per channel walks all of L. */
   mode: 'chunked' | 'sequential';
-  /** T, steps per chunk (chunked) or per checkpoint (sequential backward), in [1, {@link WEBGPU_SCAN_MAX_CHUNK}]. */
+  /**
+   * T, steps per chunk (chunked) or per checkpoint (sequential backward), in [1, {@link WEBGPU_SCAN_MAX_CHUNK}].
+   * Lowered to {@link effectiveChunk} when (T + 1) * N would exceed {@link MAX_CHUNK_STATES}.
+   */
   chunk: number;
+  /** Emit the loops over the N states as straight-line code (constant indices keep the states in registers). */
+  unroll: boolean;
 }
 
 /** The tuning in force. */
-export const webgpuScanTuning: WebgpuScanTuning = { mode: 'chunked', chunk: 16 };
+export const webgpuScanTuning: WebgpuScanTuning = { mode: 'chunked', chunk: 16, unroll: false };
+
+/**
+ * Largest (T + 1) * N floats of the backward's private state array. On an H200 (NVIDIA
+ * Vulkan) 1088 (T 16, N 64) and 1040 (T 64, N 16) compile; 4160 (T 64, N 64) fails
+ * pipeline creation ("failed to validate local memory").
+ */
+export const MAX_CHUNK_STATES = 1088;
+
+/** The chunk length used for state size N: the tuning's, lowered to keep (T + 1) * N <= {@link MAX_CHUNK_STATES}. */
+export function effectiveChunk(chunk: number, N: number): number {
+  return Math.max(1, Math.min(chunk, Math.floor(MAX_CHUNK_STATES / N) - 1));
+}
 
 /** A program as tfjs-backend-webgpu's WebGPUProgram interface reads it. */
 interface WebGPUProgramLike {
@@ -140,10 +157,11 @@ function dimsOf(kernel: string, x: tf.TensorInfo, A: tf.TensorInfo): ScanDims {
   if (!(N >= 1 && N <= WEBGPU_SCAN_MAX_N)) {
     throw new Error(`${kernel} (webgpu): state size N must be in [1, ${WEBGPU_SCAN_MAX_N}], got ${N}`);
   }
-  const T = webgpuScanTuning.chunk;
-  if (!(Number.isInteger(T) && T >= 1 && T <= WEBGPU_SCAN_MAX_CHUNK)) {
-    throw new Error(`${kernel} (webgpu): webgpuScanTuning.chunk must be an integer in [1, ${WEBGPU_SCAN_MAX_CHUNK}], got ${T}`);
+  const chunk = webgpuScanTuning.chunk;
+  if (!(Number.isInteger(chunk) && chunk >= 1 && chunk <= WEBGPU_SCAN_MAX_CHUNK)) {
+    throw new Error(`${kernel} (webgpu): webgpuScanTuning.chunk must be an integer in [1, ${WEBGPU_SCAN_MAX_CHUNK}], got ${chunk}`);
   }
+  const T = effectiveChunk(chunk, N);
   const nC = Math.ceil(L / T);
   const largest = Math.max(B * L * ED, B * nC * ED * (2 * N + 1)); // (B, L, ED) and the chunk summaries
   if (largest >= 2 ** 31) {
@@ -160,6 +178,37 @@ export function backwardWorkgroupWidth(N: number): number {
 /** Flat-dispatch fields for `count` invocations in workgroups of {@link FLAT_WORKGROUP}. */
 function flat(count: number): Pick<WebGPUProgramLike, 'dispatchLayout' | 'dispatch' | 'workgroupSize'> {
   return { dispatchLayout: { x: [0] }, dispatch: [Math.ceil(count / FLAT_WORKGROUP), 1, 1], workgroupSize: [FLAT_WORKGROUP, 1, 1] };
+}
+
+/** Header of every loop over the N states in the WGSL below (what {@link unrollStateLoops} expands). */
+const STATE_LOOP = 'for (var n = 0; n < SCAN_N; n++) {';
+
+/**
+ * Rewrites every `for (var n = 0; n < SCAN_N; n++) { body }` of `code` as N braced
+ * copies of body with n replaced by 0..N-1 (such loops never nest, and `n` is their
+ * only use of that identifier).
+ */
+export function unrollStateLoops(code: string, N: number): string {
+  let out = '';
+  let at = 0;
+  for (let k = code.indexOf(STATE_LOOP, at); k >= 0; k = code.indexOf(STATE_LOOP, at)) {
+    let depth = 1;
+    let j = k + STATE_LOOP.length;
+    for (; j < code.length && depth > 0; j++) depth += code[j] === '{' ? 1 : code[j] === '}' ? -1 : 0;
+    if (depth !== 0) throw new Error(`unrollStateLoops: unbalanced braces after offset ${k}`);
+    const body = code.slice(k + STATE_LOOP.length, j - 1);
+    out += code.slice(at, k);
+    for (let n = 0; n < N; n++) out += `{${body.replace(/\bn\b/g, String(n))}}`;
+    at = j;
+  }
+  return out + code.slice(at);
+}
+
+/** Applies the tuning's code generation options to a program (and keys its shader by them). */
+function tuned(p: WebGPUProgramLike, N: number): WebGPUProgramLike {
+  if (!webgpuScanTuning.unroll) return p;
+  const code = p.getUserCode;
+  return { ...p, shaderKey: `${p.shaderKey}_unrolled`, getUserCode: () => unrollStateLoops(code(), N) };
 }
 
 /** WGSL constants shared by the programs. */
@@ -645,7 +694,7 @@ function sequentialBackwardProgram(d: ScanDims, lay: BackwardLayout): WebGPUProg
 class KernelScope {
   private readonly made: tf.TensorInfo[] = [];
 
-  constructor(private readonly backend: WebGPUBackendLike) {}
+  constructor(private readonly backend: WebGPUBackendLike, private readonly N: number) {}
 
   /** Runs kernel `name` of the webgpu backend; the result is disposed by {@link dispose} unless kept. */
   run(name: string, inputs: tf.NamedTensorInfoMap | tf.TensorInfo[], attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
@@ -657,7 +706,7 @@ class KernelScope {
 
   /** Runs a program of ours. */
   program(program: WebGPUProgramLike, inputs: tf.TensorInfo[], uniforms?: ProgramUniform[]): tf.TensorInfo {
-    return this.track(this.backend.runWebGPUProgram(program, inputs, 'float32', uniforms));
+    return this.track(this.backend.runWebGPUProgram(tuned(program, this.N), inputs, 'float32', uniforms));
   }
 
   /** Tracks a TensorInfo for disposal. */
@@ -693,8 +742,8 @@ function zeros(be: WebGPUBackendLike, shape: number[]): tf.TensorInfo {
 }
 
 /** Runs `body` in a {@link KernelScope}, keeping only what it returns. */
-function scoped<R extends tf.TensorInfo | tf.TensorInfo[]>(be: WebGPUBackendLike, body: (ks: KernelScope) => R): R {
-  const ks = new KernelScope(be);
+function scoped<R extends tf.TensorInfo | tf.TensorInfo[]>(be: WebGPUBackendLike, N: number, body: (ks: KernelScope) => R): R {
+  const ks = new KernelScope(be, N);
   try {
     const out = body(ks);
     ks.dispose(Array.isArray(out) ? out : [out]);
@@ -712,9 +761,9 @@ const webgpuForward: tf.KernelFunc = ({ inputs, backend }) => {
   const d = dimsOf(FORWARD_KERNEL, x, A);
   if (d.B * d.L * d.ED === 0) return zeros(be, [d.B, d.L, d.ED]);
   if (webgpuScanTuning.mode === 'sequential') {
-    return be.runWebGPUProgram(sequentialForwardProgram(d), [x, delta, A, Bm, Cm, D], 'float32');
+    return be.runWebGPUProgram(tuned(sequentialForwardProgram(d), d.N), [x, delta, A, Bm, Cm, D], 'float32');
   }
-  return scoped(be, (ks) => {
+  return scoped(be, d.N, (ks) => {
     const loc = ks.program(chunkLocalProgram(d, false), [x, delta, A, Bm]); // (B, nC, ED, N + 1)
     const H = ks.program(chunkCombineProgram(d, false), [A, loc]); // (B, nC, ED, N)
     return ks.program(chunkOutputProgram(d), [x, delta, A, Bm, Cm, D, H]); // (B, L, ED)
@@ -748,7 +797,7 @@ const webgpuBackward: tf.KernelFunc = ({ inputs, backend }) => {
   }
   const sequential = webgpuScanTuning.mode === 'sequential';
   const lay = backwardLayout(d, sequential ? B : B * d.nC);
-  return scoped(be, (ks) => {
+  return scoped(be, N, (ks) => {
     // Concat takes its inputs as an array (tfjs-core's concat op passes one).
     const AD = ks.run('Concat', [A, ks.reshape(D, [ED, 1])], { axis: 1 }); // (ED, N + 1)
     let out: tf.TensorInfo;
