@@ -46,6 +46,8 @@ export interface TrainResult {
   stepsThisRun: number;
   /** True when stopped by Ctrl-C before `steps`. */
   interrupted: boolean;
+  /** True when stopped early because validation reached --target-accuracy. */
+  reachedTarget: boolean;
   /** Validation at the end. */
   final: EvalResult;
   history: TrainHistory;
@@ -65,6 +67,20 @@ const EXTRAPOLATION_SEED_OFFSET = 2_000_003;
 /** The stream of validation sequences of a run with this seed (the same sequences at every validation). */
 export function validationRng(seed: number): Rng {
   return new Rng(seed + VAL_SEED_OFFSET);
+}
+
+/**
+ * The backend when --backend is not given: $MAMBA_TFJS_BACKEND, else wasm when
+ * @tensorflow/tfjs-backend-wasm is installed (about 4-8x faster than cpu for these models), else cpu.
+ */
+export function defaultTrainBackend(): string {
+  if (process.env.MAMBA_TFJS_BACKEND) return process.env.MAMBA_TFJS_BACKEND;
+  try {
+    require.resolve('@tensorflow/tfjs-backend-wasm');
+    return 'wasm';
+  } catch {
+    return 'cpu';
+  }
 }
 
 /** Silences tfjs-backend-cpu's one-time "install tfjs-node" banner: this package is pure tfjs on purpose. */
@@ -93,7 +109,7 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
   const outDir = given.out ?? defaultOptions(given.task ?? 'selective-copying').out;
   const saved = resume ? readTrainState(outDir) : undefined;
   const o = resolveOptions({ ...given, out: outDir }, saved?.options);
-  const backend = await selectBackend(o.backend);
+  const backend = await selectBackend(o.backend ?? defaultTrainBackend());
   quietCpuBanner();
   const task = buildTask(o);
   log(`mamba-tfjs train | backend ${backend} | ${describeTask(o, task)}`);
@@ -147,6 +163,7 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
   const vars = trainableVariables(model);
   const progress = new TrainProgress(step, o.steps, { tty: io.tty, log });
   let interrupted = false;
+  let reachedTarget = false;
   const onSigint = (): void => {
     if (interrupted) process.exit(130);
     interrupted = true;
@@ -155,7 +172,7 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
   if (io.handleSignals !== false) process.on('SIGINT', onSigint);
   try {
     let tps = 0;
-    while (step < o.steps && !interrupted) {
+    while (step < o.steps && !interrupted && !reachedTarget) {
       const t0 = performance.now();
       const lr = learningRate(o, step);
       setLearningRate(optimizer, lr);
@@ -173,6 +190,10 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
       if (o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps) {
         const v = await validate();
         progress.note(`step ${step}: validation loss ${v.loss.toFixed(4)}, accuracy ${pct(v.accuracy)} (sequences ${pct(v.seqAccuracy)})`);
+        if (o.targetAccuracy > 0 && v.accuracy >= o.targetAccuracy) {
+          reachedTarget = true;
+          progress.note(`step ${step}: reached the target accuracy ${pct(o.targetAccuracy)}; stopping`);
+        }
       }
       if (o.saveEvery > 0 && step % o.saveEvery === 0 && step < o.steps) await save();
       await new Promise((resolve) => setImmediate(resolve)); // lets a pending SIGINT be handled
@@ -184,7 +205,7 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
 
   const final = await validate();
   await save();
-  log(`${interrupted ? 'stopped' : 'done'} at step ${step}/${o.steps}; checkpoint saved to ${path.join(outDir, 'model.json')}`);
+  log(`${interrupted ? 'stopped' : reachedTarget ? 'target reached' : 'done'} at step ${step}/${o.steps}; checkpoint saved to ${path.join(outDir, 'model.json')}`);
   const charts = tryChart(log, 'training', () => writeTrainingChart(path.join(outDir, 'training.png'), history, o.task));
 
   let extrapolation: ExtrapolationRow[] | undefined;
@@ -198,7 +219,7 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
   }
   if (charts.length) log(`charts: ${charts.join(', ')}`);
   log(`final accuracy: ${pct(final.accuracy)} of answer tokens (sequences fully right: ${pct(final.seqAccuracy)}) on ${final.sequences} held-out sequences; loss ${final.loss.toFixed(4)}`);
-  return { options: o, step, stepsThisRun: step - startStep, interrupted, final, history, outDir, charts, extrapolation, trainSeconds };
+  return { options: o, step, stepsThisRun: step - startStep, interrupted, reachedTarget, final, history, outDir, charts, extrapolation, trainSeconds };
 }
 
 /** Parses a positive or non-negative integer option. */
@@ -244,8 +265,9 @@ export function registerTrain(program: Command): void {
     .option('--clip-norm <x>', `clip gradients to this global norm, 0 = off (default ${d.clipNorm})`, numArg)
     .option('--eval-every <n>', `validate every n steps, 0 = only at the end (default ${d.evalEvery})`, intArg(0))
     .option('--eval-size <n>', `held-out sequences per validation (default ${d.evalSize}; text ${tx.evalSize})`, intArg(1))
+    .option('--target-accuracy <x>', 'stop once a validation reaches this answer accuracy, e.g. 0.99 (default 0 = run all steps)', numArg)
     .option('--save-every <n>', 'also checkpoint every n steps (default 0 = at the end and on Ctrl-C)', intArg(0))
-    .option('--backend <name>', 'cpu | wasm | webgpu | tensorflow (default $MAMBA_TFJS_BACKEND or cpu)')
+    .option('--backend <name>', 'cpu | wasm | webgpu | tensorflow (default $MAMBA_TFJS_BACKEND, else wasm when installed, else cpu)')
     .option('--out <dir>', 'checkpoint folder (default checkpoints/<task>)')
     .option('--seed <n>', `seed of weights and data (default ${d.seed})`, intArg(0))
     .option('--resume', 'continue the run saved in --out (its options are kept; --steps may be raised)')

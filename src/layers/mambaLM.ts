@@ -15,6 +15,7 @@ import { RMSNorm } from './rmsNorm';
 import { SeedStream, normal } from './initializers';
 import { configForSave } from './config';
 import { checkTokenIds } from './validate';
+import { matMulTransposeB } from '../ops/matMul';
 import type { MambaCache } from './cache';
 
 export interface MambaLMArgs extends Omit<MambaArgs, 'weightPrefix'> {
@@ -87,7 +88,7 @@ export class MambaLM extends ParentLayer {
     return tf.tidy(() => {
       const [b, l, d] = h.shape;
       const normed = tf.reshape(this.normF.call(h, {}) as tf.Tensor, [b * l, d]); // (B·L, D)
-      const logits = tf.matMul(normed, this.embedding.read(), false, true); // (B·L, V)
+      const logits = matMulTransposeB(normed as tf.Tensor2D, this.embedding.read() as tf.Tensor2D); // (B·L, V)
       return tf.reshape(logits, [b, l, this.paddedVocab]); // (B, L, V)
     });
   }
