@@ -56,7 +56,7 @@ const CHECK_SHAPES = [
 ];
 /** Tunings every correctness shape runs under. */
 const CHECK_TUNINGS = [
-  { mode: 'chunked', chunk: 16, unroll: false },
+  { mode: 'chunked', chunk: 32, unroll: false },
   { mode: 'sequential', chunk: 16, unroll: false },
 ];
 /** More tunings, run on EXTRA_TUNING_SHAPES only (chunk 64 is lowered to 15 at N = 64). */

@@ -9,6 +9,7 @@
  */
 import { promises as fsp } from 'fs';
 import * as yauzl from 'yauzl';
+import { BoundedZipReader } from './boundedZipReader';
 import { unpickle, describePickleValue, PickleGlobal, PickleGlobalSpec } from './unpickle';
 import { TorchDtype, TORCH_STORAGE_DTYPES, TORCH_DTYPE_NAMES, dtypeByteSize, bytesToFloat32, HOST_LITTLE_ENDIAN } from './torchDtypes';
 
@@ -47,6 +48,14 @@ interface TensorDescriptor extends TensorRef {
 
 /** Largest `data.pkl` we agree to load into memory. */
 const MAX_PICKLE_BYTES = 1 << 30;
+/** Deflate never expands data more than about 1032:1; a larger claimed ratio is a corrupt directory. */
+const MAX_DEFLATE_RATIO = 1032;
+/**
+ * A tensor's float32 output may take at most this multiple of the file size (plus EXPANSION_SLACK bytes):
+ * 4x covers every non-overlapping view (1-byte dtypes widen 4x); more needs a stride-0 (broadcast) view.
+ */
+const MAX_EXPANSION = 4;
+const EXPANSION_SLACK = 1 << 20;
 /** Largest single positioned read (fs.read takes at most 2^31 - 1 bytes). */
 const MAX_READ_CHUNK = 1 << 30;
 
@@ -94,7 +103,7 @@ export class TorchCheckpoint {
         persistentLoad: loadStoragePid,
         source: `${what}: ${archive}/data.pkl`,
       });
-      const tensors = describeTensors(root, archive, entries, what);
+      const tensors = describeTensors(root, archive, entries, zip.fileSize, what);
       return new TorchCheckpoint(path, zip, file, tensors, littleEndian);
     } catch (e) {
       zip?.close();
@@ -213,7 +222,8 @@ export class TorchCheckpoint {
 /** Opens the zip's central directory, with a clear error for non-zip and legacy files. */
 async function openZip(path: string, file: fsp.FileHandle, what: string): Promise<yauzl.ZipFile> {
   try {
-    return await yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
+    const { size } = await file.stat();
+    return await yauzl.fromRandomAccessReaderPromise(new BoundedZipReader(file, size), size, { lazyEntries: true, autoClose: false });
   } catch (e) {
     const head = new Uint8Array(2);
     await file.read(head, 0, 2, 0).catch(() => undefined);
@@ -356,11 +366,28 @@ function loadStoragePid(pid: unknown): StorageMarker {
 /** The `persistentLoad` of torch pickles (storage persistent ids), for {@link unpickle} callers such as the fuzzer. */
 export const torchPersistentLoad: (pid: unknown) => unknown = loadStoragePid;
 
-/** Tensors of the unpickled root dict, validated against their storage entries. */
+/**
+ * Checks a storage entry's sizes against the file before anything is allocated for it: its stored bytes must
+ * fit in the file, and a compressed entry cannot expand beyond deflate's maximum ratio.
+ */
+function checkStorageClaim(entry: yauzl.Entry, fileSize: number, what: string): void {
+  if (entry.compressedSize > fileSize) {
+    throw new Error(`${what} claims ${entry.compressedSize} stored bytes, but the file has only ${fileSize} (corrupt zip directory?)`);
+  }
+  if (entry.compressionMethod !== 0 && entry.uncompressedSize > MAX_DEFLATE_RATIO * entry.compressedSize + 1024) {
+    throw new Error(
+      `${what} claims ${entry.uncompressedSize} bytes from ${entry.compressedSize} compressed ones, more than ` +
+        `deflate's maximum ratio of ${MAX_DEFLATE_RATIO}:1 (corrupt zip directory?)`,
+    );
+  }
+}
+
+/** Tensors of the unpickled root dict, validated against their storage entries (and the file size). */
 function describeTensors(
   root: unknown,
   archive: string,
   entries: ReadonlyMap<string, yauzl.Entry>,
+  fileSize: number,
   what: string,
 ): Map<string, TensorDescriptor> {
   if (!(root instanceof Map)) throw new Error(`${what}: expected data.pkl to hold a dict of tensors, got ${describePickleValue(root)}`);
@@ -372,6 +399,7 @@ function describeTensors(
     if (!entry) {
       throw new Error(`${what}: tensor "${name}" needs storage "${value.storage.key}" but entry ${entryName} is missing`);
     }
+    checkStorageClaim(entry, fileSize, `${what}: storage "${value.storage.key}" (${entryName}) of tensor "${name}"`);
     const size = dtypeByteSize(value.storage.dtype);
     const needed = product(value.shape) === 0 ? 0 : (value.offset + extent(value.shape, value.stride)) * size;
     if (entry.uncompressedSize < needed) {
@@ -379,6 +407,13 @@ function describeTensors(
         `${what}: storage "${value.storage.key}" (${entryName}) of tensor "${name}" has ${entry.uncompressedSize} ` +
           `bytes but the tensor needs ${needed} (dtype ${value.storage.dtype}, offset ${value.offset}, ` +
           `shape [${value.shape}], stride [${value.stride}])`,
+      );
+    }
+    const outBytes = product(value.shape) * 4;
+    if (outBytes > MAX_EXPANSION * fileSize + EXPANSION_SLACK) {
+      throw new Error(
+        `${what}: tensor "${name}" of shape [${value.shape}] (stride [${value.stride}]) would take ${outBytes} bytes as ` +
+          `float32, expected at most ${MAX_EXPANSION}x the ${fileSize}-byte file (a stride-0 view of a small storage?)`,
       );
     }
     tensors.set(name, { ...value, storage: value.storage, name, entry });

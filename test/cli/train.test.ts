@@ -37,7 +37,10 @@ describe('mamba-tfjs train', () => {
   it('trains, lowers the loss, and saves a checkpoint that loads', async () => {
     const out = path.join(root, 'a');
     const lines: string[] = [];
+    await runTrain({ ...tiny, steps: 1, evalEvery: 0, out: path.join(root, 'warm') }, io); // backend and kernels set up
+    const tensorsBefore = tf.memory().numTensors;
     const r = await runTrain({ ...tiny, steps: 30, out }, { ...io, log: (l) => lines.push(l) });
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // model, optimizer and every step's tensors freed
     expect(r.step).toBe(30);
     expect(r.interrupted).toBe(false);
     const loss = r.history.train.loss;
