@@ -21,7 +21,7 @@ export type { MambaLMArgs } from './layers/mambaLM';
 export type { MambaConfig } from './layers/config';
 export { mambaLayer, rmsNorm, mambaBlock, residualBlock, mambaLMLayer, createMambaLM, findMambaLM } from './layers/factories';
 export { lmLoss } from './losses';
-export { selectBackend, BACKENDS } from './backend';
+export { selectBackend, defaultBackend, BACKENDS } from './backend';
 export type { BackendName } from './backend';
 export { fileSystem, registerFileSystemHandler } from './io/fsHandler';
 export { loadCheckpoint } from './io/checkpoint';

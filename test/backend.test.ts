@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '../src/index';
-import { selectBackend } from '../src/backend';
+import { defaultBackend, selectBackend } from '../src/backend';
 import { loadCheckpoint } from '../src/io/checkpoint';
 import { expectAllClose } from './helpers/close';
 import { fixtureDir, openReference } from './helpers/fixtures';
@@ -14,10 +14,13 @@ test('unknown or missing backends give a clear error', async () => {
   await expect(selectBackend('tensorflow')).rejects.toThrow(/needs @tensorflow\/tfjs-node or @tensorflow\/tfjs-node-gpu installed/);
 });
 
-test('MAMBA_TFJS_BACKEND picks the backend when no name is given', async () => {
+test('MAMBA_TFJS_BACKEND picks the backend when no name is given; else wasm, the faster one, when installed', async () => {
   process.env.MAMBA_TFJS_BACKEND = 'cpu';
   expect(await selectBackend()).toBe('cpu');
   delete process.env.MAMBA_TFJS_BACKEND;
+  expect(defaultBackend()).toBe('wasm');
+  expect(await selectBackend()).toBe('wasm');
+  expect(tf.getBackend()).toBe('wasm');
 });
 
 describe('the wasm backend runs the forward pass', () => {

@@ -128,20 +128,33 @@ export function chartBody(spec: ChartSpec, id = 'p0'): string {
     const cy = px((y0 + y1) / 2);
     out.push(`<text x="16" y="${cy}" font-size="13" text-anchor="middle" fill="#111" transform="rotate(-90 16 ${cy})">${esc(spec.yLabel)}</text>`);
   }
-  // Legend (top right inside the plot), only when it helps.
+  // Legend, only when it helps: in the right-hand corner (top or bottom) that covers fewer points.
   const named = spec.series.filter((s) => s.name);
   if (named.length > 1 || (named.length === 1 && !spec.yLabel)) {
     const lw = Math.max(...named.map((s) => s.name.length)) * 7.2 + 38;
+    const lh = named.length * 18 + 8;
     const lx = x1 - lw - 8;
-    out.push(`<rect x="${px(lx)}" y="${y1 + 8}" width="${px(lw)}" height="${named.length * 18 + 8}" fill="#ffffff" fill-opacity="0.85" stroke="#bbb"/>`);
+    const covered = (top: number): number =>
+      spec.series.reduce((n, s) => {
+        let c = 0;
+        for (let k = 0; k < s.x.length; k++) {
+          if (!okX(s.x[k]) || !okY(s.y[k])) continue;
+          const X = xs.map(s.x[k]);
+          const Y = ys.map(s.y[k]);
+          if (X >= lx && X <= lx + lw && Y >= top && Y <= top + lh) c++;
+        }
+        return n + c;
+      }, 0);
+    const ly0 = covered(y1 + 8) <= covered(y0 - 8 - lh) ? y1 + 8 : y0 - 8 - lh;
+    out.push(`<rect x="${px(lx)}" y="${px(ly0)}" width="${px(lw)}" height="${lh}" fill="#ffffff" fill-opacity="0.85" stroke="#bbb"/>`);
     spec.series.forEach((s, i) => {
       const j = named.indexOf(s);
       if (j < 0) return;
       const color = s.color ?? PALETTE[i % PALETTE.length];
-      const ly = y1 + 8 + 13 + j * 18;
+      const ly = ly0 + 13 + j * 18;
       const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-      out.push(`<line x1="${px(lx + 8)}" y1="${ly - 4}" x2="${px(lx + 28)}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${dash}/>`);
-      out.push(`<text x="${px(lx + 34)}" y="${ly}" font-size="12" fill="#111">${esc(s.name)}</text>`);
+      out.push(`<line x1="${px(lx + 8)}" y1="${px(ly - 4)}" x2="${px(lx + 28)}" y2="${px(ly - 4)}" stroke="${color}" stroke-width="2"${dash}/>`);
+      out.push(`<text x="${px(lx + 34)}" y="${px(ly)}" font-size="12" fill="#111">${esc(s.name)}</text>`);
     });
   }
   return out.join('\n');

@@ -10,18 +10,25 @@
  *
  * Modes: 'pscan' (log-depth scan, mamba.py's default), 'sequential' (the plain loop, a reference), and
  * 'fused' (one kernel that never stores (B, L, ED, N); see fusedSelectiveScan.ts). 'auto' picks 'fused' when
- * the active backend has the kernel, else 'pscan'.
+ * the active backend has the kernel, else 'pscan'. Long pscan scans run in chunks along L (chunkedScan.ts)
+ * once B·L·ED·N exceeds options.chunkElements, so (B, L, ED, N) is never materialized whole.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { pscan } from './pscan';
 import { scanSequential } from './scanSequential';
 import { fusedSelectiveScan, hasFusedScanKernel } from './fusedSelectiveScan';
+import { DEFAULT_CHUNK_ELEMENTS, chunkLength, chunkedSelectiveScan } from './chunkedScan';
 
 export type ScanMode = 'auto' | 'fused' | 'pscan' | 'sequential';
 
 export interface SelectiveScanOptions {
   /** Which implementation runs the scan (default 'auto'). */
   mode?: ScanMode;
+  /**
+   * pscan mode only: above this many elements of B·L·ED·N, the scan runs in chunks along L that each hold at
+   * most this many (default DEFAULT_CHUNK_ELEMENTS, 2^22); Infinity turns chunking off. See chunkedScan.ts.
+   */
+  chunkElements?: number;
 }
 
 /** Resolve 'auto' against the active backend. */
@@ -58,6 +65,12 @@ export function selectiveScan(
   checkShapes(x, delta, A, B, C, D);
   const mode = resolveScanMode(options.mode);
   if (mode === 'fused') return fusedSelectiveScan(x, delta, A, B, C, D);
+  if (mode === 'pscan') {
+    const [b, l, ed] = x.shape as number[];
+    const n = (A.shape as number[])[1];
+    const budget = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
+    if (b * l * ed * n > budget) return chunkedSelectiveScan(x, delta, A, B, C, D, chunkLength(b, l, ed, n, budget));
+  }
   return tf.tidy(() => {
     const [b, l, ed] = x.shape as number[];
     const n = (A.shape as number[])[1];
