@@ -42,8 +42,13 @@ export { selectiveStep, finalScanState } from './ops/selectiveStep';
 export { convStep, convTail } from './ops/convState';
 export { hasStepKernels } from './ops/fusedStep';
 export type { StepImpl } from './ops/fusedStep';
-export { loadModel, modelDirKind } from './io/loadModel';
+export { loadModel, loadTfjsModelStreaming, modelDirKind } from './io/loadModel';
 export type { ModelDirKind } from './io/loadModel';
+export { NanGuard } from './training/nanGuard';
+export type { NanGuardTrip, NanGuardOptions } from './training/nanGuard';
+export { clipGradientsByGlobalNorm, withClipNorm } from './training/clipNorm';
+export type { ClipNormState } from './training/clipNorm';
+export { chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from './ops/chunkedScan';
 
 import { registerFileSystemHandler } from './io/fsHandler';
 registerFileSystemHandler();

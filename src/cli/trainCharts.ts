@@ -51,9 +51,6 @@ export function writeExtrapolationChart(file: string, rows: ExtrapolationRow[], 
     xAxis: 'log2',
     yMin: 0,
     yMax: 1,
-    series: [
-      { name: 'accuracy', x, y: rows.map((r) => r.accuracy) },
-      { name: `train length ${trainLength}`, x: [trainLength, trainLength], y: [0, 1], color: '#999999', dashed: true, markers: false },
-    ],
+    series: [{ name: 'accuracy', x, y: rows.map((r) => r.accuracy) }],
   });
 }

@@ -38,7 +38,7 @@ export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions
   const source = await openCheckpointTensors(dir);
   let model: LayersModel | null = null;
   try {
-    model = createMambaLM({ ...args, scanMode: options.scanMode ?? 'auto' });
+    model = createMambaLM({ ...args, scanMode: options.scanMode ?? 'auto', weightInit: 'zeros' });
     const lm = findMambaLM(model);
     const weights = lm.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[], variable: w }));
     const keys = matchKeys(source, weights);

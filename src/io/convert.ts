@@ -104,7 +104,8 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
         return bytes;
       }, (i) => `"${keys.get(weights[i].name)}" in ${source.fileOf(keys.get(weights[i].name) as string)}`);
       const modelJson: tf.io.ModelJSON = {
-        modelTopology: mambaLMTopology(args),
+        // weightInit 'zeros': loading skips the random initialization, whose values would be overwritten anyway.
+        modelTopology: mambaLMTopology({ ...args, weightInit: 'zeros' }),
         format: 'layers-model',
         generatedBy: `TensorFlow.js tfjs-layers v${version_layers}`,
         convertedBy: 'mamba-tfjs convert',

@@ -8,8 +8,9 @@ import * as path from 'path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '../layers/factories'; // registers the layer classes for deserialization
 import '../layers/mambaLM';
-import { fileSystem } from './fsHandler';
+import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint } from './checkpoint';
+import { TfjsWeights } from './tfjsWeights';
 
 /** Which kind of directory a model was loaded from. */
 export type ModelDirKind = 'tfjs' | 'checkpoint';
@@ -25,9 +26,41 @@ export function modelDirKind(dir: string): ModelDirKind {
   throw new Error(`${dir}: expected model.json (a tfjs model) or config.json (a HuggingFace checkpoint), found ${found}`);
 }
 
-/** Load a tfjs model directory or a HuggingFace checkpoint directory. */
+/**
+ * Load a tfjs model directory one weight at a time: the model is built from model.json's topology without
+ * weights, then each weight is read from its shard(s) and written into its variable. Peak memory is the model
+ * plus one weight, where tf.loadLayersModel holds every shard and every weight at once (about twice the model),
+ * so this is the path for multi-GB models (mamba-1.4b, 2.8b).
+ */
+export async function loadTfjsModelStreaming(dir: string): Promise<tfl.LayersModel> {
+  const weights = await TfjsWeights.open(dir);
+  const model = await tfl.models.modelFromJSON({ modelTopology: weights.modelJson.modelTopology as object } as never);
+  try {
+    const have = new Set(weights.keys());
+    const missing = model.weights.map((w) => w.originalName).filter((n) => !have.has(n));
+    if (missing.length) throw new Error(`${weights.modelJsonPath}: missing weight${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+    for (const w of model.weights) {
+      const shape = weights.shape(w.originalName);
+      if (shape.length !== w.shape.length || shape.some((d, i) => d !== w.shape[i])) {
+        throw new Error(`${weights.modelJsonPath}: weight "${w.originalName}" has shape [${shape}], the model expects [${w.shape}]`);
+      }
+      const data = await weights.readFloat32(w.originalName);
+      tf.tidy(() => {
+        w.write(tf.tensor(data, shape, 'float32'));
+      });
+    }
+    return model;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    await weights.close();
+  }
+}
+
+/** Load a tfjs model directory (streaming, see loadTfjsModelStreaming) or a HuggingFace checkpoint directory. */
 export async function loadModel(dir: string): Promise<{ model: tfl.LayersModel; kind: ModelDirKind }> {
   const kind = modelDirKind(dir);
-  const model = kind === 'tfjs' ? await tfl.loadLayersModel(fileSystem(path.join(dir, 'model.json'))) : await loadCheckpoint(dir);
+  const model = kind === 'tfjs' ? await loadTfjsModelStreaming(dir) : await loadCheckpoint(dir);
   return { model, kind };
 }

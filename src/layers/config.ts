@@ -38,6 +38,12 @@ export interface MambaConfig {
   scanMode?: 'auto' | 'fused' | 'pscan' | 'sequential';
   /** Seed for the initial weights (default: unseeded). */
   seed?: number;
+  /**
+   * 'paper' (default): the paper's initialization. 'zeros': all weights start at zero, for a model whose
+   * weights are loaded next — no random draws, and on the cpu backend no memory touched until written.
+   * Converted checkpoints (mamba-tfjs convert, loadCheckpoint) use 'zeros'.
+   */
+  weightInit?: 'paper' | 'zeros';
 }
 
 /** A MambaConfig with every default filled in and the derived sizes. */
@@ -52,6 +58,12 @@ function positiveInt(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
     throw new Error(`Mamba config: expected ${name} to be a positive integer, got ${JSON.stringify(v)}`);
   }
+  return v;
+}
+
+function weightInitOf(v: unknown): 'paper' | 'zeros' {
+  if (v == null) return 'paper';
+  if (v !== 'paper' && v !== 'zeros') throw new Error(`Mamba config: expected weightInit 'paper' or 'zeros', got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -88,6 +100,7 @@ export function resolveMambaConfig(c: MambaConfig): ResolvedMambaConfig {
     pscan,
     scanMode,
     seed: c.seed,
+    weightInit: weightInitOf(c.weightInit),
     dInner: expandFactor * dModel,
   };
 }
@@ -107,5 +120,6 @@ export function configForSave(c: ResolvedMambaConfig): Record<string, number | s
     scanMode: c.scanMode,
   };
   if (c.seed != null) out.seed = c.seed;
+  if (c.weightInit === 'zeros') out.weightInit = 'zeros';
   return out;
 }

@@ -43,7 +43,8 @@ export function uniform(bound: number, seeds: SeedStream): Initializer {
 
 /** A constant. */
 export function constant(value: number): Initializer {
-  return new FunctionInitializer((shape) => tf.fill(shape, value));
+  // tf.zeros leaves fresh memory untouched on the cpu backend (tf.fill writes every element).
+  return new FunctionInitializer((shape) => (value === 0 ? tf.zeros(shape) : tf.fill(shape, value)));
 }
 
 /** N(0, std). */

@@ -54,8 +54,9 @@ export class MambaBlock extends layers.Layer {
     const p = this.weightPrefix;
     const seeds = new SeedStream(c.seed);
     const ed = c.dInner;
+    const zeros = c.weightInit === 'zeros' ? constant(0) : null;
     const add = (name: string, shape: number[], init: ReturnType<typeof constant>) =>
-      this.addWeight(`${p}${name}`, shape, 'float32', init);
+      this.addWeight(`${p}${name}`, shape, 'float32', zeros ?? init);
     // Porting note: tfjs kernels are (in, out), the transpose of torch's (out, in); the conv is stored (K, ED)
     // rather than torch's (ED, 1, K). Conversion transposes; the names stay the checkpoint keys.
     const dtStd = c.dtScale / Math.sqrt(c.dtRank);

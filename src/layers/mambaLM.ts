@@ -12,7 +12,7 @@ import type { Shape } from '@tensorflow/tfjs-layers';
 import { ParentLayer } from './parentLayer';
 import { Mamba, MambaArgs } from './mamba';
 import { RMSNorm } from './rmsNorm';
-import { SeedStream, normal } from './initializers';
+import { SeedStream, constant, normal } from './initializers';
 import { configForSave } from './config';
 import { checkTokenIds } from './validate';
 import { matMulTransposeB } from '../ops/matMul';
@@ -55,7 +55,8 @@ export class MambaLM extends ParentLayer {
     this.backbone = new Mamba({ ...config, weightPrefix: 'backbone.' });
     const d = this.backbone.config.dModel;
     const seeds = new SeedStream(config.seed == null ? undefined : config.seed + 77);
-    this.embedding = this.addWeight('backbone.embeddings.weight', [this.paddedVocab, d], 'float32', normal(0.02, seeds));
+    const init = this.backbone.config.weightInit === 'zeros' ? constant(0) : normal(0.02, seeds);
+    this.embedding = this.addWeight('backbone.embeddings.weight', [this.paddedVocab, d], 'float32', init);
     this.normF = new RMSNorm({ dModel: d, eps: this.backbone.config.normEps, weightPrefix: 'backbone.norm_f.' });
   }
 

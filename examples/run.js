@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * Runs one of the TypeScript examples in this folder without a build step:
+ *
+ *   node examples/run.js worldModel --epochs 10
+ *   node examples/run.js examples/pretrainedLLM.ts ../mamba-130m-hf --prompt "Mamba is"
+ *
+ * The first argument names the example (with or without folder and `.ts`); the rest are its flags.
+ * `.ts` files (the example and the package sources under src/ it imports) are compiled on load, one file at a
+ * time, with TypeScript's transpileModule, the way ts-jest runs the tests: no type checking here (the test
+ * suite type-checks the examples, test/examples/typecheck.test.ts).
+ */
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const Module = require('module');
+const ts = require('typescript');
+
+const ROOT = path.join(__dirname, '..');
+
+/** Compile a .ts file to CommonJS when it is required. */
+require.extensions['.ts'] = (module, filename) => {
+  const source = fs.readFileSync(filename, 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    fileName: filename,
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2022,
+      esModuleInterop: true,
+      inlineSourceMap: true, // stack traces point into the .ts files
+    },
+  });
+  module._compile(outputText, filename);
+};
+
+/** `import 'mamba-tfjs'` (as examples/quickstart.ts writes it) loads this checkout's sources. */
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  return resolveFilename.call(this, request === 'mamba-tfjs' ? path.join(ROOT, 'src') : request, ...rest);
+};
+
+/** The example file named by `name` ('worldModel', 'worldModel.ts' or 'examples/worldModel.ts'). */
+function resolveExample(name) {
+  const base = path.basename(name).replace(/\.ts$/, '');
+  const file = path.join(__dirname, `${base}.ts`);
+  if (!fs.existsSync(file)) {
+    const known = fs.readdirSync(__dirname).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+    throw new Error(`no example "${name}": expected one of ${known.join(', ')}`);
+  }
+  return file;
+}
+
+const [name, ...flags] = process.argv.slice(2);
+if (!name || name === '--help' || name === '-h') {
+  console.log('usage: node examples/run.js <example> [flags]   (see examples/README.md)');
+  process.exit(name ? 0 : 1);
+}
+const file = resolveExample(name);
+process.argv = [process.argv[0], file, ...flags]; // the example reads its flags from process.argv.slice(2)
+require(file);
