@@ -92,6 +92,18 @@ async function childLoad(out) {
   process.stdout.write(JSON.stringify({ loadSeconds: Math.round(loadSeconds * 100) / 100, loadPeakRssMiB: peakRssMiB(), params }) + '\n');
 }
 
+/** Child: load a converted directory one weight at a time (mamba-tfjs loadTfjsModelStreaming). */
+async function childStreamLoad(out) {
+  const tf = require('@tensorflow/tfjs');
+  const { loadTfjsModelStreaming } = require(DIST);
+  await tf.setBackend('cpu');
+  const t0 = performance.now();
+  const model = await loadTfjsModelStreaming(out);
+  const seconds = (performance.now() - t0) / 1000;
+  model.dispose();
+  process.stdout.write(JSON.stringify({ streamLoadSeconds: Math.round(seconds * 100) / 100, streamLoadPeakRssMiB: peakRssMiB() }) + '\n');
+}
+
 /** Runs this script as a child with `argv`; returns its last stdout line as JSON. */
 function child(argv) {
   const stdout = execFileSync(process.execPath, [__filename, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
@@ -111,7 +123,7 @@ async function main() {
     for (const dtype of a.dtypes.split(',')) {
       const out = path.join(tmp, `out-${dtype}`);
       const run = { dtype, ...child(['--child-convert', src, out, dtype]) };
-      if (a.load) Object.assign(run, child(['--child-load', out]));
+      if (a.load) Object.assign(run, child(['--child-load', out]), child(['--child-stream-load', out]));
       runs.push(run);
       fs.rmSync(out, { recursive: true, force: true });
     }
@@ -124,6 +136,7 @@ async function main() {
 const argv = process.argv.slice(2);
 const run = argv[0] === '--child-convert' ? childConvert(argv[1], argv[2], argv[3])
   : argv[0] === '--child-load' ? childLoad(argv[1])
+  : argv[0] === '--child-stream-load' ? childStreamLoad(argv[1])
   : main();
 run.catch((err) => {
   console.error(err);

@@ -8,9 +8,11 @@
  * The first argument names the example (with or without folder and `.ts`); the rest are its flags.
  * `.ts` files (the example and the package sources under src/ it imports) are compiled on load, one file at a
  * time, with TypeScript's transpileModule, the way ts-jest runs the tests: no type checking here (the test
- * suite type-checks the examples, test/examples/typecheck.test.ts).
+ * suite type-checks the examples, test/examples/typecheck.test.ts). Compiled files are cached in
+ * node_modules/.cache/mamba-tfjs-examples, so only the first run pays for the compiler (a few seconds).
  */
 'use strict';
+const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 const Module = require('module');
@@ -18,19 +20,37 @@ const ts = require('typescript');
 
 const ROOT = path.join(__dirname, '..');
 
-/** Compile a .ts file to CommonJS when it is required. */
+/** Compiled files, by a hash of their path and source, so that later runs skip the compiler. */
+const CACHE = path.join(ROOT, 'node_modules', '.cache', 'mamba-tfjs-examples');
+
+/** How the examples and src/ compile: as tsconfig.json, to CommonJS. */
+const OPTIONS = {
+  module: ts.ModuleKind.CommonJS,
+  target: ts.ScriptTarget.ES2022,
+  esModuleInterop: true,
+  inlineSourceMap: true, // stack traces point into the .ts files
+};
+
+/** TypeScript → CommonJS JavaScript, one file at a time. */
+function compile(source, filename) {
+  const key = crypto.createHash('sha1').update(`${ts.version}\0${JSON.stringify(OPTIONS)}\0${filename}\0${source}`).digest('hex');
+  const cached = path.join(CACHE, `${key}.js`);
+  if (fs.existsSync(cached)) return fs.readFileSync(cached, 'utf8');
+  const { outputText } = ts.transpileModule(source, { fileName: filename, compilerOptions: OPTIONS });
+  try {
+    fs.mkdirSync(CACHE, { recursive: true });
+    const tmp = `${cached}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, outputText);
+    fs.renameSync(tmp, cached); // atomic: concurrent runs never read half a file
+  } catch {
+    // a read-only checkout: compile every time
+  }
+  return outputText;
+}
+
+/** Compile a .ts file when it is required. */
 require.extensions['.ts'] = (module, filename) => {
-  const source = fs.readFileSync(filename, 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    fileName: filename,
-    compilerOptions: {
-      module: ts.ModuleKind.CommonJS,
-      target: ts.ScriptTarget.ES2022,
-      esModuleInterop: true,
-      inlineSourceMap: true, // stack traces point into the .ts files
-    },
-  });
-  module._compile(outputText, filename);
+  module._compile(compile(fs.readFileSync(filename, 'utf8'), filename), filename);
 };
 
 /** `import 'mamba-tfjs'` (as examples/quickstart.ts writes it) loads this checkout's sources. */

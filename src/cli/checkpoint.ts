@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { writeFileAtomic, writeJsonAtomic } from './atomicWrite';
+import { writeFileAtomic } from './atomicWrite';
 import type { EvalResult } from './evaluate';
 import type { TrainOptions } from './trainOptions';
 
@@ -90,6 +90,12 @@ async function loadOptimizer(file: string, specs: SlotSpec[], optimizer: tf.Opti
   tf.dispose(named.map((w) => w.tensor));
 }
 
+/** JSON with one top-level field per line and each value compact (the curves stay a few lines long). */
+function stateJson(state: TrainState): string {
+  const fields = Object.entries(state).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  return `{\n${fields.join(',\n')}\n}\n`;
+}
+
 /**
  * Saves model, optimizer and state into `dir` (created if needed).
  * @param state everything but optimizerSlots and savedAt, which are filled in here.
@@ -104,7 +110,7 @@ export async function saveTrainCheckpoint(
   await model.save(`file://${path.resolve(dir)}`);
   const optimizerSlots = await saveOptimizer(path.join(dir, OPTIMIZER_FILE), optimizer);
   const full: TrainState = { format: 'mamba-tfjs-train-state', version: 1, ...state, optimizerSlots, savedAt: new Date().toISOString() };
-  writeJsonAtomic(path.join(dir, STATE_FILE), full);
+  writeFileAtomic(path.join(dir, STATE_FILE), stateJson(full));
 }
 
 /** Reads and checks `dir/train-state.json`. */

@@ -13,8 +13,7 @@
  * - D=64 N=8, lr 3e-3, 1000 steps: 3 of 5 seeds >= 97%; 0.40-0.47 s a step (too slow for 10 min
  *   with more steps). Batch 16 (1500 steps): 2 of 3.
  * - Context 64 with 8 data tokens (D=32..64) had not left the plateau after 500 s; use more steps.
- * - The cpu backend is 4-8x slower than wasm here (tfjs-backend-cpu copies strided slices element by
- *   element), hence wasm is the default backend when installed.
+ * - The cpu backend was 4-8x slower than wasm here, hence selectBackend's default of wasm when installed.
  * Induction heads, T=64, 16 symbols, D=32 N=8: 100% validation by step 400 (T=32: extrapolates to
  * 8T at 100% and 16T at 89%).
  */
@@ -31,7 +30,7 @@ import { defaultOptions, learningRate, SCAN_MODES, TASK_NAMES, type TrainOptions
 import { TrainRun, type TrainArgs } from './trainRun';
 import { setLearningRate, trainableVariables, trainStep } from './trainStep';
 
-export { defaultTrainBackend, validationRng, type TrainArgs } from './trainRun';
+export { validationRng, type TrainArgs } from './trainRun';
 
 /** How {@link runTrain} talks to the outside. */
 export interface TrainIO {
@@ -157,7 +156,8 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
       extrapolation = rows;
     }
     if (charts.length) log(`charts: ${charts.join(', ')}`);
-    log(`final accuracy: ${pct(final.accuracy)} of answer tokens (sequences fully right: ${pct(final.seqAccuracy)}) on ${final.sequences} held-out sequences; loss ${final.loss.toFixed(4)}`);
+    const scored = o.task === 'text' ? 'next bytes' : 'answer tokens';
+    log(`final accuracy: ${pct(final.accuracy)} of ${scored} (sequences fully right: ${pct(final.seqAccuracy)}) on ${final.sequences} held-out sequences; loss ${final.loss.toFixed(4)}`);
     return {
       options: o,
       step: run.step,

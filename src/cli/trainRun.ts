@@ -23,20 +23,6 @@ export function validationRng(seed: number): Rng {
   return new Rng(seed + VAL_SEED_OFFSET);
 }
 
-/**
- * The backend when --backend is not given: $MAMBA_TFJS_BACKEND, else wasm when
- * @tensorflow/tfjs-backend-wasm is installed (about 4-8x faster than cpu for these models), else cpu.
- */
-export function defaultTrainBackend(): string {
-  if (process.env.MAMBA_TFJS_BACKEND) return process.env.MAMBA_TFJS_BACKEND;
-  try {
-    require.resolve('@tensorflow/tfjs-backend-wasm');
-    return 'wasm';
-  } catch {
-    return 'cpu';
-  }
-}
-
 /** Silences tfjs-backend-cpu's one-time "install tfjs-node" banner: this package is pure tfjs on purpose. */
 function quietCpuBanner(): void {
   const backend = tf.backend() as unknown as { firstUse?: boolean };
@@ -70,7 +56,7 @@ export class TrainRun {
     const out = given.out ?? defaultOptions(given.task ?? 'selective-copying').out;
     const saved = resume ? readTrainState(out) : undefined;
     const o = resolveOptions({ ...given, out }, saved?.options);
-    const backend = await selectBackend(o.backend ?? defaultTrainBackend());
+    const backend = await selectBackend(o.backend); // default: $MAMBA_TFJS_BACKEND, else wasm when installed, else cpu
     quietCpuBanner();
     const task = buildTask(o);
     log(`mamba-tfjs train | backend ${backend} | ${describeTask(o, task)}`);

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { answerAccuracy, inputIds, maskedLmLoss, targetIds } from '../tasks/maskedLoss';
+import { clipGradientsByGlobalNorm } from '../training/clipNorm';
 import type { TokenBatch } from '../tasks/types';
 
 /** Numbers of one step. */
@@ -28,15 +29,11 @@ export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   o.learningRate = lr;
 }
 
-/** Scales the gradients so their global L2 norm is at most clipNorm (0 = off); returns the norm before. */
-function clipByGlobalNorm(grads: tf.NamedTensorMap, clipNorm: number): { clipped: tf.NamedTensorMap; norm: tf.Scalar } {
+/** Global L2 norm of the gradients, without clipping (for --clip-norm 0). */
+function globalNorm(grads: tf.NamedTensorMap): tf.Scalar {
   return tf.tidy(() => {
-    const names = Object.keys(grads);
-    const sq = names.map((n) => tf.sum(tf.square(grads[n]))); // () each
-    const norm = tf.sqrt(sq.length === 1 ? sq[0] : tf.addN(sq)) as tf.Scalar; // ()
-    if (!(clipNorm > 0)) return { clipped: Object.fromEntries(names.map((n) => [n, tf.clone(grads[n])])), norm };
-    const scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(clipNorm), tf.add(norm, 1e-6))); // ()
-    return { clipped: Object.fromEntries(names.map((n) => [n, tf.mul(grads[n], scale)])), norm };
+    const sq = Object.values(grads).map((g) => tf.sum(tf.square(g))); // () each
+    return tf.sqrt(sq.length === 1 ? sq[0] : tf.addN(sq)) as tf.Scalar; // ()
   });
 }
 
@@ -59,7 +56,7 @@ export async function trainStep(
     return maskedLmLoss(y, out); // ()
   }, vars);
   const acc = answerAccuracy(y, logits as tf.Tensor); // ()
-  const { clipped, norm } = clipByGlobalNorm(grads, clipNorm);
+  const { grads: clipped, norm } = clipNorm > 0 ? clipGradientsByGlobalNorm(grads, clipNorm) : { grads, norm: globalNorm(grads) };
   try {
     const [lossV, accV, normV] = await Promise.all([value.data(), acc.data(), norm.data()]);
     const result = { loss: lossV[0], accuracy: accV[0], gradNorm: normV[0] };

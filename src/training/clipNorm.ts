@@ -75,7 +75,7 @@ export function withClipNorm<O extends tf.Optimizer>(optimizer: O, clipNorm: num
     } finally {
       tf.dispose(grads);
       state.last?.dispose();
-      state.last = norm;
+      state.last = tf.keep(norm); // fit runs each step inside a tidy: keep the norm past it
     }
   };
   o.dispose = (): void => {

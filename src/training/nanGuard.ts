@@ -8,10 +8,14 @@
  * stopped". Epochs and steps in the message and in {@link NanGuardTrip} are 1-based (step = batch within the
  * epoch). Read {@link NanGuard.error} or call {@link NanGuard.throwIfTripped} after fit.
  *
+ * Use it among Callback instances only: tfjs passes a callbacks list through as is when its first element is a
+ * Callback, and otherwise wraps every element as a plain `{onBatchEnd, ...}` config (which would cut the guard
+ * off from its model). Wrap plain-object callbacks with `new tf.CustomCallback({...})` to mix them.
+ *
  * Why not throw from the callback: tfjs's fit loop then skips its own cleanup for that batch (the batch's
  * log tensors and the epoch's index tensor leak) and never calls the other callbacks' onTrainEnd. Note that the
- * update of the poisoned step has already been applied when the callback runs: the weights may be NaN now;
- * restore them from a checkpoint.
+ * update of the poisoned step has already been applied when the callback runs: the weights and the optimizer's
+ * state (e.g. Adam's moments) may be NaN now; restore the weights from a checkpoint and use a fresh optimizer.
  */
 import { Tensor } from '@tensorflow/tfjs-core';
 import { Callback, Logs } from '@tensorflow/tfjs-layers';

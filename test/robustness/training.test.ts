@@ -20,10 +20,10 @@ function smallModel(): tf.LayersModel {
   return model;
 }
 
-/** Counts onBatchEnd calls. */
-function batchCounter(): { calls: number; callback: tf.CustomCallbackArgs } {
-  const c = { calls: 0, callback: {} as tf.CustomCallbackArgs };
-  c.callback = { onBatchEnd: async () => { c.calls++; } };
+/** Counts onBatchEnd calls (a CustomCallback: lists of callbacks must not mix instances and plain objects). */
+function batchCounter(): { calls: number; callback: tf.CustomCallback } {
+  const c = { calls: 0, callback: null as unknown as tf.CustomCallback };
+  c.callback = new tf.CustomCallback({ onBatchEnd: async () => { c.calls++; } });
   return c;
 }
 
@@ -37,6 +37,9 @@ describe('NanGuard', () => {
     const y = tf.tensor3d(yValues);
     const guard = new NanGuard();
     const counter = batchCounter();
+    const xs = tf.slice(x, [0, 0, 0], [4, 6, 8]);
+    const clean = tf.randomNormal([4, 6, 1], 0, 1, 'float32', 5);
+    await model.fit(xs, clean, { epochs: 1, batchSize: 4, verbose: 0 }); // warm-up: creates Adam's slots
     const before = tf.memory().numTensors;
     const history = await model.fit(x, y, { epochs: 3, batchSize: 2, shuffle: false, verbose: 0, callbacks: [guard, counter.callback] });
     expect(counter.calls).toBe(6);
@@ -47,9 +50,9 @@ describe('NanGuard', () => {
     expect(history.history.loss).toHaveLength(1); // the first epoch ended early, no later epoch ran
     expect(tf.memory().numTensors).toBe(before); // stopping leaks nothing
     // The model can be trained again (fit is not left half-finished); the guard re-arms on train begin.
-    const clean = tf.randomNormal([4, 6, 1], 0, 1, 'float32', 5);
-    const xs = tf.slice(x, [0, 0, 0], [4, 6, 8]);
+    // After a NaN step the weights and Adam's moments are NaN: restore weights, start a fresh optimizer.
     model.setWeights(smallModel().getWeights());
+    model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
     await model.fit(xs, clean, { epochs: 1, batchSize: 2, verbose: 0, callbacks: [guard] });
     expect(guard.tripped).toBe(false);
     tf.dispose([x, y, clean, xs]);
@@ -63,7 +66,7 @@ describe('NanGuard', () => {
     const y = tf.zeros([6, 4, 1]);
     let epoch = 0;
     // A loss that turns infinite from the second epoch on, at its third batch.
-    const poison: tf.CustomCallbackArgs = { onEpochBegin: async (e) => { epoch = e; } };
+    const poison = new tf.CustomCallback({ onEpochBegin: async (e) => { epoch = e; } });
     const guard = new NanGuard({ monitor: ['loss', 'poison'] });
     const injector = new (class extends tf.Callback {
       override async onBatchEnd(batch: number, logs?: tf.Logs): Promise<void> {
