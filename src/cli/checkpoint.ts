@@ -92,7 +92,9 @@ async function loadOptimizer(file: string, specs: SlotSpec[], optimizer: tf.Opti
 
 /** JSON with one top-level field per line and each value compact (the curves stay a few lines long). */
 function stateJson(state: TrainState): string {
-  const fields = Object.entries(state).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  const fields = Object.entries(state)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
   return `{\n${fields.join(',\n')}\n}\n`;
 }
 

@@ -275,6 +275,7 @@ async function readWholeEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, maxBytes: 
   if (entry.uncompressedSize > maxBytes) {
     throw new Error(`${what}: ${entry.fileName} has ${entry.uncompressedSize} bytes, expected at most ${maxBytes}`);
   }
+  checkEntryClaim(entry, zip.fileSize, `${what}: entry ${entry.fileName}`);
   try {
     const stream = await zip.openReadStreamPromise(entry);
     const chunks: Buffer[] = [];
@@ -367,10 +368,10 @@ function loadStoragePid(pid: unknown): StorageMarker {
 export const torchPersistentLoad: (pid: unknown) => unknown = loadStoragePid;
 
 /**
- * Checks a storage entry's sizes against the file before anything is allocated for it: its stored bytes must
+ * Checks a zip entry's sizes against the file before anything is allocated for it: its stored bytes must
  * fit in the file, and a compressed entry cannot expand beyond deflate's maximum ratio.
  */
-function checkStorageClaim(entry: yauzl.Entry, fileSize: number, what: string): void {
+function checkEntryClaim(entry: yauzl.Entry, fileSize: number, what: string): void {
   if (entry.compressedSize > fileSize) {
     throw new Error(`${what} claims ${entry.compressedSize} stored bytes, but the file has only ${fileSize} (corrupt zip directory?)`);
   }
@@ -399,7 +400,7 @@ function describeTensors(
     if (!entry) {
       throw new Error(`${what}: tensor "${name}" needs storage "${value.storage.key}" but entry ${entryName} is missing`);
     }
-    checkStorageClaim(entry, fileSize, `${what}: storage "${value.storage.key}" (${entryName}) of tensor "${name}"`);
+    checkEntryClaim(entry, fileSize, `${what}: storage "${value.storage.key}" (${entryName}) of tensor "${name}"`);
     const size = dtypeByteSize(value.storage.dtype);
     const needed = product(value.shape) === 0 ? 0 : (value.offset + extent(value.shape, value.stride)) * size;
     if (entry.uncompressedSize < needed) {

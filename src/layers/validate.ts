@@ -1,17 +1,35 @@
 /**
  * Input checks that give an Error naming what was expected and what came.
+ *
+ * Empty inputs (batch 0 or length 0) are refused: the scan paths disagreed on them (the fused kernel returned
+ * an empty output, pscan failed deep inside with an unrelated message), so every layer now says so up front.
+ * NaN and ±Infinity in float inputs are not checked (that would cost a device read per call); they propagate
+ * causally (see docs/limits.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** x must be (B, L, D) with the given D. */
+/** Batch and length (the first two axes) must both be at least 1. */
+function checkNonEmpty(x: tf.Tensor, layer: string, what: string): void {
+  if (x.shape[0] === 0 || x.shape[1] === 0) {
+    throw new Error(`${layer}: expected ${what} with batch >= 1 and length >= 1, got shape [${x.shape}] (empty inputs are not supported)`);
+  }
+}
+
+/** x must be (B, L, D) with the given D, and B, L ≥ 1. */
 export function checkLastDim(x: tf.Tensor, d: number, layer: string): void {
   if (x.rank !== 3) throw new Error(`${layer}: expected input of rank 3 (batch, length, ${d}), got shape [${x.shape}]`);
   if (x.shape[2] !== d) throw new Error(`${layer}: expected last dimension ${d}, got ${x.shape[2]} (shape [${x.shape}])`);
+  checkNonEmpty(x, layer, 'an input');
 }
 
-/** Token ids must be (B, L) integers in [0, vocab). Reads the ids (they are small). */
+/**
+ * Token ids must be (B, L), B, L ≥ 1, integers in [0, vocab) (vocab: the padded vocabulary, so the padding
+ * rows' ids pass). Reads the ids (they are small). NaN and fractional ids are refused here; note that a model
+ * from createMambaLM declares int32 ids, and tfjs-layers casts float feeds to int32 before this layer sees them.
+ */
 export function checkTokenIds(ids: tf.Tensor, vocab: number, layer: string): void {
   if (ids.rank !== 2) throw new Error(`${layer}: expected token ids of rank 2 (batch, length), got shape [${ids.shape}]`);
+  checkNonEmpty(ids, layer, 'token ids');
   const values = ids.dataSync();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
