@@ -15,27 +15,17 @@ const path = require('path');
 const opsDir = process.env.OPS_DIR || path.join(__dirname, '..', 'dist', 'ops');
 const { fusedScanForward, fusedScanBackward } = require(path.join(opsDir, 'fusedScanMath'));
 const { fusedScanForwardFast, fusedScanBackwardFast, scanKernelImpl } = require(path.join(opsDir, 'fusedScanWasm'));
+const { rng, uniformArray } = require('./random');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Realistic inputs: delta log-uniform in [1e-3, 0.1], A = -(1..N), the rest in [-1, 1]. */
 function makeInputs({ B, L, ED, N }) {
   const r = rng(1);
-  const uni = (n) => Float32Array.from({ length: n }, () => 2 * r() - 1);
+  const uni = (n) => uniformArray(r, n);
   return {
     x: uni(B * L * ED), // (B, L, ED)
     delta: Float32Array.from({ length: B * L * ED }, () => Math.exp(Math.log(1e-3) + Math.log(100) * r())), // (B, L, ED)

@@ -38,6 +38,7 @@ const { fusedSelectiveScan } = require(path.join(dist, 'fusedSelectiveScan.js'))
 const { webgpuScanTuning } = require(path.join(dist, 'fusedScanWebgpu.js'));
 const { fusedScanForward, fusedScanBackward } = require(path.join(dist, 'fusedScanMath.js'));
 const { selectiveScan } = require(path.join(dist, 'selectiveScan.js'));
+const { logUniform, rng, uniformArray } = require('./random');
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
 
@@ -91,27 +92,14 @@ const DEFAULT_TUNING = { ...webgpuScanTuning };
 /** Relative error bounds (float32 on the GPU vs float64 sums). */
 const TOL = { y: 1e-4, grad: 1e-3 };
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random case like Mamba's: delta log-uniform in [1e-3, 0.1] (10% up to 1), A = -(1..N), x/B/C/w in [-1, 1]. */
 function makeCase([B, L, ED, N], seed) {
   const r = rng(seed);
-  const uni = (n) => Float32Array.from({ length: n }, () => 2 * r() - 1);
+  const uni = (n) => uniformArray(r, n);
   return {
     dims: { B, L, ED, N },
     x: uni(B * L * ED), // (B, L, ED)
-    delta: Float32Array.from({ length: B * L * ED }, () =>
-      r() < 0.1 ? 0.1 + 0.9 * r() : Math.exp(Math.log(1e-3) + (Math.log(0.1) - Math.log(1e-3)) * r()),
-    ), // (B, L, ED)
+    delta: Float32Array.from({ length: B * L * ED }, () => (r() < 0.1 ? 0.1 + 0.9 * r() : logUniform(r, 1e-3, 0.1))), // (B, L, ED)
     A: Float32Array.from({ length: ED * N }, (_, k) => -((k % N) + 1) * (0.9 + 0.2 * r())), // (ED, N)
     Bm: uni(B * L * N), // (B, L, N)
     Cm: uni(B * L * N), // (B, L, N)
@@ -223,7 +211,7 @@ async function kernelTimes(fn) {
 async function timeShape(shape) {
   const [Bn, L, ED, N] = shape;
   const r = rng(7);
-  const rand = (n, lo, hi) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+  const rand = (n, lo, hi) => uniformArray(r, n, lo, hi);
   const x = tf.tensor3d(rand(Bn * L * ED, -1, 1), [Bn, L, ED]);
   const delta = tf.tensor3d(rand(Bn * L * ED, 1e-3, 0.1), [Bn, L, ED]);
   const A = tf.tensor2d(rand(ED * N, -N, -1), [ED, N]);
@@ -254,7 +242,7 @@ async function timeShape(shape) {
 async function timeBaselines(shape) {
   const [Bn, L, ED, N] = shape;
   const r = rng(8);
-  const rand = (n, lo, hi) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+  const rand = (n, lo, hi) => uniformArray(r, n, lo, hi);
   const data = [
     [rand(Bn * L * ED, -1, 1), [Bn, L, ED]],
     [rand(Bn * L * ED, 1e-3, 0.1), [Bn, L, ED]],

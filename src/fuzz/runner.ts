@@ -178,6 +178,8 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
   const summary: TargetSummary = { target: target.name, cases: 0, counts, maxMs: 0, maxGrowthBytes: 0, maxLimitRatio: 0, totalMs: 0, failures: [] };
   const start = performance.now();
   try {
+    // One untimed run of each seed first, so that module loading and JIT warm-up do not count as 'slow'.
+    for (const s of target.seeds) await target.run(s.bytes, dir).catch(() => undefined);
     for (let i = 0; i < options.cases; i++) {
       const c = await runCase(target, i, options, dir, catcher);
       summary.cases++;

@@ -27,6 +27,7 @@ import { FusedScanDims } from './fusedScanMath';
 import { fusedScanBackwardFast, fusedScanForwardFast } from './fusedScanWasm';
 import './segmentSum'; // registers UnsortedSegmentSum for cpu and wasm on import
 import './fusedScanWebgpu'; // registers the webgpu kernels (no webgpu package needed to import)
+import { cpuWasmKernels, registerOnce } from './kernelIO';
 
 /** Kernel name of the fused forward scan. */
 export const FUSED_SCAN_KERNEL = 'MambaSelectiveScan';
@@ -37,52 +38,13 @@ export const FUSED_SCAN_BACKENDS: readonly string[] = ['cpu', 'wasm', 'webgpu'];
 
 /** Input names of the forward kernel, in gradient order. */
 const INPUT_NAMES = ['x', 'delta', 'A', 'B', 'C', 'D'] as const;
+/** Input names of the backward kernel. */
+const GRAD_INPUT_NAMES = [...INPUT_NAMES, 'dy'] as const;
 
-/** The part of tfjs-backend-cpu's MathBackendCPU the kernels use. */
-interface CpuBackendLike {
-  readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
-}
-
-/** The part of tfjs-backend-wasm's BackendWasm the kernels use. */
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-
-/** Reads the scan sizes off the kernel inputs (shapes were validated by the op). */
-function dimsOf(inputs: tf.NamedTensorInfoMap): FusedScanDims {
-  const x = requireInput(inputs, 'x');
-  const A = requireInput(inputs, 'A');
+/** Reads the scan sizes off the kernel inputs [x, delta, A, ...] (shapes were validated by the op). */
+function dimsOf([x, , A]: tf.TensorInfo[]): FusedScanDims {
   const [B, L, ED] = x.shape; // (B, L, ED)
   return { B, L, ED, N: A.shape[1] };
-}
-
-/** Returns a named kernel input, failing clearly when absent. */
-function requireInput(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
-  const t = inputs[name];
-  if (t == null) throw new Error(`${FUSED_SCAN_KERNEL}: missing input '${name}'`);
-  return t;
-}
-
-/** Asserts a kernel input is float32 (the op casts; direct runKernel callers must too). */
-function requireFloat32(kernel: string, name: string, t: tf.TensorInfo): void {
-  if (t.dtype !== 'float32') throw new Error(`${kernel}: input '${name}' must be float32, got ${t.dtype}`);
-}
-
-/** Reads a float32 input of the cpu backend without copying. */
-function cpuF32(kernel: string, backend: CpuBackendLike, inputs: tf.NamedTensorInfoMap, name: string): Float32Array {
-  const t = requireInput(inputs, name);
-  requireFloat32(kernel, name, t);
-  return backend.readSync(t.dataId) as Float32Array;
-}
-
-/** A Float32Array view of a tensor's bytes on the wasm heap. Create views only after all allocations. */
-function wasmF32(backend: WasmBackendLike, t: tf.TensorInfo): Float32Array {
-  const rec = backend.dataIdMap.get(t.dataId);
-  if (rec == null) throw new Error(`wasm kernel: tensor data not found on the wasm backend (shape [${t.shape}])`);
-  return new Float32Array(backend.wasm.HEAPU8.buffer, rec.memoryOffset, tf.util.sizeFromShape(t.shape));
 }
 
 /** Output shapes of the grad kernel, in output order. */
@@ -90,65 +52,34 @@ function gradShapes(d: FusedScanDims): number[][] {
   return [[d.B, d.L, d.ED], [d.B, d.L, d.ED], [d.ED, d.N], [d.B, d.L, d.N], [d.B, d.L, d.N], [d.ED]];
 }
 
-/** cpu forward kernel. */
-const cpuForward: tf.KernelFunc = ({ inputs, backend }) => {
-  const be = backend as CpuBackendLike;
-  const dims = dimsOf(inputs);
-  const [x, delta, A, Bm, Cm, D] = INPUT_NAMES.map((n) => cpuF32(FUSED_SCAN_KERNEL, be, inputs, n));
-  const y = fusedScanForwardFast(x, delta, A, Bm, Cm, D, dims); // (B, L, ED)
-  return be.makeTensorInfo([dims.B, dims.L, dims.ED], 'float32', y);
-};
+/** Forward kernels: y (B, L, ED) written into the output (on wasm, straight into the heap). */
+const forward = cpuWasmKernels(
+  FUSED_SCAN_KERNEL, INPUT_NAMES, (infos) => {
+    const { B, L, ED } = dimsOf(infos);
+    return [[B, L, ED]];
+  },
+  ([x, delta, A, Bm, Cm, D], [y], infos) => {
+    fusedScanForwardFast(x, delta, A, Bm, Cm, D, dimsOf(infos), y);
+  },
+);
 
-/** cpu backward kernel. */
-const cpuBackward: tf.KernelFunc = ({ inputs, backend }) => {
-  const be = backend as CpuBackendLike;
-  const dims = dimsOf(inputs);
-  const [x, delta, A, Bm, Cm, D, dy] = [...INPUT_NAMES, 'dy'].map((n) => cpuF32(FUSED_SCAN_GRAD_KERNEL, be, inputs, n));
-  const g = fusedScanBackwardFast(x, delta, A, Bm, Cm, D, dy, dims);
-  const shapes = gradShapes(dims);
-  return [g.dx, g.ddelta, g.dA, g.dB, g.dC, g.dD].map((v, i) => be.makeTensorInfo(shapes[i], 'float32', v));
-};
-
-/** wasm forward kernel: reads inputs from and writes y into the wasm heap. */
-const wasmForward: tf.KernelFunc = ({ inputs, backend }) => {
-  const be = backend as WasmBackendLike;
-  const dims = dimsOf(inputs);
-  const infos = INPUT_NAMES.map((n) => requireInput(inputs, n));
-  infos.forEach((t, i) => requireFloat32(FUSED_SCAN_KERNEL, INPUT_NAMES[i], t));
-  const out = be.makeOutput([dims.B, dims.L, dims.ED], 'float32'); // (B, L, ED); may grow the heap
-  const [x, delta, A, Bm, Cm, D] = infos.map((t) => wasmF32(be, t));
-  fusedScanForwardFast(x, delta, A, Bm, Cm, D, dims, wasmF32(be, out));
-  return out;
-};
-
-/** wasm backward kernel: all six gradients are written straight into heap outputs. */
-const wasmBackward: tf.KernelFunc = ({ inputs, backend }) => {
-  const be = backend as WasmBackendLike;
-  const dims = dimsOf(inputs);
-  const names = [...INPUT_NAMES, 'dy'];
-  const infos = names.map((n) => requireInput(inputs, n));
-  infos.forEach((t, i) => requireFloat32(FUSED_SCAN_GRAD_KERNEL, names[i], t));
-  const outs = gradShapes(dims).map((s) => be.makeOutput(s, 'float32')); // allocate all before viewing the heap
-  const [x, delta, A, Bm, Cm, D, dy] = infos.map((t) => wasmF32(be, t));
-  const [dx, ddelta, dA, dB, dC, dD] = outs.map((t) => wasmF32(be, t));
-  fusedScanBackwardFast(x, delta, A, Bm, Cm, D, dy, dims, { dx, ddelta, dA, dB, dC, dD });
-  return outs;
-};
-
-/** Registers `kernelFunc` for (name, backend) unless something already is. */
-function registerOnce(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc): void {
-  if (tf.getKernel(kernelName, backendName) == null) tf.registerKernel({ kernelName, backendName, kernelFunc });
-}
+/** Backward kernels: all six gradients written into the outputs (on wasm, straight into the heap). */
+const backward = cpuWasmKernels(
+  FUSED_SCAN_GRAD_KERNEL, GRAD_INPUT_NAMES, (infos) => gradShapes(dimsOf(infos)),
+  ([x, delta, A, Bm, Cm, D, dy], [dx, ddelta, dA, dB, dC, dD], infos) => {
+    fusedScanBackwardFast(x, delta, A, Bm, Cm, D, dy, dimsOf(infos), { dx, ddelta, dA, dB, dC, dD });
+  },
+);
 
 /**
  * Registers the fused-scan kernels ('cpu', 'wasm') and their gradient.
  * Safe to call any number of times; runs on import.
  */
 export function registerFusedScanKernels(): void {
-  registerOnce(FUSED_SCAN_KERNEL, 'cpu', cpuForward);
-  registerOnce(FUSED_SCAN_GRAD_KERNEL, 'cpu', cpuBackward);
-  registerOnce(FUSED_SCAN_KERNEL, 'wasm', wasmForward);
-  registerOnce(FUSED_SCAN_GRAD_KERNEL, 'wasm', wasmBackward);
+  registerOnce(FUSED_SCAN_KERNEL, 'cpu', forward.cpu);
+  registerOnce(FUSED_SCAN_GRAD_KERNEL, 'cpu', backward.cpu);
+  registerOnce(FUSED_SCAN_KERNEL, 'wasm', forward.wasm);
+  registerOnce(FUSED_SCAN_GRAD_KERNEL, 'wasm', backward.wasm);
   if (tf.getGradient(FUSED_SCAN_KERNEL) == null) {
     tf.registerGradient({
       kernelName: FUSED_SCAN_KERNEL,

@@ -21,25 +21,13 @@
  * Registration runs on import and is idempotent.
  */
 import * as tf from '@tensorflow/tfjs';
+import { CpuBackendLike, WasmBackendLike, registerOnce, wasmView } from './kernelIO';
 
 /** Kernel name, as tfjs-core spells it. */
 export const SEGMENT_SUM_KERNEL = 'UnsortedSegmentSum';
 
 /** Marker property on our kernel functions, so re-imports do not re-register. */
 const MARK = '__mambaTfjsSegmentSum';
-
-/** The part of tfjs-backend-cpu's MathBackendCPU the kernel uses. */
-interface CpuBackendLike {
-  readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.backend_util.BackendValues): tf.TensorInfo;
-}
-
-/** The part of tfjs-backend-wasm's BackendWasm the kernel uses. */
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 /** Validated sizes of one call. */
 interface SegmentSumPlan {
@@ -118,23 +106,15 @@ const cpuSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return be.makeTensorInfo(p.outShape, p.x.dtype, out);
 };
 
-/** A typed view of a tensor's bytes on the wasm heap. Create views only after all allocations. */
-function wasmView(be: WasmBackendLike, t: tf.TensorInfo): Float32Array | Int32Array {
-  const rec = be.dataIdMap.get(t.dataId);
-  if (rec == null) throw new Error(`${SEGMENT_SUM_KERNEL}: tensor data not found on the wasm backend (shape [${t.shape}])`);
-  const n = tf.util.sizeFromShape(t.shape);
-  const buf = be.wasm.HEAPU8.buffer;
-  return t.dtype === 'int32' ? new Int32Array(buf, rec.memoryOffset, n) : new Float32Array(buf, rec.memoryOffset, n);
-}
-
 /** wasm kernel: reads inputs from and accumulates into the wasm heap. */
 const wasmSegmentSum: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const be = backend as WasmBackendLike;
   const p = plan(inputs, attrs);
   const outInfo = be.makeOutput(p.outShape, p.x.dtype); // (S, I...); may grow the heap
-  const out = wasmView(be, outInfo); // (S * I)
+  const view = (t: tf.TensorInfo): Float32Array | Int32Array => wasmView(be, t, SEGMENT_SUM_KERNEL);
+  const out = view(outInfo); // (S * I)
   out.fill(0);
-  segmentSumInto(wasmView(be, p.x), wasmView(be, p.ids), out, p.numSegments, p.inner);
+  segmentSumInto(view(p.x), view(p.ids), out, p.numSegments, p.inner);
   return outInfo;
 };
 Object.defineProperty(cpuSegmentSum, MARK, { value: true });
@@ -157,9 +137,7 @@ export function registerSegmentSumKernels(): void {
     if (tf.getKernel(SEGMENT_SUM_KERNEL, 'cpu') != null) tf.unregisterKernel(SEGMENT_SUM_KERNEL, 'cpu');
     tf.registerKernel({ kernelName: SEGMENT_SUM_KERNEL, backendName: 'cpu', kernelFunc: cpuSegmentSum });
   }
-  if (tf.getKernel(SEGMENT_SUM_KERNEL, 'wasm') == null) {
-    tf.registerKernel({ kernelName: SEGMENT_SUM_KERNEL, backendName: 'wasm', kernelFunc: wasmSegmentSum });
-  }
+  registerOnce(SEGMENT_SUM_KERNEL, 'wasm', wasmSegmentSum);
 }
 
 registerSegmentSumKernels();

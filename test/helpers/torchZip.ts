@@ -1,6 +1,6 @@
 /**
  * Builders for crafted torch zip checkpoints in tests: a minimal pickle writer (protocol 2 opcodes) and a
- * STORED-only zip writer. (The same builders as test/io/torchBin.test.ts, shareable.)
+ * STORED-only zip writer, shared by the torch reader, converter and fuzz tests.
  */
 
 /** Minimal pickle writer (protocol 2 opcodes). */
@@ -116,9 +116,12 @@ export function makeZip(files: Record<string, Uint8Array | string>): Buffer {
   return Buffer.concat([...locals, cd, end]);
 }
 
-/** A torch.save-style zip: `archive/data.pkl`, `archive/byteorder`, and `archive/data/<key>` per storage. */
-export function torchZip(pickle: Uint8Array, storages: Record<string, Uint8Array> = {}): Buffer {
-  const files: Record<string, Uint8Array | string> = { 'archive/data.pkl': pickle, 'archive/byteorder': 'little' };
+/**
+ * A torch.save-style zip: `archive/data.pkl`, `archive/byteorder` (`byteorder`, "little" unless told) and
+ * `archive/data/<key>` per storage.
+ */
+export function torchZip(pickle: Uint8Array, storages: Record<string, Uint8Array> = {}, byteorder = 'little'): Buffer {
+  const files: Record<string, Uint8Array | string> = { 'archive/data.pkl': pickle, 'archive/byteorder': byteorder };
   for (const [key, data] of Object.entries(storages)) files[`archive/data/${key}`] = data;
   return makeZip(files);
 }

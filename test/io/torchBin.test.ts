@@ -7,125 +7,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { TorchCheckpoint, TORCH_PICKLE_GLOBALS } from '../../src/io/torchBin';
 import { unpickle } from '../../src/io/unpickle';
+import { P, crc32, makeZip, stateDictPickle, tensorItem, torchZip, u32 } from '../helpers/torchZip';
 
 const FIXTURE_DIR = path.resolve(__dirname, '../../../shared/fixtures/tiny-orig');
 const FIXTURE = path.join(FIXTURE_DIR, 'pytorch_model.bin');
 
 // ---------------------------------------------------------------------------------------------
 // Builders for crafted inputs
-
-/** Minimal pickle writer (protocol 2 opcodes). */
-const P = {
-  proto: (): number[] => [0x80, 2],
-  str: (s: string): number[] => {
-    const b = Buffer.from(s, 'utf8');
-    return [0x58, ...u32(b.length), ...b];
-  },
-  int: (n: number): number[] => [0x4a, ...i32(n)],
-  global: (module: string, name: string): number[] => [0x63, ...Buffer.from(`${module}\n${name}\n`, 'latin1')],
-  mark: (): number[] => [0x28],
-  tuple: (): number[] => [0x74],
-  emptyDict: (): number[] => [0x7d],
-  emptyTuple: (): number[] => [0x29],
-  setitems: (): number[] => [0x75],
-  reduce: (): number[] => [0x52],
-  stop: (): number[] => [0x2e],
-};
-
-function u32(n: number): number[] {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return [...b];
-}
-
-function i32(n: number): number[] {
-  const b = Buffer.alloc(4);
-  b.writeInt32LE(n);
-  return [...b];
-}
-
-/** Opcodes of one `name: _rebuild_tensor_v2(storage, offset, shape, stride, False, OrderedDict())` item. */
-function tensorItem(
-  name: string,
-  storageClass: string,
-  key: string,
-  numel: number,
-  offset: number,
-  shape: number[],
-  stride: number[],
-): number[] {
-  return [
-    ...P.str(name),
-    ...P.global('torch._utils', '_rebuild_tensor_v2'),
-    ...P.mark(),
-    ...P.mark(), ...P.str('storage'), ...P.global('torch', storageClass), ...P.str(key), ...P.str('cpu'),
-    ...P.int(numel), ...P.tuple(), 0x51, // BINPERSID
-    ...P.int(offset),
-    ...P.mark(), ...shape.flatMap(P.int), ...P.tuple(),
-    ...P.mark(), ...stride.flatMap(P.int), ...P.tuple(),
-    0x89, // NEWFALSE
-    ...P.global('collections', 'OrderedDict'), ...P.emptyTuple(), ...P.reduce(),
-    ...P.tuple(), ...P.reduce(),
-  ];
-}
-
-/** A full state-dict pickle from items. */
-function stateDictPickle(items: number[][]): Uint8Array {
-  return Uint8Array.from([...P.proto(), ...P.emptyDict(), ...P.mark(), ...items.flat(), ...P.setitems(), ...P.stop()]);
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** Minimal zip writer: STORED entries, no zip64. */
-function makeZip(files: Record<string, Uint8Array | string>): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [name, content] of Object.entries(files)) {
-    const data = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content);
-    const nameBytes = Buffer.from(name, 'utf8');
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x21, 12); // date 1980-01-01
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x21, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, nameBytes, data);
-    centrals.push(central, nameBytes);
-    offset += 30 + nameBytes.length + data.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(Object.keys(files).length, 8);
-  end.writeUInt16LE(Object.keys(files).length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
-}
 
 /** One entry of {@link writeSparseZip64}: `size` zero bytes except the given pieces. */
 interface SparseEntry {
@@ -232,9 +120,7 @@ function writeTmp(content: Uint8Array | string, ext = '.bin'): string {
 
 /** A torch-like checkpoint zip from a pickle and storages. */
 function checkpointZip(pickle: Uint8Array, storages: Record<string, Uint8Array>, byteorder = 'little'): string {
-  const files: Record<string, Uint8Array | string> = { 'archive/data.pkl': pickle, 'archive/byteorder': byteorder };
-  for (const [key, data] of Object.entries(storages)) files[`archive/data/${key}`] = data;
-  return writeTmp(makeZip(files));
+  return writeTmp(torchZip(pickle, storages, byteorder));
 }
 
 /** Opens, runs `fn`, and always closes. */

@@ -19,6 +19,7 @@ import { fusedScanBackward, fusedScanForward, FusedScanGrads } from '../../src/o
 import { findScanWasm, scanWasmCandidates } from '../../src/ops/scanWasmModule';
 import { fusedSelectiveScan } from '../../src/ops/fusedSelectiveScan';
 import { expectRelClose } from '../helpers/close';
+import { logUniform, rng, uniformArray } from '../helpers/random';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
 
@@ -37,17 +38,6 @@ interface Case {
   dy: Float32Array; // (B, L, ED)
 }
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Random case. 'realistic': delta log-uniform in [1e-3, 0.1] with 10% in [0.1, 1]
  * (long memories, a close to 1). 'underflow': a third of the steps have delta in
@@ -57,11 +47,10 @@ function rng(seed: number): () => number {
 function makeCase(dims: Dims, seed: number, deltaKind: 'realistic' | 'underflow'): Case {
   const { B, L, ED, N } = dims;
   const r = rng(seed);
-  const uni = (n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-  const logUni = (lo: number, hi: number) => Math.exp(Math.log(lo) + (Math.log(hi) - Math.log(lo)) * r());
+  const uni = (n: number, lo: number, hi: number) => uniformArray(r, n, lo, hi);
   const delta = Float32Array.from({ length: B * L * ED }, () => {
     if (deltaKind === 'underflow' && r() < 1 / 3) return 5 + 45 * r();
-    return r() < 0.1 ? 0.1 + 0.9 * r() : logUni(1e-3, 0.1);
+    return r() < 0.1 ? 0.1 + 0.9 * r() : logUniform(r, 1e-3, 0.1);
   }); // (B, L, ED)
   return {
     dims,

@@ -14,6 +14,7 @@ import {
 } from '../../src/ops/fusedSelectiveScan';
 import { fusedScanBackward, fusedScanForward } from '../../src/ops/fusedScanMath';
 import { expectAllClose, expectRelClose } from '../helpers/close';
+import { logUniform, rng, uniformArray } from '../helpers/random';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
 
@@ -32,17 +33,6 @@ interface Case {
   w: Float32Array; // (B, L, ED) upstream dy
 }
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Realistic random case: delta log-uniform in [1e-3, 0.1] (Mamba's dt init range)
  * with a few larger steps up to 1, A = -(1..N) perturbed by 10%, x/B/C/w in [-1, 1].
@@ -50,10 +40,8 @@ function rng(seed: number): () => number {
 function makeCase(dims: Dims, seed: number): Case {
   const { B, L, ED, N } = dims;
   const r = rng(seed);
-  const uni = (n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-  const delta = Float32Array.from({ length: B * L * ED }, () =>
-    r() < 0.1 ? 0.1 + 0.9 * r() : Math.exp(Math.log(1e-3) + (Math.log(0.1) - Math.log(1e-3)) * r()),
-  ); // (B, L, ED)
+  const uni = (n: number, lo: number, hi: number) => uniformArray(r, n, lo, hi);
+  const delta = Float32Array.from({ length: B * L * ED }, () => (r() < 0.1 ? 0.1 + 0.9 * r() : logUniform(r, 1e-3, 0.1))); // (B, L, ED)
   const A = Float32Array.from({ length: ED * N }, (_, k) => -((k % N) + 1) * (0.9 + 0.2 * r())); // (ED, N)
   return {
     dims,

@@ -2,18 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { pscan } from '../../src/ops/pscan';
 import { scanSequential } from '../../src/ops/scanSequential';
 import { expectRelClose } from '../helpers/close';
-
-/** A seeded uniform generator, so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/random';
 
 /** Random (A, X) of one shape: A in (0.5, 1) like exp(Δ·A), X in (−1, 1). */
 function randomInputs(shape: number[], seed: number): { a: Float32Array; x: Float32Array } {

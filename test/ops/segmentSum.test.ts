@@ -8,19 +8,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerSegmentSumKernels, SEGMENT_SUM_KERNEL } from '../../src/ops/segmentSum';
 import { expectAllClose } from '../helpers/close';
+import { rng } from '../helpers/random';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
-
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Reference segment sum written independently of the kernel: walks the output
