@@ -20,21 +20,12 @@ import { findScanWasm, scanWasmCandidates } from '../../src/ops/scanWasmModule';
 import { fusedSelectiveScan } from '../../src/ops/fusedSelectiveScan';
 import { expectRelClose } from '../helpers/close';
 import { logUniform, rng, uniformArray } from '../helpers/random';
+import { ScanDims as Dims, ScanInputs } from '../helpers/scanCase';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
 
-/** Sizes of one case. */
-interface Dims { B: number; L: number; ED: number; N: number }
-
 /** One random problem (float32) plus its upstream gradient dy. */
-interface Case {
-  dims: Dims;
-  x: Float32Array; // (B, L, ED)
-  delta: Float32Array; // (B, L, ED)
-  A: Float32Array; // (ED, N)
-  Bm: Float32Array; // (B, L, N)
-  Cm: Float32Array; // (B, L, N)
-  D: Float32Array; // (ED)
+interface Case extends ScanInputs {
   dy: Float32Array; // (B, L, ED)
 }
 

@@ -15,21 +15,12 @@ import {
 import { fusedScanBackward, fusedScanForward } from '../../src/ops/fusedScanMath';
 import { expectAllClose, expectRelClose } from '../helpers/close';
 import { logUniform, rng, uniformArray } from '../helpers/random';
+import { ScanDims as Dims, ScanInputs } from '../helpers/scanCase';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
 
-/** Sizes of one case. */
-interface Dims { B: number; L: number; ED: number; N: number }
-
 /** One random problem: float32 inputs plus the upstream gradient w. */
-interface Case {
-  dims: Dims;
-  x: Float32Array; // (B, L, ED)
-  delta: Float32Array; // (B, L, ED)
-  A: Float32Array; // (ED, N)
-  Bm: Float32Array; // (B, L, N)
-  Cm: Float32Array; // (B, L, N)
-  D: Float32Array; // (ED)
+interface Case extends ScanInputs {
   w: Float32Array; // (B, L, ED) upstream dy
 }
 
