@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { promises as fsp, constants as fsConstants } from 'fs';
 import { basename, dirname, join, resolve } from 'path';
+import { errnoCode, removeEmptyDirs } from './outputDir';
 
 /** Options of {@link fileSystem}. */
 export interface FileSystemOptions {
@@ -98,22 +99,6 @@ async function previousWeightFiles(modelJsonPath: string): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-/** Removes `from` and its ancestors up to and including `top`, stopping at the first non-empty one. */
-async function removeEmptyDirs(from: string, top: string): Promise<void> {
-  for (let d = from; d.length >= top.length; d = dirname(d)) {
-    try {
-      await fsp.rmdir(d);
-    } catch {
-      return;
-    }
-    if (d === top) return;
-  }
-}
-
-function errnoCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException)?.code;
 }
 
 /** Whether `path` is a directory, something else, or missing (also when a parent is not a directory). */

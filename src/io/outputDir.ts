@@ -11,7 +11,8 @@ export interface OutputDirOptions {
   overwrite?: boolean;
 }
 
-function errnoCode(err: unknown): string | undefined {
+/** The `code` of a Node.js system error (ENOENT, ...), if any. */
+export function errnoCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException)?.code;
 }
 
@@ -39,8 +40,8 @@ async function checkTarget(target: string, overwrite: boolean): Promise<'missing
   return state;
 }
 
-/** Removes `from` and its parents up to `top` while they are empty. */
-async function removeEmptyDirs(from: string, top: string): Promise<void> {
+/** Removes `from` and its parents up to and including `top`, stopping at the first non-empty one. */
+export async function removeEmptyDirs(from: string, top: string): Promise<void> {
   for (let d = from; d.length >= top.length; d = dirname(d)) {
     try {
       await fsp.rmdir(d);
