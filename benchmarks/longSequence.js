@@ -6,7 +6,7 @@
  *   node benchmarks/longSequence.js --L 65536 --runs model:cpu:fused,model:wasm:fused
  *
  * Runs are `kind:backend:mode`:
- *   model:<backend>:<fused|pscan|sequential>   a Mamba stack (dModel 64, --layers layers), x (1, L, 64) → y
+ *   model:<backend>:<auto|fused|pscan|sequential>   a Mamba stack (dModel 64, --layers layers), x (1, L, 64) → y
  *   op:<backend>:<pscan|pscan-unchunked>       selectiveScan alone at ED 128, N 16 (pscan-unchunked: chunkElements
  *                                              Infinity, i.e. the whole (B, L, ED, N) materialized)
  * Options: --L n, --layers n, --runs list, --timeout seconds (per run, default 600), --json file.
@@ -65,7 +65,16 @@ async function child(spec, L, layers) {
   const ms = Date.now() - t0;
   let finite = true;
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) { finite = false; break; }
-  console.log(JSON.stringify({ spec, L, layers, ms, peakRssMiB: peakRssMiB(), baselineRssMiB: baseline, finite }));
+  const resolved = kind === 'model' ? mamba.resolveScanMode(mode) : mode;
+  console.log(JSON.stringify({ spec, resolved, L, layers, ms, peakRssMiB: peakRssMiB(), baselineRssMiB: baseline, finite }));
+}
+
+/** Why a child run failed: a timeout, the first error line of its stderr, or its exit status. */
+function failure(r) {
+  if (r.error) return r.error.code === 'ETIMEDOUT' ? 'timed out' : r.error.message;
+  const lines = (r.stderr || '').split('\n');
+  const line = lines.find((s) => /Error|error:|Aborted|out of memory/i.test(s) && !/^\s+at /.test(s));
+  return (line || `exit ${r.status} (signal ${r.signal})`).trim().slice(0, 200);
 }
 
 /** Runs every spec in its own process and prints the table. */
@@ -78,7 +87,7 @@ function main(o) {
     });
     const line = (r.stdout || '').split('\n').find((s) => s.startsWith('{'));
     if (line) rows.push(JSON.parse(line));
-    else rows.push({ spec, L: o.L, layers: o.layers, error: r.error ? r.error.message : (r.stderr || '').trim().split('\n').slice(-3).join(' | ') || `exit ${r.status} (signal ${r.signal})` });
+    else rows.push({ spec, L: o.L, layers: o.layers, error: failure(r) });
   }
   console.log(`| run | L | layers | time (s) | peak RSS (MiB) | of which tfjs + node at start (MiB) |`);
   console.log(`| --- | --- | --- | --- | --- | --- |`);

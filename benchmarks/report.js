@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * Prints the README's benchmark tables (markdown) from benchmarks/results/*.json.
+ * Usage: node benchmarks/report.js [results-dir]
+ */
+const fs = require('fs');
+const path = require('path');
+
+const dir = path.resolve(process.argv[2] || path.join(__dirname, 'results'));
+const read = (f) => (fs.existsSync(path.join(dir, f)) ? JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) : null);
+const cpu = read('cpu-backends.json');
+const ms = (v) => (v == null ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const mib = (b) => (b == null ? '–' : (b / 2 ** 20).toFixed(b < 2 ** 24 ? 1 : 0));
+
+if (cpu) {
+  console.log(`Machine: ${cpu.machine}; tfjs ${cpu.tfjs}; ${cpu.date.slice(0, 10)}.\n`);
+  const a = cpu.rows.filter((r) => r.bench === 'scan-op');
+  if (a.length) {
+    console.log('(a) Selective scan alone, forward + backward, B 1, L 1024, ED 1024, N 16 (ms; peak tensor MiB):\n');
+    console.log('| backend | sequential | pscan | fused | fused vs pscan |');
+    console.log('| --- | --- | --- | --- | --- |');
+    for (const be of [...new Set(a.map((r) => r.backend))]) {
+      const get = (m) => a.find((r) => r.backend === be && r.mode === m);
+      const [s, p, f] = ['sequential', 'pscan', 'fused'].map(get);
+      const cell = (r) => (r ? `${ms(r.msFwdBwd)}${r.peakBytes != null ? ` (${mib(r.peakBytes)} MiB)` : ''}` : '–');
+      console.log(`| ${be} | ${cell(s)} | ${cell(p)} | ${cell(f)} | ${p && f ? `${(p.msFwdBwd / f.msFwdBwd).toFixed(1)}×` : '–'} |`);
+    }
+    console.log('');
+  }
+  const b = cpu.rows.filter((r) => r.bench === 'train-step');
+  if (b.length) {
+    console.log('(b) Train step (forward, backward, Adam) of Mamba(dModel 64, nLayers 2, dState 16), B 4 (ms per step):\n');
+    console.log('| backend | scan | L 256 | L 1024 |');
+    console.log('| --- | --- | --- | --- |');
+    for (const be of [...new Set(b.map((r) => r.backend))]) {
+      const get = (l) => b.find((r) => r.backend === be && r.L === l);
+      console.log(`| ${be} | ${get(256)?.mode ?? '–'} | ${ms(get(256)?.msPerStep)} | ${ms(get(1024)?.msPerStep)} |`);
+    }
+    console.log('');
+  }
+  const d = cpu.rows.filter((r) => r.bench === 'speed-chart');
+  if (d.length) {
+    const lengths = [...new Set(d.map((r) => r.L))].sort((x, y) => x - y);
+    console.log('(d) Train step vs length, dModel 16, one layer, B 1: ms per step / peak tensor MiB:\n');
+    console.log(`| backend · scan | ${lengths.map((l) => `L ${l}`).join(' | ')} |`);
+    console.log(`| --- | ${lengths.map(() => '---').join(' | ')} |`);
+    for (const key of [...new Set(d.map((r) => `${r.backend} · ${r.mode}`))]) {
+      const cells = lengths.map((l) => {
+        const r = d.find((x) => `${x.backend} · ${x.mode}` === key && x.L === l);
+        return r ? `${ms(r.msPerStep)} / ${mib(r.peakBytes)}` : '–';
+      });
+      console.log(`| ${key} | ${cells.join(' | ')} |`);
+    }
+    console.log('');
+  }
+}
