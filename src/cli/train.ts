@@ -102,7 +102,13 @@ async function trainLoop(run: TrainRun, io: TrainIO, log: (l: string) => void): 
       const lr = learningRate(o, run.step);
       setLearningRate(run.optimizer, lr);
       const batch = run.task.sample(run.rng, o.batch);
-      const r = await trainStep(run.model, run.optimizer, vars, batch, o.clipNorm);
+      let r;
+      try {
+        r = await trainStep(run.model, run.optimizer, vars, batch, o.clipNorm);
+      } catch (e) {
+        // A non-finite loss stops training before the update, naming the step (the weights stay as they were).
+        throw new Error(`step ${run.step + 1}: ${(e as Error).message}`);
+      }
       run.step++;
       const dt = (performance.now() - t0) / 1000;
       run.trainSeconds += dt;

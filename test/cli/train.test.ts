@@ -99,6 +99,12 @@ describe('mamba-tfjs train', () => {
     await expect(runTrain({ resume: true, out: path.join(root, 'nothing') }, io)).rejects.toThrow(/expected a checkpoint with train-state.json/);
   });
 
+  it('stops with an error naming the step when the loss stops being finite', async () => {
+    // A learning rate of 1e38 with no clipping overflows the weights within a few steps.
+    const run = runTrain({ ...tiny, steps: 50, evalEvery: 0, lr: 1e38, warmup: 0, clipNorm: 0, out: path.join(root, 'nan') }, io);
+    await expect(run).rejects.toThrow(/^step \d+: training diverged: expected a finite loss and gradient norm, got loss (NaN|-?Infinity)/);
+  });
+
   it('parses the command line into the same options', async () => {
     const program = buildProgram().exitOverride();
     const train = program.commands.find((c) => c.name() === 'train');
