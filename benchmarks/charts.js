@@ -1,5 +1,5 @@
 /**
- * Draws the benchmark charts from the JSON results in a folder (cpu-backends.json, webgpu.json if present).
+ * Draws the benchmark charts from the JSON results in a folder (cpu.json, wasm.json, webgpu.json if present).
  */
 const fs = require('fs');
 const path = require('path');
@@ -11,7 +11,7 @@ function load(dir, name) {
 }
 
 function drawCharts(dir) {
-  const rows = [...load(dir, 'cpu-backends.json'), ...load(dir, 'webgpu.json')];
+  const rows = ['cpu.json', 'wasm.json', 'webgpu.json'].flatMap((f) => load(dir, f));
   const speed = rows.filter((r) => r.bench === 'speed-chart');
   if (speed.length) {
     const keys = [...new Set(speed.map((r) => `${r.backend} ${r.mode}`))];

@@ -8,7 +8,8 @@ const path = require('path');
 
 const dir = path.resolve(process.argv[2] || path.join(__dirname, 'results'));
 const read = (f) => (fs.existsSync(path.join(dir, f)) ? JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) : null);
-const cpu = read('cpu-backends.json');
+const parts = ['cpu.json', 'wasm.json'].map(read).filter(Boolean);
+const cpu = parts.length ? { ...parts[0], rows: parts.flatMap((p) => p.rows) } : null;
 const ms = (v) => (v == null ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
 const mib = (b) => (b == null ? '–' : (b / 2 ** 20).toFixed(b < 2 ** 24 ? 1 : 0));
 

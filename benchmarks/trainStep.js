@@ -43,6 +43,9 @@ async function benchTrainStep() {
 
 /** Benchmark (d) on the active backend: a mode stops growing L once a step takes longer than `stopMs`. */
 async function benchSpeedChart({ lengths = [64, 128, 256, 512, 1024, 2048, 4096, 8192], modes = ['sequential', 'pscan', 'fused'], stopMs = 15000 } = {}) {
+  // The sequential loop's memory grows as L² (each slice's gradient is padded to full size): on wasm, whose heap
+  // ends at 4 GiB and aborts the process when exhausted, stop before the next length could pass it.
+  const stopBytes = tf.getBackend() === 'wasm' ? 2 ** 30 * 0.9 : Infinity;
   const rows = [];
   for (const mode of modes) {
     if (mode === 'fused' && !mamba.hasFusedScanKernel()) continue;
@@ -50,7 +53,7 @@ async function benchSpeedChart({ lengths = [64, 128, 256, 512, 1024, 2048, 4096,
       const r = await trainStep({ dModel: 16, nLayers: 1, b: 1, l, mode, reps: 3, budgetMs: 20000 });
       rows.push({ bench: 'speed-chart', ...r });
       console.error(`  speed chart ${r.backend} ${mode} L ${l}: ${r.msPerStep.toFixed(1)} ms, peak ${(r.peakBytes / 2 ** 20).toFixed(1)} MiB`);
-      if (r.msPerStep > stopMs) break;
+      if (r.msPerStep > stopMs || r.peakBytes > stopBytes) break;
     }
   }
   return rows;
