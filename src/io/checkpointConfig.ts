@@ -4,6 +4,7 @@
  *   original (state-spaces/mamba-*, mamba_ssm): d_model, n_layer, vocab_size, pad_vocab_size_multiple, ssm_cfg, …
  */
 import type { MambaLMArgs } from '../layers/mambaLM';
+import { describe } from './describe';
 
 export type CheckpointLayout = 'hf' | 'original';
 
@@ -17,16 +18,6 @@ type Json = Record<string, unknown>;
 /** Largest value accepted for any size or count (a sanity bound, far above every real Mamba config). */
 export const MAX_CONFIG_INT = 2 ** 24;
 
-/** A short JSON rendering for messages; safe on values too deeply nested to stringify. */
-function describe(v: unknown): string {
-  let s: string | undefined;
-  try {
-    s = JSON.stringify(v);
-  } catch {
-    return Array.isArray(v) ? 'a deeply nested array' : 'a deeply nested object';
-  }
-  return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
 
 /** The value of `key`, or `fallback` when it is absent or null. */
 function valueOr(c: Json, key: string, fallback: unknown): unknown {
