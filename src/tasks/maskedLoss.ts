@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TokenBatch } from './types';
+import { targetLogProbs } from '../losses';
 
 /** Ids and weights of every position, flattened to (N) with N = B*T. */
 interface FlatTargets {
@@ -47,10 +48,7 @@ export function maskedLmLoss(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
     const { ids, weights } = flatTargets(yTrue, yPred); // (N), (N)
     const [B, T, V] = yPred.shape;
     const N = B * T;
-    const logp = tf.reshape(tf.logSoftmax(tf.reshape(yPred, [N, V])), [N * V]); // (N*V)
-    // A plain-number operand would upcast the int32 range to float32, which gather rejects.
-    const flatIdx = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), ids); // (N) int32
-    const picked = tf.gather(logp, flatIdx); // (N)
+    const picked = targetLogProbs(tf.reshape(yPred, [N, V]) as tf.Tensor2D, ids); // (N)
     const total = tf.sum(weights); // ()
     const nll = tf.sum(tf.mul(tf.neg(picked), weights)); // () (negate first: 0 weights then give +0, not -0)
     return tf.div(nll, tf.maximum(total, 1e-12)) as tf.Scalar; // ()
