@@ -20,6 +20,7 @@
  * All pointers are byte offsets into this module's memory, 16-byte aligned.
  */
 import { expf4 } from './expf4';
+export { convForward, convBackward, convScratchBytes } from './conv';
 
 /** Steps of t summed in float32 before dA of a channel is flushed to float64. */
 const T_BLOCK: i32 = 32;

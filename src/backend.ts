@@ -3,6 +3,7 @@
  * user installed one). Optional packages are loaded dynamically and never required.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmKernelFixes } from './ops/wasmKernelFixes';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 export const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu', 'tensorflow'];
@@ -71,6 +72,7 @@ export async function selectBackend(name?: string): Promise<BackendName> {
     throw new Error(`unknown backend '${chosen}': expected one of ${BACKENDS.join(', ')}`);
   }
   await register(chosen);
+  if (chosen === 'wasm') registerWasmKernelFixes(); // after the package registered its kernels
   const ok = await tf.setBackend(chosen);
   if (!ok) throw new Error(`backend '${chosen}' failed to initialize`);
   await tf.ready();

@@ -1,7 +1,8 @@
 /**
  * mamba-tfjs: Mamba (Gu & Dao, 2023) for TensorFlow.js.
  *
- * Importing this module registers the layers for (de)serialization, the fused scan kernels, and a `file://`
+ * Importing this module registers the layers for (de)serialization, the fused scan kernels (and faster wasm
+ * Slice and Identity kernels, see ops/wasmKernelFixes.ts), and a `file://`
  * save/load handler when none is registered (pure @tensorflow/tfjs has none).
  */
 export { pscan, scanCore } from './ops/pscan';
@@ -22,6 +23,7 @@ export type { MambaConfig } from './layers/config';
 export { mambaLayer, rmsNorm, mambaBlock, residualBlock, mambaLMLayer, createMambaLM, findMambaLM } from './layers/factories';
 export { lmLoss } from './losses';
 export { selectBackend, defaultBackend, BACKENDS } from './backend';
+export { registerWasmKernelFixes } from './ops/wasmKernelFixes';
 export type { BackendName } from './backend';
 export { fileSystem, registerFileSystemHandler } from './io/fsHandler';
 export { loadCheckpoint } from './io/checkpoint';

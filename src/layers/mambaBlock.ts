@@ -13,7 +13,8 @@ import type { Shape } from '@tensorflow/tfjs-layers';
 import { NamedWeightsArgs, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { MambaConfig, ResolvedMambaConfig, blockScanMode, configForSave, resolveMambaConfig } from './config';
 import { SeedStream, aLogInit, constant, dtBiasInit, uniform, uniformFanIn } from './initializers';
-import { causalDepthwiseConv, linear, silu } from '../ops/linear';
+import { linear, silu } from '../ops/linear';
+import { causalConv } from '../ops/fusedConv';
 import { selectiveScan } from '../ops/selectiveScan';
 import { checkLastDim } from './validate';
 import { MambaBlockCache, checkBlockCache, emptyBlockCache } from './cache';
@@ -97,7 +98,7 @@ export class MambaBlock extends layers.Layer {
     const xRaw = tf.slice(xz, [0, 0, 0], [b, l, ed]); // (B, L, ED)
     const xin = mask3 ? tf.mul(xRaw, mask3) : xRaw; // (B, L, ED)
     const z = tf.slice(xz, [0, 0, ed], [b, l, ed]); // (B, L, ED)
-    const conv = silu(causalDepthwiseConv(xin, this.w.conv.read(), this.w.convBias?.read())); // (B, L, ED)
+    const conv = silu(causalConv(xin, this.w.conv.read(), this.w.convBias?.read())); // (B, L, ED)
     const xc = mask3 ? tf.mul(conv, mask3) : conv; // (B, L, ED)
     return { xc, z, xin };
   }

@@ -17,6 +17,7 @@
  */
 import { fusedScanBackward, fusedScanForward, FusedScanDims, FusedScanGrads } from './fusedScanMath';
 import { loadScanWasm, ScanWasmExports } from './scanWasmModule';
+import { Arena, ensureMemory, pad4, view } from './wasmArena';
 
 /** Which implementation the fast functions run. */
 export type ScanKernelImpl = 'wasm-simd' | 'js';
@@ -30,52 +31,13 @@ function jsForced(): boolean {
 }
 
 /** The module to run on, or null for the JS path. */
-function activeModule(): ScanWasmExports | null {
+export function activeScanModule(): ScanWasmExports | null {
   return jsForced() ? null : loadScanWasm();
 }
 
 /** 'wasm-simd' when the fast functions run the SIMD module, 'js' when they run ./fusedScanMath. */
 export function scanKernelImpl(): ScanKernelImpl {
-  return activeModule() != null ? 'wasm-simd' : 'js';
-}
-
-/** Rounds up to a multiple of 16 (bytes) or of 4 (lanes). */
-const align16 = (v: number): number => Math.ceil(v / 16) * 16;
-const pad4 = (n: number): number => Math.ceil(n / 4) * 4;
-
-/** Bump allocator of 16-byte aligned regions above the module's static data. */
-class Arena {
-  /** Next free byte. */
-  end: number;
-  constructor(base: number) {
-    this.end = align16(base);
-  }
-  /** Reserves `floats` float32 slots (or `bytes` raw bytes); returns the byte offset. */
-  f32(floats: number): number {
-    return this.bytes(floats * 4);
-  }
-  bytes(bytes: number): number {
-    const p = this.end;
-    this.end = align16(p + bytes);
-    return p;
-  }
-}
-
-/** Grows `memory` to hold `bytes`; false when it cannot (the caller falls back to JS). */
-function ensureMemory(memory: WebAssembly.Memory, bytes: number): boolean {
-  const have = memory.buffer.byteLength;
-  if (bytes <= have) return true;
-  try {
-    memory.grow(Math.ceil((bytes - have) / 65536));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Float32 view of `count` floats at byte offset `ptr` of `buf`. */
-function view(buf: ArrayBuffer, ptr: number, count: number): Float32Array {
-  return new Float32Array(buf, ptr, count);
+  return activeScanModule() != null ? 'wasm-simd' : 'js';
 }
 
 /** Copies `rows` rows of n floats from `src` into `dst` rows of np >= n floats, zero-padding. */
@@ -125,7 +87,7 @@ export function fusedScanForwardFast(
   x: Float32Array, delta: Float32Array, A: Float32Array, Bm: Float32Array, Cm: Float32Array, D: Float32Array,
   dims: FusedScanDims, out?: Float32Array,
 ): Float32Array {
-  const wasm = activeModule();
+  const wasm = activeScanModule();
   const { B, L, ED, N } = dims;
   const nE = B * L * ED; // elements of (B, L, ED)
   const ok = fitsFastPath(dims, [[x, nE], [delta, nE], [A, ED * N], [Bm, B * L * N], [Cm, B * L * N], [D, ED], [out, nE]]);
@@ -168,7 +130,7 @@ export function fusedScanBackwardFast(
   x: Float32Array, delta: Float32Array, A: Float32Array, Bm: Float32Array, Cm: Float32Array, D: Float32Array,
   dy: Float32Array, dims: FusedScanDims, out: Partial<FusedScanGrads> = {},
 ): FusedScanGrads {
-  const wasm = activeModule();
+  const wasm = activeScanModule();
   const { B, L, ED, N } = dims;
   const nE = B * L * ED; // elements of (B, L, ED)
   const nN = B * L * N; // elements of (B, L, N)
