@@ -9,24 +9,59 @@
  * - gpuBytes: the high-water mark of tfjs-webgpu's buffer pool (tf.memory().numBytesAllocatedInGPU): the pool
  *   keeps freed buffers for reuse, so what it allocated is the most the step ever held on the GPU at once;
  * - peakBytes: tf.profile's peak bytes of live tensors during one forward + backward.
- * Options: argv[2] output JSON path (default benchmarks/results/webgpu.json); WEBGPU_TRAIN_LENGTHS=1024,4096;
- * WEBGPU_TRAIN_MODES=fused,pscan; WEBGPU_TRAIN_SMALL=1 shrinks the model (for a software Vulkan driver);
- * WEBGPU_TRAIN_TIMEOUT_S=240 per configuration.
+ * Each row also gives the forward and forward + backward times and the number of kernels in a step.
+ * Options: argv[2] output JSON path (default benchmarks/results/webgpu.json);
+ * WEBGPU_TRAIN_CONFIGS=fused:1024,fused:4096,layers:1024,layers:4096,pscan:1024 (variant:L, variants in runOne);
+ * WEBGPU_TRAIN_SMALL=1 shrinks the model (for a software Vulkan driver); WEBGPU_TRAIN_TIMEOUT_S=240 per configuration.
  */
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-/** One configuration, in this process: prints its row as JSON on the last line of stdout. */
-async function runOne(mode, l) {
+/** Median milliseconds of `reps` awaited calls of `fn` after one warm-up. */
+async function time(fn, reps = 3) {
+  await fn();
+  const ts = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    ts.push(performance.now() - t0);
+  }
+  return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)];
+}
+
+/**
+ * One configuration, in this process: prints its row as JSON on the last line of stdout.
+ * variant: 'fused' (the default path: fused scan, and the whole block as one op with a hand-written backward),
+ * 'keep' (fused, keeping the block's intermediates for the backward pass instead of recomputing them:
+ * MAMBA_TFJS_RECOMPUTE=0), 'layers' (fused scan, but the block's ops differentiated one by one:
+ * MAMBA_TFJS_FUSED_BLOCK=0), 'pscan'.
+ */
+async function runOne(variant, l) {
+  if (variant === 'layers') process.env.MAMBA_TFJS_FUSED_BLOCK = '0';
+  if (variant === 'keep') process.env.MAMBA_TFJS_RECOMPUTE = '0';
+  const mode = variant === 'pscan' ? 'pscan' : 'fused';
   const { tf, mamba } = require('./lib');
   const { trainStep } = require('./trainStep');
   await mamba.selectBackend('webgpu');
   const small = process.env.WEBGPU_TRAIN_SMALL === '1';
-  const r = await trainStep({ dModel: small ? 16 : 256, nLayers: small ? 1 : 4, b: small ? 1 : 8, l, mode, reps: 5, budgetMs: 60000 });
-  const mem = tf.memory();
+  const cfg = { dModel: small ? 16 : 256, nLayers: small ? 1 : 4, b: small ? 1 : 8, l };
+  const r = await trainStep({ ...cfg, mode, reps: 5, budgetMs: 60000 });
+  const gpuBytes = tf.memory().numBytesAllocatedInGPU;
+  // Where the time goes: forward alone, forward + backward, and the number of kernels a train step runs.
+  const layer = mamba.mambaLayer({ dModel: cfg.dModel, nLayers: cfg.nLayers, dState: 16, scanMode: mode, seed: 1 });
+  const x = tf.randomNormal([cfg.b, l, cfg.dModel], 0, 1, 'float32', 7); // (B, L, D)
+  tf.tidy(() => layer.apply(x));
+  const vars = layer.trainableWeights.map((w) => w.read());
+  const loss = () => tf.mean(tf.square(layer.call(x, {})));
+  const forwardMs = await time(async () => { const c = tf.tidy(loss); await c.data(); c.dispose(); });
+  const gradsMs = await time(async () => { const { value, grads } = tf.variableGrads(loss, vars); await value.data(); await Promise.all(Object.values(grads).map((g) => g.data())); tf.dispose([value, grads]); });
+  const opt = tf.train.adam(1e-3);
+  const info = await tf.profile(async () => { const c = opt.minimize(loss, true, vars); await c.data(); c.dispose(); });
+  tf.dispose([x, opt]);
+  layer.dispose();
   const adapter = tf.backend().adapterInfo || {};
-  console.log(JSON.stringify({ bench: 'train-step-webgpu', ...r, gpuBytes: mem.numBytesAllocatedInGPU, adapter: adapter.vendor ? `${adapter.vendor} ${adapter.architecture || ''}`.trim() : undefined }));
+  console.log(JSON.stringify({ bench: 'train-step-webgpu', variant, ...r, gpuBytes, forwardMs, gradsMs, kernelsPerStep: info.kernels.length, adapter: adapter.vendor ? `${adapter.vendor} ${adapter.architecture || ''}`.trim() : undefined }));
 }
 
 /** All configurations, each in a child process; a failed one is recorded with its error and the rest go on. */
@@ -34,25 +69,23 @@ function runAll() {
   const { machine, tf } = require('./lib');
   const out = path.resolve(process.argv[2] || path.join(__dirname, 'results', 'webgpu.json'));
   const small = process.env.WEBGPU_TRAIN_SMALL === '1';
-  const lengths = (process.env.WEBGPU_TRAIN_LENGTHS || (small ? '64' : '1024,4096')).split(',').map(Number);
-  const modes = (process.env.WEBGPU_TRAIN_MODES || 'fused,pscan').split(',');
+  const configs = (process.env.WEBGPU_TRAIN_CONFIGS || (small ? 'fused:64,layers:64,pscan:64' : 'fused:1024,fused:4096,layers:1024,layers:4096,pscan:1024'))
+    .split(',').map((c) => { const [variant, l] = c.split(':'); return { variant, l: Number(l) }; });
   const timeoutMs = Number(process.env.WEBGPU_TRAIN_TIMEOUT_S || 240) * 1000;
   const rows = [];
-  for (const mode of modes) {
-    for (const l of lengths) {
-      let row;
-      const startedAt = new Date().toISOString();
-      try {
-        const stdout = execFileSync(process.execPath, [__filename, '--one', mode, String(l)], { timeout: timeoutMs, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-        row = JSON.parse(stdout.trim().split('\n').pop());
-        console.error(`  webgpu ${mode} L ${l}: ${row.msPerStep.toFixed(1)} ms per step, GPU pool ${(row.gpuBytes / 2 ** 30).toFixed(2)} GiB, peak tensors ${(row.peakBytes / 2 ** 30).toFixed(2)} GiB`);
-      } catch (e) {
-        const why = e.code === 'ETIMEDOUT' || e.signal ? `stopped after ${timeoutMs / 1000} s` : String(e.message).split('\n')[0];
-        row = { bench: 'train-step-webgpu', backend: 'webgpu', mode, L: l, error: why };
-        console.error(`  webgpu ${mode} L ${l}: failed (${why})`);
-      }
-      rows.push({ ...row, startedAt, endedAt: new Date().toISOString() });
+  for (const { variant, l } of configs) {
+    let row;
+    const startedAt = new Date().toISOString();
+    try {
+      const stdout = execFileSync(process.execPath, [__filename, '--one', variant, String(l)], { timeout: timeoutMs, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      row = JSON.parse(stdout.trim().split('\n').pop());
+      console.error(`webgpu ${variant} L ${l}: ${row.msPerStep.toFixed(1)} ms per step (forward ${row.forwardMs.toFixed(1)}, forward+backward ${row.gradsMs.toFixed(1)}, ${row.kernelsPerStep} kernels), GPU pool ${(row.gpuBytes / 2 ** 30).toFixed(2)} GiB, peak tensors ${(row.peakBytes / 2 ** 30).toFixed(2)} GiB`);
+    } catch (e) {
+      const why = e.code === 'ETIMEDOUT' || e.signal ? `stopped after ${timeoutMs / 1000} s` : String(e.message).split('\n')[0];
+      row = { bench: 'train-step-webgpu', backend: 'webgpu', variant, L: l, error: why };
+      console.error(`webgpu ${variant} L ${l}: failed (${why})`);
     }
+    rows.push({ ...row, startedAt, endedAt: new Date().toISOString() });
   }
   const result = { machine: machine(), adapter: rows.find((r) => r.adapter)?.adapter, date: new Date().toISOString(), tfjs: tf.version.tfjs, rows };
   fs.mkdirSync(path.dirname(out), { recursive: true });

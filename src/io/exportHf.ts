@@ -12,7 +12,7 @@ import { mambaLMArgsFromTopology } from './topologyArgs';
 import { mambaLMWeightShapes } from './weightPlan';
 import { matchKeys } from './matchKeys';
 import { toTorch, torchShape } from './weightLayout';
-import { hfConfigFor } from './hfConfig';
+import { hfConfigJson } from './hfConfig';
 import { SafetensorsTensorSpec, writeSafetensors } from './safetensors';
 import { checkOutputOutsideInput, writeDirectoryAtomically } from './outputDir';
 import { copyTokenizerFiles } from './tokenizerFiles';
@@ -50,7 +50,7 @@ export async function exportHf(modelDir: string, outDir: string, options: Export
     const specs: SafetensorsTensorSpec[] = plan.map((w) => ({ name: w.name, dtype: 'F32', shape: torchShape(w.name, w.shape) }));
     let copied: string[] = [];
     await writeDirectoryAtomically(outDir, async (tmp) => {
-      await fsp.writeFile(join(tmp, 'config.json'), JSON.stringify(hfConfigFor(args), null, 2) + '\n');
+      await fsp.writeFile(join(tmp, 'config.json'), hfConfigJson(args));
       await writeSafetensors(join(tmp, 'model.safetensors'), specs, async (_spec, i) => {
         const w = plan[i];
         const data = await weights.readFloat32(keys.get(w.name) as string); // tfjs layout

@@ -44,3 +44,16 @@ export function hfConfigFor(args: MambaLMArgs): Record<string, unknown> {
     torch_dtype: 'float32',
   };
 }
+
+/** Fields transformers declares as float: its config class rejects a JSON integer there (`1` for `1.0`). */
+export const HF_FLOAT_FIELDS = ['layer_norm_epsilon', 'initializer_range', 'time_step_scale', 'time_step_min', 'time_step_max', 'time_step_floor'];
+
+/**
+ * config.json text for MambaLM arguments: hfConfigFor's object, with the float fields always written as floats
+ * (JSON.stringify writes 1.0 as `1`, which transformers 5's strict config validation refuses).
+ */
+export function hfConfigJson(args: MambaLMArgs): string {
+  const text = JSON.stringify(hfConfigFor(args), null, 2);
+  const fields = HF_FLOAT_FIELDS.join('|');
+  return text.replace(new RegExp(`^(\\s*"(?:${fields})": )(-?\\d+)(,?)$`, 'gm'), '$1$2.0$3') + '\n';
+}

@@ -11,7 +11,10 @@ import type { Shape } from '@tensorflow/tfjs-layers';
 import { ParentLayer, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { MambaBlock, MambaBlockArgs } from './mambaBlock';
 import { RMSNorm } from './rmsNorm';
-import { configForSave } from './config';
+import { blockScanMode, configForSave } from './config';
+import { fusedResidualBlock } from '../ops/fusedBlock';
+import { hasFusedScanKernel } from '../ops/fusedSelectiveScan';
+import { checkLastDim } from './validate';
 import type { MambaBlockCache } from './cache';
 
 export type ResidualBlockArgs = MambaBlockArgs;
@@ -44,7 +47,28 @@ export class ResidualBlock extends ParentLayer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs = {}): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs; // (B, L, D)
+    if (this.usesFusedBlock()) {
+      const c = this.mixer.config;
+      checkLastDim(x, c.dModel, 'ResidualBlock');
+      const w = this.mixer.w;
+      const read = (v: { read(): tf.Tensor } | null) => (v ? v.read() : null);
+      return tf.tidy(() => fusedResidualBlock(tf.cast(x, 'float32'), {
+        normWeight: this.norm.weight.read(), inProj: w.inProj.read(), inProjBias: read(w.inProjBias), conv: w.conv.read(),
+        convBias: read(w.convBias), xProj: w.xProj.read(), dtProj: w.dtProj.read(), dtProjBias: w.dtProjBias.read(),
+        aLog: w.aLog.read(), d: w.d.read(), outProj: w.outProj.read(), outProjBias: read(w.outProjBias),
+      }, { eps: this.norm.eps, dtRank: c.dtRank, dState: c.dState })); // (B, L, D)
+    }
     return tf.tidy(() => tf.add(x, this.mixer.call(this.norm.call(x, kwargs), kwargs) as tf.Tensor)); // (B, L, D)
+  }
+
+  /**
+   * Whether call() runs the block as one op with a hand-written backward (ops/fusedBlock.ts): when the scan runs
+   * fused on the active backend, unless MAMBA_TFJS_FUSED_BLOCK=0 asks for the layer-by-layer ops.
+   */
+  usesFusedBlock(): boolean {
+    if (typeof process !== 'undefined' && process.env?.MAMBA_TFJS_FUSED_BLOCK === '0') return false;
+    const mode = blockScanMode(this.mixer.config);
+    return (mode === 'fused' || mode === 'auto') && hasFusedScanKernel();
   }
 
   /** The mixer's cache before the first token. */

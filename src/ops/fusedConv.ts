@@ -33,8 +33,14 @@ export const CONV_GRAD_KERNEL = 'MambaCausalConv1dGrad';
 const INPUT_NAMES = ['x', 'weight', 'bias'] as const;
 const GRAD_INPUT_NAMES = [...INPUT_NAMES, 'dy'] as const;
 
-function dimsOf([x, w]: tf.TensorInfo[]): ConvDims {
+/** Sizes from the kernel inputs [x, weight, bias, dy?], checked: a kernel called directly gets the same error as the op. */
+function dimsOf([x, w, bias, dy]: tf.TensorInfo[]): ConvDims {
   const [B, L, ED] = x.shape; // (B, L, ED)
+  const ok = x.shape.length === 3 && w.shape.length === 2 && w.shape[1] === ED && bias.shape.length === 1 && bias.shape[0] === ED
+    && (dy === undefined || (dy.shape.length === 3 && dy.shape.every((s, i) => s === x.shape[i])));
+  if (!ok) {
+    throw new Error(`${CONV_KERNEL}: expected x (B, L, ED), weight (K, ED), bias (ED)${dy ? ' and dy like x' : ''}, got [${x.shape}], [${w.shape}], [${bias.shape}]${dy ? `, [${dy.shape}]` : ''}`);
+  }
   return { B, L, ED, K: w.shape[0] };
 }
 
@@ -80,11 +86,11 @@ export function hasConvKernel(backendName: string = tf.getBackend()): boolean {
  * @returns      (B, L, ED)
  */
 export function causalConv(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | null): tf.Tensor {
-  if (!hasConvKernel()) return causalDepthwiseConv(x, weight, bias);
   const [, , ed] = x.shape;
   if (x.rank !== 3 || weight.rank !== 2 || weight.shape[1] !== ed || (bias && (bias.rank !== 1 || bias.shape[0] !== ed))) {
     throw new Error(`causalConv: expected x (B, L, ED), weight (K, ED) and bias (ED), got [${x.shape}], [${weight.shape}], [${bias?.shape ?? 'none'}]`);
   }
+  if (!hasConvKernel()) return causalDepthwiseConv(x, weight, bias);
   return tf.tidy(() => {
     const b = bias ?? tf.zeros([ed]); // (ED)
     const inputs = { x: tf.cast(x, 'float32'), weight: tf.cast(weight, 'float32'), bias: tf.cast(b, 'float32') };

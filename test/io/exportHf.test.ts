@@ -75,7 +75,13 @@ describe.each(FIXTURE_NAMES)('%s: convert → export-hf', (fixture) => {
       await source.close();
     }
 
-    const config = JSON.parse(fs.readFileSync(path.join(hf, 'config.json'), 'utf8'));
+    const configText = fs.readFileSync(path.join(hf, 'config.json'), 'utf8');
+    // transformers 5 rejects a JSON integer in a float field: `"time_step_scale": 1` must be written `1.0`.
+    expect(configText).toMatch(/"time_step_scale": 1\.0,/);
+    for (const k of ['layer_norm_epsilon', 'initializer_range', 'time_step_scale', 'time_step_min', 'time_step_max', 'time_step_floor']) {
+      expect([k, new RegExp(`"${k}": -?\\d+,?$`, 'm').test(configText)]).toEqual([k, false]);
+    }
+    const config = JSON.parse(configText);
     expect(config).toMatchObject({ architectures: ['MambaForCausalLM'], model_type: 'mamba', tie_word_embeddings: true });
     if (fixture !== 'tiny-orig') {
       const ref = JSON.parse(fs.readFileSync(path.join(fixtureDir(fixture), 'config.json'), 'utf8'));
