@@ -7,12 +7,13 @@
 const { tf, mamba, timeSteps, peakBytes } = require('./lib');
 
 /** Time and peak memory of a train step for one configuration. */
-async function trainStep({ dModel, nLayers, b, l, mode, reps = 5, budgetMs = 30000 }) {
+async function trainStep({ dModel, nLayers, b, l, mode, reps = 5, budgetMs = 30000, optimizer = 'adam' }) {
   const layer = mamba.mambaLayer({ dModel, nLayers, dState: 16, scanMode: mode, seed: 1 });
   const x = tf.randomNormal([b, l, dModel], 0, 1, 'float32', 7);
   tf.tidy(() => layer.apply(x));
   const vars = layer.trainableWeights.map((w) => w.read());
-  const opt = tf.train.adam(1e-3);
+  // 'adam': tf.train.adam; 'flatAdam': the same update over all variables at once (src/training/flatAdam.ts).
+  const opt = optimizer === 'flatAdam' ? mamba.flatAdam(1e-3) : tf.train.adam(1e-3);
   const loss = () => tf.mean(tf.square(layer.call(x, {})));
   const step = async () => {
     const cost = opt.minimize(loss, true, vars);
@@ -27,7 +28,7 @@ async function trainStep({ dModel, nLayers, b, l, mode, reps = 5, budgetMs = 300
   opt.dispose();
   x.dispose();
   layer.dispose();
-  return { backend: tf.getBackend(), mode, dModel, nLayers, B: b, L: l, msPerStep: ms, reps: n, peakBytes: peak };
+  return { backend: tf.getBackend(), mode, optimizer, dModel, nLayers, B: b, L: l, msPerStep: ms, reps: n, peakBytes: peak };
 }
 
 /** Benchmark (b) on the active backend. */

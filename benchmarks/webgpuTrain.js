@@ -11,7 +11,8 @@
  * - peakBytes: tf.profile's peak bytes of live tensors during one forward + backward.
  * Each row also gives the forward and forward + backward times and the number of kernels in a step.
  * Options: argv[2] output JSON path (default benchmarks/results/webgpu.json);
- * WEBGPU_TRAIN_CONFIGS=fused:1024,fused:4096,layers:1024,layers:4096,pscan:1024 (variant:L, variants in runOne);
+ * WEBGPU_TRAIN_CONFIGS=fused:1024,fused:4096:adam,… (variant:L[:adam]; variants in runOne; the optimizer is
+ * FlatAdam unless ':adam' asks for tf.train.adam — the same update, see src/training/flatAdam.ts);
  * WEBGPU_TRAIN_SMALL=1 shrinks the model (for a software Vulkan driver); WEBGPU_TRAIN_TIMEOUT_S=240 per configuration.
  */
 const fs = require('fs');
@@ -37,7 +38,7 @@ async function time(fn, reps = 3) {
  * MAMBA_TFJS_RECOMPUTE=0), 'layers' (fused scan, but the block's ops differentiated one by one:
  * MAMBA_TFJS_FUSED_BLOCK=0), 'pscan'.
  */
-async function runOne(variant, l) {
+async function runOne(variant, l, optimizer) {
   if (variant === 'layers') process.env.MAMBA_TFJS_FUSED_BLOCK = '0';
   if (variant === 'keep') process.env.MAMBA_TFJS_RECOMPUTE = '0';
   const mode = variant === 'pscan' ? 'pscan' : 'fused';
@@ -46,7 +47,7 @@ async function runOne(variant, l) {
   await mamba.selectBackend('webgpu');
   const small = process.env.WEBGPU_TRAIN_SMALL === '1';
   const cfg = { dModel: small ? 16 : 256, nLayers: small ? 1 : 4, b: small ? 1 : 8, l };
-  const r = await trainStep({ ...cfg, mode, reps: 5, budgetMs: 60000 });
+  const r = await trainStep({ ...cfg, mode, reps: 5, budgetMs: 60000, optimizer });
   const gpuBytes = tf.memory().numBytesAllocatedInGPU;
   // Where the time goes: forward alone, forward + backward, and the number of kernels a train step runs.
   const layer = mamba.mambaLayer({ dModel: cfg.dModel, nLayers: cfg.nLayers, dState: 16, scanMode: mode, seed: 1 });
@@ -56,7 +57,7 @@ async function runOne(variant, l) {
   const loss = () => tf.mean(tf.square(layer.call(x, {})));
   const forwardMs = await time(async () => { const c = tf.tidy(loss); await c.data(); c.dispose(); });
   const gradsMs = await time(async () => { const { value, grads } = tf.variableGrads(loss, vars); await value.data(); await Promise.all(Object.values(grads).map((g) => g.data())); tf.dispose([value, grads]); });
-  const opt = tf.train.adam(1e-3);
+  const opt = optimizer === 'flatAdam' ? mamba.flatAdam(1e-3) : tf.train.adam(1e-3);
   const info = await tf.profile(async () => { const c = opt.minimize(loss, true, vars); await c.data(); c.dispose(); });
   tf.dispose([x, opt]);
   layer.dispose();
@@ -69,21 +70,22 @@ function runAll() {
   const { machine, tf } = require('./lib');
   const out = path.resolve(process.argv[2] || path.join(__dirname, 'results', 'webgpu.json'));
   const small = process.env.WEBGPU_TRAIN_SMALL === '1';
-  const configs = (process.env.WEBGPU_TRAIN_CONFIGS || (small ? 'fused:64,layers:64,pscan:64' : 'fused:1024,fused:4096,layers:1024,layers:4096,pscan:1024'))
-    .split(',').map((c) => { const [variant, l] = c.split(':'); return { variant, l: Number(l) }; });
+  const configs = (process.env.WEBGPU_TRAIN_CONFIGS || (small ? 'fused:64,fused:64:adam,layers:64,pscan:64'
+    : 'fused:1024,fused:4096,fused:1024:adam,fused:4096:adam,keep:4096,layers:4096,layers:4096:adam,pscan:1024'))
+    .split(',').map((c) => { const [variant, l, opt] = c.split(':'); return { variant, l: Number(l), optimizer: opt === 'adam' ? 'adam' : 'flatAdam' }; });
   const timeoutMs = Number(process.env.WEBGPU_TRAIN_TIMEOUT_S || 240) * 1000;
   const rows = [];
-  for (const { variant, l } of configs) {
+  for (const { variant, l, optimizer } of configs) {
     let row;
     const startedAt = new Date().toISOString();
     try {
-      const stdout = execFileSync(process.execPath, [__filename, '--one', variant, String(l)], { timeout: timeoutMs, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const stdout = execFileSync(process.execPath, [__filename, '--one', variant, String(l), optimizer], { timeout: timeoutMs, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       row = JSON.parse(stdout.trim().split('\n').pop());
-      console.error(`webgpu ${variant} L ${l}: ${row.msPerStep.toFixed(1)} ms per step (forward ${row.forwardMs.toFixed(1)}, forward+backward ${row.gradsMs.toFixed(1)}, ${row.kernelsPerStep} kernels), GPU pool ${(row.gpuBytes / 2 ** 30).toFixed(2)} GiB, peak tensors ${(row.peakBytes / 2 ** 30).toFixed(2)} GiB`);
+      console.error(`webgpu ${variant} ${optimizer} L ${l}: ${row.msPerStep.toFixed(1)} ms per step (forward ${row.forwardMs.toFixed(1)}, forward+backward ${row.gradsMs.toFixed(1)}, ${row.kernelsPerStep} kernels), GPU pool ${(row.gpuBytes / 2 ** 30).toFixed(2)} GiB, peak tensors ${(row.peakBytes / 2 ** 30).toFixed(2)} GiB`);
     } catch (e) {
       const why = e.code === 'ETIMEDOUT' || e.signal ? `stopped after ${timeoutMs / 1000} s` : String(e.message).split('\n')[0];
-      row = { bench: 'train-step-webgpu', backend: 'webgpu', variant, L: l, error: why };
-      console.error(`webgpu ${variant} L ${l}: failed (${why})`);
+      row = { bench: 'train-step-webgpu', backend: 'webgpu', variant, optimizer, L: l, error: why };
+      console.error(`webgpu ${variant} ${optimizer} L ${l}: failed (${why})`);
     }
     rows.push({ ...row, startedAt, endedAt: new Date().toISOString() });
   }
@@ -95,7 +97,7 @@ function runAll() {
 }
 
 if (process.argv[2] === '--one') {
-  runOne(process.argv[3], Number(process.argv[4])).catch((e) => {
+  runOne(process.argv[3], Number(process.argv[4]), process.argv[5] || 'flatAdam').catch((e) => {
     console.error(e);
     process.exit(1);
   });

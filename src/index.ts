@@ -49,6 +49,7 @@ export type { ModelDirKind } from './io/loadModel';
 export { NanGuard } from './training/nanGuard';
 export type { NanGuardTrip, NanGuardOptions } from './training/nanGuard';
 export { clipGradientsByGlobalNorm, withClipNorm } from './training/clipNorm';
+export { FlatAdam, flatAdam } from './training/flatAdam';
 export type { ClipNormState } from './training/clipNorm';
 export { chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from './ops/chunkedScan';
 

@@ -15,6 +15,7 @@ import { MambaConfig, ResolvedMambaConfig, blockScanMode, configForSave, resolve
 import { SeedStream, aLogInit, constant, dtBiasInit, uniform, uniformFanIn } from './initializers';
 import { linear, silu } from '../ops/linear';
 import { causalConv } from '../ops/fusedConv';
+import { softplus } from '../ops/fusedSoftplus';
 import { selectiveScan } from '../ops/selectiveScan';
 import { checkLastDim } from './validate';
 import { MambaBlockCache, checkBlockCache, emptyBlockCache } from './cache';
@@ -111,7 +112,7 @@ export class MambaBlock extends layers.Layer {
     const dt = tf.slice(dbc, [0, 0, 0], [b, l, c.dtRank]); // (B, L, R)
     const bm = tf.slice(dbc, [0, 0, c.dtRank], [b, l, c.dState]); // (B, L, N)
     const cm = tf.slice(dbc, [0, 0, c.dtRank + c.dState], [b, l, c.dState]); // (B, L, N)
-    const delta = tf.softplus(linear(dt, this.w.dtProj.read(), this.w.dtProjBias.read())); // (B, L, ED)
+    const delta = softplus(linear(dt, this.w.dtProj.read(), this.w.dtProjBias.read())); // (B, L, ED)
     const a = tf.neg(tf.exp(this.w.aLog.read())); // (ED, N)
     return { delta, bm, cm, a };
   }

@@ -28,6 +28,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from './fusedSelectiveScan';
 import { CONV_GRAD_KERNEL, CONV_KERNEL, hasConvKernel } from './fusedConv';
 import { causalDepthwiseConv, causalDepthwiseConvGrad } from './linear';
+import { softplus } from './fusedSoftplus';
 
 /** The block's tensors (weights in tfjs layout: kernels (in, out), conv (K, ED)). */
 export interface FusedBlockWeights {
@@ -92,22 +93,27 @@ function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
   const [b, l, dm] = x.shape as number[];
   const ed = w.conv.shape[1] as number;
   const { dtRank: r, dState: n } = dims;
-  const rInv = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), dims.eps)); // (B, L, 1)
-  const xn = tf.mul(x, rInv); // (B, L, D)
-  const u = tf.reshape(tf.mul(xn, w.normWeight), [b * l, dm]); // (BL, D)
-  const xzRaw = mm(u, w.inProj); // (BL, 2·ED)
-  const xz = w.inProjBias ? tf.add(xzRaw, w.inProjBias) : xzRaw; // (BL, 2·ED)
-  const xr = tf.reshape(tf.slice(xz, [0, 0], [b * l, ed]), [b, l, ed]); // (B, L, ED)
-  const z = tf.slice(xz, [0, ed], [b * l, ed]); // (BL, ED)
+  // Each tidy keeps only what the backward pass reads (the (BL, 2·ED) in_proj output, sigmoids etc. go).
+  const [rInv, xn, u, xr, z] = tf.tidy(() => {
+    const rInv = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), dims.eps)); // (B, L, 1)
+    const xn = tf.mul(x, rInv); // (B, L, D)
+    const u = tf.reshape(tf.mul(xn, w.normWeight), [b * l, dm]); // (BL, D)
+    const xzRaw = mm(u, w.inProj); // (BL, 2·ED)
+    const xz = w.inProjBias ? tf.add(xzRaw, w.inProjBias) : xzRaw; // (BL, 2·ED)
+    const xr = tf.reshape(tf.slice(xz, [0, 0], [b * l, ed]), [b, l, ed]); // (B, L, ED)
+    return [rInv, xn, u, xr, tf.slice(xz, [0, ed], [b * l, ed])]; // …, z (BL, ED)
+  });
   const cpre = conv(xr, w.conv, w.convBias); // (B, L, ED)
-  const xc = silu(cpre); // (B, L, ED)
-  const dbc = mm(tf.reshape(xc, [b * l, ed]), w.xProj); // (BL, R+2N)
-  const dt = tf.slice(dbc, [0, 0], [b * l, r]); // (BL, R)
-  const bm = tf.reshape(tf.slice(dbc, [0, r], [b * l, n]), [b, l, n]); // (B, L, N)
-  const cm = tf.reshape(tf.slice(dbc, [0, r + n], [b * l, n]), [b, l, n]); // (B, L, N)
-  const draw = tf.add(mm(dt, w.dtProj), w.dtProjBias); // (BL, ED)
-  const delta = tf.reshape(tf.softplus(draw), [b, l, ed]); // (B, L, ED)
-  const a = tf.neg(tf.exp(w.aLog)); // (ED, N)
+  const [xc, dt, bm, cm, draw, delta, a] = tf.tidy(() => {
+    const xc = silu(cpre); // (B, L, ED)
+    const dbc = mm(tf.reshape(xc, [b * l, ed]), w.xProj); // (BL, R+2N)
+    const dt = tf.slice(dbc, [0, 0], [b * l, r]); // (BL, R)
+    const bm = tf.reshape(tf.slice(dbc, [0, r], [b * l, n]), [b, l, n]); // (B, L, N)
+    const cm = tf.reshape(tf.slice(dbc, [0, r + n], [b * l, n]), [b, l, n]); // (B, L, N)
+    const draw = tf.add(mm(dt, w.dtProj), w.dtProjBias); // (BL, ED)
+    const delta = tf.reshape(softplus(draw), [b, l, ed]); // (B, L, ED)
+    return [xc, dt, bm, cm, draw, delta, tf.neg(tf.exp(w.aLog))]; // …, A (ED, N)
+  });
   return { rInv, xn, u, xr, z, cpre, xc, dt, bm, cm, draw, delta, a };
 }
 
@@ -141,52 +147,77 @@ export function recomputesInBackward(): boolean {
   return tf.getBackend() === 'webgpu';
 }
 
-/** Gradients of sum(out · dOut) for x and every weight, from the intermediates p. */
+/**
+ * Gradients of sum(out · dOut) for x and every weight, from the intermediates p, in stages: each stage's
+ * temporaries die with its tidy, and each intermediate is disposed once the last stage that reads it is done
+ * (`p` belongs to the caller's tidy; disposing early only lowers the peak).
+ */
 function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims, dOut: tf.Tensor, p: Projections): { dx: tf.Tensor; dw: Partial<Record<Key, tf.Tensor>> } {
   const [b, l, dm] = x.shape as number[];
   const ed = w.conv.shape[1] as number;
   const bl = b * l;
+  const n = dims.dState;
   const dw: Partial<Record<Key, tf.Tensor>> = {};
-  // Gate and out_proj.
-  const dO = tf.reshape(dOut, [bl, dm]); // (BL, D)
-  const y2 = tf.reshape(y, [bl, ed]); // (BL, ED)
-  const sz = silu(p.z); // (BL, ED)
-  if (w.outProjBias) dw.outProjBias = tf.sum(dO, 0); // (D)
-  dw.outProj = mmTA(tf.mul(y2, sz), dO); // (ED, D)
-  const dg = mmTB(dO, w.outProj); // (BL, ED)
-  const dy = tf.reshape(tf.mul(dg, sz), [b, l, ed]); // (B, L, ED)
-  const dz = siluGrad(p.z, tf.mul(dg, y2)); // (BL, ED)
+  // Gate and out_proj: out = g @ out_proj (+ bias) + x with g = y · silu(z).
+  const [dOutProj, dOutProjBias, dy, dz] = tf.tidy(() => {
+    const dO = tf.reshape(dOut, [bl, dm]); // (BL, D)
+    const y2 = tf.reshape(y, [bl, ed]); // (BL, ED)
+    const sz = silu(p.z); // (BL, ED)
+    const dg = mmTB(dO, w.outProj); // (BL, ED)
+    return [
+      mmTA(tf.mul(y2, sz), dO), // (ED, D)
+      w.outProjBias ? tf.sum(dO, 0) : tf.zeros([dm]), // (D)
+      tf.reshape(tf.mul(dg, sz), [b, l, ed]), // (B, L, ED)
+      siluGrad(p.z, tf.mul(dg, y2)), // (BL, ED)
+    ];
+  });
+  dw.outProj = dOutProj;
+  if (w.outProjBias) dw.outProjBias = dOutProjBias;
+  tf.dispose(p.z);
   // Selective scan.
   const scanIn = { x: p.xc, delta: p.delta, A: p.a, B: p.bm, C: p.cm, D: w.d, dy };
   const [dxc1, ddelta, dA, dB, dC, dD] = tf.engine().runKernel(FUSED_SCAN_GRAD_KERNEL, scanIn as unknown as tf.NamedTensorMap) as tf.Tensor[];
+  tf.dispose([dy, p.delta, p.bm, p.cm]);
   dw.d = dD; // (ED)
   dw.aLog = tf.mul(dA, p.a); // (ED, N): d/dA_log of −exp(A_log) is A
-  // Δ = softplus(dt @ dt_proj + bias).
-  const ddraw = tf.mul(tf.reshape(ddelta, [bl, ed]), tf.sigmoid(p.draw)); // (BL, ED)
-  dw.dtProjBias = tf.sum(ddraw, 0); // (ED)
-  dw.dtProj = mmTA(p.dt, ddraw); // (R, ED)
-  const ddt = mmTB(ddraw, w.dtProj); // (BL, R)
-  // x_proj.
-  const ddbc = tf.concat([ddt, tf.reshape(dB, [bl, dims.dState]), tf.reshape(dC, [bl, dims.dState])], 1); // (BL, R+2N)
-  const xc2 = tf.reshape(p.xc, [bl, ed]); // (BL, ED)
-  dw.xProj = mmTA(xc2, ddbc); // (ED, R+2N)
-  const dxc = tf.add(tf.reshape(dxc1, [bl, ed]), mmTB(ddbc, w.xProj)); // (BL, ED)
+  // Δ = softplus(dt @ dt_proj + bias), then x_proj: (dt, B, C) = xc @ x_proj.
+  const [dDtProjBias, dDtProj, dXProj, dxc] = tf.tidy(() => {
+    const ddraw = tf.mul(tf.reshape(ddelta, [bl, ed]), tf.sigmoid(p.draw)); // (BL, ED)
+    const ddt = mmTB(ddraw, w.dtProj); // (BL, R)
+    const ddbc = tf.concat([ddt, tf.reshape(dB, [bl, n]), tf.reshape(dC, [bl, n])], 1); // (BL, R+2N)
+    return [
+      tf.sum(ddraw, 0), // (ED)
+      mmTA(p.dt, ddraw), // (R, ED)
+      mmTA(tf.reshape(p.xc, [bl, ed]), ddbc), // (ED, R+2N)
+      tf.add(tf.reshape(dxc1, [bl, ed]), mmTB(ddbc, w.xProj)), // (BL, ED)
+    ];
+  });
+  Object.assign(dw, { dtProjBias: dDtProjBias, dtProj: dDtProj, xProj: dXProj });
+  tf.dispose([dxc1, ddelta, dA, dB, dC, p.draw, p.dt, p.xc]);
   // silu and conv.
-  const dcpre = tf.reshape(siluGrad(tf.reshape(p.cpre, [bl, ed]), dxc), [b, l, ed]); // (B, L, ED)
+  const dcpre = tf.tidy(() => tf.reshape(siluGrad(tf.reshape(p.cpre, [bl, ed]), dxc), [b, l, ed])); // (B, L, ED)
+  tf.dispose([dxc, p.cpre]);
   const [dxr, dConv, dConvBias] = convGrad(p.xr, w.conv, w.convBias, dcpre);
+  tf.dispose([dcpre, p.xr]);
   dw.conv = dConv; // (K, ED)
   if (w.convBias) dw.convBias = dConvBias; // (ED)
-  // in_proj.
-  const dxz = tf.concat([tf.reshape(dxr, [bl, ed]), dz], 1); // (BL, 2·ED)
-  if (w.inProjBias) dw.inProjBias = tf.sum(dxz, 0); // (2·ED)
-  dw.inProj = mmTA(p.u, dxz); // (D, 2·ED)
-  const du = tf.reshape(mmTB(dxz, w.inProj), [b, l, dm]); // (B, L, D)
+  // in_proj: (x, z) = u @ in_proj (+ bias).
+  const [dInProj, dInProjBias, du] = tf.tidy(() => {
+    const dxz = tf.concat([tf.reshape(dxr, [bl, ed]), dz], 1); // (BL, 2·ED)
+    return [mmTA(p.u, dxz), w.inProjBias ? tf.sum(dxz, 0) : tf.zeros([2 * ed]), tf.reshape(mmTB(dxz, w.inProj), [b, l, dm])]; // (D, 2·ED), (2·ED), (B, L, D)
+  });
+  dw.inProj = dInProj;
+  if (w.inProjBias) dw.inProjBias = dInProjBias;
+  tf.dispose([dxr, dz, p.u]);
   // RMSNorm: xn = x·r, r = (mean(x²) + eps)^−½  ⇒  dx = r·(dxn − xn·mean(dxn·xn)).
-  dw.normWeight = tf.sum(tf.reshape(tf.mul(du, p.xn), [bl, dm]), 0); // (D)
-  const dxn = tf.mul(du, w.normWeight); // (B, L, D)
-  const proj = tf.mean(tf.mul(dxn, p.xn), -1, true); // (B, L, 1)
-  const dxNorm = tf.mul(p.rInv, tf.sub(dxn, tf.mul(p.xn, proj))); // (B, L, D)
-  return { dx: tf.add(dOut, dxNorm), dw }; // (B, L, D)
+  const [dNorm, dx] = tf.tidy(() => {
+    const dxn = tf.mul(du, w.normWeight); // (B, L, D)
+    const proj = tf.mean(tf.mul(dxn, p.xn), -1, true); // (B, L, 1)
+    const dxNorm = tf.mul(p.rInv, tf.sub(dxn, tf.mul(p.xn, proj))); // (B, L, D)
+    return [tf.sum(tf.reshape(tf.mul(du, p.xn), [bl, dm]), 0), tf.add(dOut, dxNorm)]; // (D), (B, L, D)
+  });
+  dw.normWeight = dNorm;
+  return { dx, dw };
 }
 
 /**
@@ -200,13 +231,20 @@ export function fusedResidualBlock(x: tf.Tensor, w: FusedBlockWeights, dims: Fus
     const [xi, ...ws] = args as tf.Tensor[];
     const wi = Object.fromEntries(KEYS.map((k) => [k, null])) as unknown as FusedBlockWeights;
     keys.forEach((k, i) => ((wi as unknown as Record<Key, tf.Tensor>)[k] = ws[i]));
-    const p = projections(xi, wi, dims);
-    const y = scan(p, wi.d); // (B, L, ED)
     const recompute = recomputesInBackward();
-    save([xi, y, ...ws, ...(recompute ? [] : SAVED.map((k) => p[k]))]);
+    // customGrad does not tidy its forward: without this tidy every layer's intermediates would live until the
+    // end of the whole model's forward pass.
+    const [value, y, ...kept] = tf.tidy(() => {
+      const p = projections(xi, wi, dims);
+      const ys = scan(p, wi.d); // (B, L, ED)
+      return [output(xi, ys, p.z, wi), ys, ...(recompute ? [] : SAVED.map((k) => p[k]))]; // (B, L, D), (B, L, ED), …
+    });
+    save([xi, y, ...ws, ...kept]);
     return {
-      value: output(xi, y, p.z, wi), // (B, L, D)
-      gradFunc: (dOut: tf.Tensor, saved: tf.Tensor[]) => {
+      value, // (B, L, D)
+      // customGrad runs gradFunc outside any tidy (only the thunks it wraps the results in are tidied): without
+      // this one, every layer's backward intermediates would live until the end of the whole backward pass.
+      gradFunc: (dOut: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
         const [sx, sy, ...rest] = saved;
         const ww = { ...wi };
         keys.forEach((k, i) => ((ww as unknown as Record<Key, tf.Tensor>)[k] = rest[i]));
@@ -214,7 +252,7 @@ export function fusedResidualBlock(x: tf.Tensor, w: FusedBlockWeights, dims: Fus
         const sp = recompute ? projections(sx, ww, dims) : (Object.fromEntries(SAVED.map((k, i) => [k, kept[i]])) as unknown as Projections);
         const { dx, dw } = backward(sx, sy, ww, dims, dOut, sp);
         return [dx, ...keys.map((k) => dw[k] as tf.Tensor)];
-      },
+      }),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(x, ...keys.map((k) => w[k] as tf.Tensor));

@@ -16,10 +16,10 @@ const matMulOp = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSa
   save([a, b]);
   return {
     value: tf.matMul(a, b), // (M, O)
-    gradFunc: (dy: tf.Tensor2D, [sa, sb]: tf.Tensor[]) => [
+    gradFunc: (dy: tf.Tensor2D, [sa, sb]: tf.Tensor[]) => tf.tidy(() => [
       tf.matMul(dy, tf.transpose(sb)), // (M, K) = (M, O) @ (O, K)
       tf.matMul(tf.transpose(sa), dy), // (K, O) = (K, M) @ (M, O)
-    ],
+    ]),
   };
 }) as Grad2 as unknown as Parameters<typeof tf.customGrad>[0]);
 
@@ -27,10 +27,10 @@ const matMulBTOp = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.Grad
   save([a, b]);
   return {
     value: tf.matMul(a, tf.transpose(b)), // (M, O) = (M, K) @ (K, O)
-    gradFunc: (dy: tf.Tensor2D, [sa, sb]: tf.Tensor[]) => [
+    gradFunc: (dy: tf.Tensor2D, [sa, sb]: tf.Tensor[]) => tf.tidy(() => [
       tf.matMul(dy, sb), // (M, K) = (M, O) @ (O, K)
       tf.matMul(tf.transpose(dy), sa), // (O, K) = (O, M) @ (M, K)
-    ],
+    ]),
   };
 }) as Grad2 as unknown as Parameters<typeof tf.customGrad>[0]);
 

@@ -1,6 +1,6 @@
 /**
- * Faster 'Slice', 'Identity', 'Transpose' (2-D) and 'Sum' (over leading axes) kernels for the wasm backend (same
- * semantics as tfjs-backend-wasm 4.22's).
+ * Faster 'Slice', 'Identity', 'Transpose' (2-D), 'Sum' (over leading axes) and 'Concat' kernels for the wasm
+ * backend (same semantics as tfjs-backend-wasm 4.22's).
  *
  * Why: in tfjs-backend-wasm 4.22, Slice first copies its whole input out of the wasm heap (`readSync`, a fresh
  * ArrayBuffer) and only then copies the slice; Identity copies its input, and the engine runs Identity on
@@ -9,7 +9,8 @@
  * memory through the backend's reference count, as tfjs-backend-cpu's Identity does (tensors are immutable).
  * Its Transpose spends ~9 ns an element on a (1024, 128) matrix, and Sum over leading axes (every bias gradient)
  * transposes first; here a 2-D transpose goes by 32 × 32 tiles and a leading-axes float32 sum is one pass
- * (float64 accumulators). String tensors and other cases go to the original kernels.
+ * (float64 accumulators); Concat copies short rows with a loop instead of one subarray view per row and input.
+ * String tensors and other cases go to the original kernels.
  *
  * Porting note: mamba.py has no counterpart; this works around the tfjs wasm backend.
  *
@@ -136,10 +137,46 @@ function makeSum(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-const FIXES: Record<string, (original: tf.KernelFunc) => tf.KernelFunc> = { Slice: makeSlice, Identity: makeIdentity, Transpose: makeTranspose, Sum: makeSum };
+/** Copy `n` values from src[so..] to dst[do..]: a plain loop for short runs (subarray views cost more there). */
+function copyRun(src: tf.TypedArray, so: number, dst: tf.TypedArray, d0: number, n: number): void {
+  if (n >= 256) dst.set(src.subarray(so, so + n), d0);
+  else for (let i = 0; i < n; i++) dst[d0 + i] = src[so + i];
+}
+
+function makeConcat(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const inputs = args.inputs as unknown as tf.TensorInfo[];
+    if (inputs.length === 0 || inputs.some((t) => t.dtype === 'string' || t.dtype !== inputs[0].dtype)) return original(args);
+    const axis = tf.util.parseAxisParam((args.attrs as unknown as tf.ConcatAttrs).axis, inputs[0].shape)[0];
+    const shapes = inputs.map((t) => t.shape);
+    tf.backend_util.assertParamsConsistent(shapes, axis);
+    const outShape = tf.backend_util.computeOutShape(shapes, axis);
+    const be = args.backend as unknown as WasmBackend;
+    const out = be.makeOutput(outShape, inputs[0].dtype);
+    const outer = tf.util.sizeFromShape(outShape.slice(0, axis)); // rows
+    const inner = inputs.map((t) => tf.util.sizeFromShape(t.shape.slice(axis))); // per input, values per row
+    const width = inner.reduce((a, b) => a + b, 0);
+    if (outer * width === 0) return out;
+    const ov = be.typedArrayFromHeap(out); // (outer, width)
+    let col = 0;
+    inputs.forEach((t, i) => {
+      const n = inner[i];
+      if (n > 0) {
+        const xv = be.typedArrayFromHeap(t); // (outer, n)
+        for (let r = 0; r < outer; r++) copyRun(xv, r * n, ov, r * width + col, n);
+      }
+      col += n;
+    });
+    return out;
+  };
+}
+
+const FIXES: Record<string, (original: tf.KernelFunc) => tf.KernelFunc> = {
+  Slice: makeSlice, Identity: makeIdentity, Transpose: makeTranspose, Sum: makeSum, Concat: makeConcat,
+};
 
 /**
- * Replace the wasm backend's Slice, Identity, Transpose and Sum kernels with the ones above, when its kernels are registered.
+ * Replace the wasm backend's Slice, Identity, Transpose, Sum and Concat kernels with the ones above, when its kernels are registered.
  * @returns whether the wasm kernels are (now) ours
  */
 export function registerWasmKernelFixes(): boolean {

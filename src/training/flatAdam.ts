@@ -1,0 +1,151 @@
+/**
+ * FlatAdam: Adam with the arithmetic of tf.train.adam, run once over all variables laid end to end.
+ *
+ * Shape letters: S total number of parameters (the sizes of all updated variables, summed).
+ *
+ * Why: tf.train.adam runs about a dozen kernels per variable; a Mamba stack has 10–12 variables per layer, so
+ * on webgpu, where every kernel is a dispatch, the update of Mamba(256, 4) took more time than its backward pass
+ * (benchmarks/webgpuTrain.js). Here the gradients and the values are each concatenated into one (S) vector, the
+ * moments live in two (S) variables, the update is the same dozen kernels on (S), and the new values are sliced
+ * back: about 2 kernels per variable plus a constant.
+ *
+ * Same update as tf.train.adam (tfjs 4.22): with accBeta_i = beta_i^t,
+ *   m = b1 m + (1 − b1) g,  v = b2 v + (1 − b2) g²,  w += −lr · (m / (1 − accBeta1)) / (√(v / (1 − accBeta2)) + eps).
+ * Every call must update the same variables (model.fit and a fixed var list do).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types';
+
+interface Slot {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+export class FlatAdam extends tf.Optimizer {
+  static className = 'FlatAdam';
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  private slots: Slot[] | null = null;
+  private m: tf.Variable | null = null; // (S)
+  private v: tf.Variable | null = null; // (S)
+  private accBeta1: tf.Variable | null = null; // ()
+  private accBeta2: tf.Variable | null = null; // ()
+
+  constructor(learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon: number | null = null) {
+    super();
+    for (const [k, v] of Object.entries({ learningRate, beta1, beta2 })) {
+      if (!Number.isFinite(v) || v < 0) throw new Error(`FlatAdam: expected ${k} a finite number >= 0, got ${v}`);
+    }
+    this.learningRate = learningRate;
+    this.beta1 = beta1;
+    this.beta2 = beta2;
+    this.epsilon = epsilon ?? tf.backend().epsilon();
+  }
+
+  /** The slot layout for these variable names: made on the first update, checked on every later one. */
+  private layout(names: string[], grads: tf.Tensor[]): Slot[] {
+    if (this.slots == null) {
+      let offset = 0;
+      this.slots = names.map((name, i) => {
+        const slot = { name, shape: grads[i].shape.slice(), offset, size: grads[i].size };
+        offset += slot.size;
+        return slot;
+      });
+      this.m = tf.variable(tf.zeros([offset]), false); // (S)
+      this.v = tf.variable(tf.zeros([offset]), false); // (S)
+      this.accBeta1 = tf.variable(tf.scalar(this.beta1 ** (this.iterations + 1)), false); // ()
+      this.accBeta2 = tf.variable(tf.scalar(this.beta2 ** (this.iterations + 1)), false); // ()
+    }
+    const slots = this.slots;
+    const same = slots.length === names.length && slots.every((s, i) => s.name === names[i] && s.size === grads[i].size);
+    if (!same) {
+      throw new Error(`FlatAdam: expected the same variables on every update, first [${slots.map((s) => s.name)}], now [${names}]`);
+    }
+    return slots;
+  }
+
+  applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const items = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => ({ name: v.name, grad: v.tensor }))
+      : Object.keys(variableGradients).map((name) => ({ name, grad: variableGradients[name] }));
+    const present = items.filter((it) => it.grad != null);
+    if (present.length === 0) return;
+    const registered = tf.engine().registeredVariables;
+    const vars = present.map((it) => {
+      const v = registered[it.name];
+      if (v == null) throw new Error(`FlatAdam: no variable named '${it.name}' is registered`);
+      return v;
+    });
+    const slots = this.layout(present.map((it) => it.name), present.map((it) => it.grad));
+    const [m, v, acc1, acc2] = [this.m, this.v, this.accBeta1, this.accBeta2] as tf.Variable[];
+    tf.tidy(() => {
+      const flat = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1]))); // (S)
+      const g = flat(present.map((it) => it.grad)); // (S)
+      const m2 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)); // (S)
+      const v2 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)); // (S)
+      const mHat = tf.div(m2, tf.sub(1, acc1)); // (S)
+      const vHat = tf.div(v2, tf.sub(1, acc2)); // (S)
+      const step = tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon)), -this.learningRate); // (S)
+      const values = tf.add(flat(vars), step); // (S)
+      m.assign(m2);
+      v.assign(v2);
+      slots.forEach((s, i) => vars[i].assign(tf.reshape(tf.slice(values, [s.offset], [s.size]), s.shape))); // (shape)
+      acc1.assign(tf.mul(acc1, this.beta1));
+      acc2.assign(tf.mul(acc2, this.beta2));
+    });
+    this.incrementIterations();
+  }
+
+  override dispose(): void {
+    tf.dispose([this.m, this.v, this.accBeta1, this.accBeta2].filter((t): t is tf.Variable => t != null));
+    this.m = this.v = this.accBeta1 = this.accBeta2 = null;
+    this.slots = null;
+  }
+
+  /** [iterations, layout (as JSON bytes), m, v]: what setWeights needs to resume. */
+  override async getWeights(): Promise<NamedTensor[]> {
+    const out: NamedTensor[] = [await this.saveIterations()];
+    if (this.slots && this.m && this.v) {
+      const layout = new TextEncoder().encode(JSON.stringify(this.slots));
+      out.push({ name: 'flat_adam/layout', tensor: tf.tensor1d(Array.from(layout), 'int32') });
+      out.push({ name: 'flat_adam/m', tensor: this.m }, { name: 'flat_adam/v', tensor: this.v });
+    }
+    return out;
+  }
+
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const rest = await this.extractIterations(weightValues);
+    this.dispose();
+    if (rest.length === 0) return;
+    const byName = new Map(rest.map((w) => [w.name, w.tensor]));
+    const layout = byName.get('flat_adam/layout');
+    const m = byName.get('flat_adam/m');
+    const v = byName.get('flat_adam/v');
+    if (!layout || !m || !v) throw new Error(`FlatAdam.setWeights: expected flat_adam/layout, /m and /v, got [${rest.map((w) => w.name)}]`);
+    this.slots = JSON.parse(new TextDecoder().decode(Uint8Array.from(await layout.data()))) as Slot[];
+    const total = this.slots.reduce((a, s) => a + s.size, 0);
+    if (m.size !== total || v.size !== total) throw new Error(`FlatAdam.setWeights: expected moments of size ${total}, got ${m.size} and ${v.size}`);
+    this.m = tf.variable(tf.reshape(m, [total]), false); // (S)
+    this.v = tf.variable(tf.reshape(v, [total]), false); // (S)
+    this.accBeta1 = tf.variable(tf.scalar(this.beta1 ** (this.iterations + 1)), false); // ()
+    this.accBeta2 = tf.variable(tf.scalar(this.beta2 ** (this.iterations + 1)), false); // ()
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  }
+
+  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+    return new (cls as unknown as typeof FlatAdam)(config.learningRate as number, config.beta1 as number, config.beta2 as number, config.epsilon as number) as unknown as T;
+  }
+}
+tf.serialization.registerClass(FlatAdam);
+
+/** A FlatAdam optimizer (same arguments as tf.train.adam). */
+export function flatAdam(learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon: number | null = null): FlatAdam {
+  return new FlatAdam(learningRate, beta1, beta2, epsilon);
+}
