@@ -29,6 +29,7 @@ import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from './fusedSelectiveScan'
 import { CONV_GRAD_KERNEL, CONV_KERNEL, hasConvKernel } from './fusedConv';
 import { causalDepthwiseConv, causalDepthwiseConvGrad } from './linear';
 import { softplus } from './fusedSoftplus';
+import { SILU_GRAD_KERNEL } from './siluGradWebgpu';
 
 /** The block's tensors (weights in tfjs layout: kernels (in, out), conv (K, ED)). */
 export interface FusedBlockWeights {
@@ -72,6 +73,9 @@ function mmTB(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
 /** x · sigmoid(x) and its derivative s · (1 + x (1 − s)). */
 const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x));
 function siluGrad(x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  if (tf.getKernel(SILU_GRAD_KERNEL, tf.getBackend()) != null) {
+    return tf.engine().runKernel(SILU_GRAD_KERNEL, { x, dy } as unknown as tf.NamedTensorMap) as tf.Tensor; // one dispatch on webgpu
+  }
   const s = tf.sigmoid(x);
   return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(x, tf.sub(1, s)))));
 }

@@ -24,6 +24,7 @@ import { cpuWasmKernels, registerOnce } from './kernelIO';
 import { causalDepthwiseConv } from './linear';
 import { ConvDims } from './convMath';
 import { convBackwardFast, convForwardFast } from './convWasm';
+import './fusedConvWebgpu'; // registers the WGSL versions for 'webgpu' on import
 
 /** Kernel name of the forward conv. */
 export const CONV_KERNEL = 'MambaCausalConv1d';

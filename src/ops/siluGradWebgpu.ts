@@ -1,0 +1,48 @@
+/**
+ * d/dx of silu(x) = x · sigmoid(x), times dy, as one WGSL kernel for the 'webgpu' backend ('MambaSiluGrad',
+ * {x, dy} -> dx, same shapes), where every kernel is a dispatch: the composite takes six
+ * (sigmoid, sub, mul, add, mul, mul). Other backends use the composite; see siluGrad in fusedBlock.ts.
+ *   dx = dy · s · (1 + x · (1 − s)),  s = sigmoid(x)
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { float32Inputs, registerOnce } from './kernelIO';
+import { WebGPUProgramLike } from './webgpu/common';
+
+/** Kernel name. */
+export const SILU_GRAD_KERNEL = 'MambaSiluGrad';
+const WORKGROUP = 64;
+
+interface WebGPUBackendLike {
+  runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
+}
+
+function siluGradProgram(shape: number[]): WebGPUProgramLike {
+  const count = tf.util.sizeFromShape(shape);
+  return {
+    outputShape: shape,
+    shaderKey: 'mambaSiluGrad',
+    dispatchLayout: { x: [0] },
+    dispatch: [Math.ceil(count / WORKGROUP), 1, 1],
+    workgroupSize: [WORKGROUP, 1, 1],
+    variableNames: ['inX', 'inDy'],
+    size: true,
+    getUserCode: () => `
+  fn main(index : i32) {
+    if (index >= uniforms.size) { return; }
+    let x = inX[index];
+    let s = 1.0 / (1.0 + exp(-x));
+    result[index] = inDy[index] * s * (1.0 + x * (1.0 - s));
+  }
+  `,
+  } as WebGPUProgramLike;
+}
+
+const webgpuSiluGrad: tf.KernelFunc = ({ inputs, backend }) => {
+  const [x, dy] = float32Inputs(SILU_GRAD_KERNEL, inputs, ['x', 'dy']);
+  if (x.shape.length !== dy.shape.length || x.shape.some((s, i) => s !== dy.shape[i])) {
+    throw new Error(`${SILU_GRAD_KERNEL} (webgpu): expected x and dy of the same shape, got [${x.shape}] and [${dy.shape}]`);
+  }
+  return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(siluGradProgram(x.shape), [x, dy], 'float32');
+};
+
+registerOnce(SILU_GRAD_KERNEL, 'webgpu', webgpuSiluGrad);
