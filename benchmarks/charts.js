@@ -25,13 +25,15 @@ function drawCharts(dir) {
       { title: 'Peak tensor memory of a train step', xLabel: 'sequence length L', yLabel: 'MiB', xAxis: 'log2', yAxis: 'log10', series: series('peakBytes', 1 / 2 ** 20) },
     ], { columns: 2 });
   }
-  const train = rows.filter((r) => r.bench === 'train-step' || r.bench === 'train-step-webgpu');
+  const train = rows.filter((r) => (r.bench === 'train-step' || r.bench === 'train-step-webgpu') && r.msPerStep != null);
   if (train.length) {
-    const keys = [...new Set(train.map((r) => `${r.backend} ${r.mode} d${r.dModel}×${r.nLayers} B${r.B}`))];
+    // One series per backend, path and optimizer (webgpu rows name their path in `variant`).
+    const keyOf = (r) => `${r.backend} ${r.variant ?? r.mode}${r.optimizer === 'flatAdam' ? ' FlatAdam' : ''} d${r.dModel}×${r.nLayers} B${r.B}`;
+    const keys = [...new Set(train.map(keyOf))];
     writeChart(path.join(dir, 'train-step.png'), {
       title: 'Train step (forward, backward, Adam)', xLabel: 'sequence length L', yLabel: 'ms per step', xAxis: 'log2', yAxis: 'log10',
       series: keys.map((k) => {
-        const pts = train.filter((r) => `${r.backend} ${r.mode} d${r.dModel}×${r.nLayers} B${r.B}` === k).sort((a, b) => a.L - b.L);
+        const pts = train.filter((r) => keyOf(r) === k).sort((a, b) => a.L - b.L);
         return { name: k, x: pts.map((r) => r.L), y: pts.map((r) => r.msPerStep) };
       }),
     });

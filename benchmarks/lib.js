@@ -15,7 +15,7 @@ function median(xs) {
 /**
  * Time `step` (which must leave no tensors behind and finish its work, e.g. by reading a value).
  * Runs `warmup` untimed steps, then up to `reps` timed ones (fewer when one step is slower than `budgetMs`/reps).
- * @returns {{ms: number, reps: number}} median milliseconds per step
+ * @returns {{ms: number, minMs: number, reps: number}} median and fastest milliseconds per step
  */
 async function timeSteps(step, { warmup = 1, reps = 5, budgetMs = 20000 } = {}) {
   for (let i = 0; i < warmup; i++) await step();
@@ -27,7 +27,7 @@ async function timeSteps(step, { warmup = 1, reps = 5, budgetMs = 20000 } = {}) 
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     if (Date.now() - start > budgetMs) break;
   }
-  return { ms: median(times), reps: times.length };
+  return { ms: median(times), minMs: Math.min(...times), reps: times.length };
 }
 
 /** Peak bytes of tensors alive during one call of `fn` (tf.profile), which must return tensors to dispose. */

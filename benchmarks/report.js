@@ -30,12 +30,14 @@ if (cpu) {
   }
   const b = cpu.rows.filter((r) => r.bench === 'train-step');
   if (b.length) {
-    console.log('(b) Train step (forward, backward, Adam) of Mamba(dModel 64, nLayers 2, dState 16), B 4 (ms per step):\n');
-    console.log('| backend | scan | L 256 | L 1024 |');
-    console.log('| --- | --- | --- | --- |');
-    for (const be of [...new Set(b.map((r) => r.backend))]) {
-      const get = (l) => b.find((r) => r.backend === be && r.L === l);
-      console.log(`| ${be} | ${get(256)?.mode ?? '–'} | ${ms(get(256)?.msPerStep)} | ${ms(get(1024)?.msPerStep)} |`);
+    console.log('(b) Train step (forward, backward, Adam) of Mamba(dModel 64, nLayers 2, dState 16), B 4 (ms per step: median, fastest in brackets):\n');
+    console.log('| backend | scan | optimizer | L 256 | L 1024 |');
+    console.log('| --- | --- | --- | --- | --- |');
+    for (const key of [...new Set(b.map((r) => `${r.backend}|${r.optimizer ?? 'adam'}`))]) {
+      const [be, opt] = key.split('|');
+      const get = (l) => b.find((r) => r.backend === be && (r.optimizer ?? 'adam') === opt && r.L === l);
+      const cell = (r) => (r ? `${ms(r.msPerStep)}${r.minMs != null ? ` (${ms(r.minMs)})` : ''}` : '–');
+      console.log(`| ${be} | ${get(256)?.mode ?? '–'} | ${opt === 'adam' ? 'tf.train.adam' : 'FlatAdam'} | ${cell(get(256))} | ${cell(get(1024))} |`);
     }
     console.log('');
   }
@@ -54,4 +56,21 @@ if (cpu) {
     }
     console.log('');
   }
+}
+
+const gpu = read('webgpu.json');
+if (gpu) {
+  const gib = (b) => (b == null ? '–' : (b / 2 ** 30).toFixed(2));
+  console.log(`(c) Train step of Mamba(dModel 256, nLayers 4, dState 16), B 8, on webgpu (${gpu.adapter ?? 'GPU'}; ${gpu.machine}; tfjs ${gpu.tfjs}; ${gpu.date.slice(0, 10)}):\n`);
+  console.log('| path | optimizer | L | ms per step | forward | forward + backward | kernels per step | GPU memory GiB (nvidia-smi) | tfjs buffer pool GiB | peak tensors GiB |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const path = { fused: 'fused block, recompute', keep: 'fused block, keep', layers: 'fused scan, autodiff block', pscan: 'pscan' };
+  for (const r of gpu.rows) {
+    const name = path[r.variant] ?? r.variant ?? r.mode;
+    const opt = r.optimizer === 'adam' ? 'tf.train.adam' : 'FlatAdam';
+    const smi = r.smiPeakMiB != null ? (r.smiPeakMiB / 1024).toFixed(2) : '–';
+    if (r.error) console.log(`| ${name} | ${opt} | ${r.L} | ${r.error} | | | | | | |`);
+    else console.log(`| ${name} | ${opt} | ${r.L} | ${ms(r.msPerStep)} | ${ms(r.forwardMs)} | ${ms(r.gradsMs)} | ${r.kernelsPerStep} | ${smi} | ${gib(r.gpuBytes)} | ${gib(r.peakBytes)} |`);
+  }
+  console.log('');
 }

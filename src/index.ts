@@ -50,6 +50,7 @@ export { NanGuard } from './training/nanGuard';
 export type { NanGuardTrip, NanGuardOptions } from './training/nanGuard';
 export { clipGradientsByGlobalNorm, withClipNorm } from './training/clipNorm';
 export { FlatAdam, flatAdam } from './training/flatAdam';
+export { fusedResidualBlock, recomputesInBackward, setRecomputeInBackward } from './ops/fusedBlock';
 export type { ClipNormState } from './training/clipNorm';
 export { chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from './ops/chunkedScan';
 

@@ -11,7 +11,8 @@
  *
  * Same update as tf.train.adam (tfjs 4.22): with accBeta_i = beta_i^t,
  *   m = b1 m + (1 − b1) g,  v = b2 v + (1 − b2) g²,  w += −lr · (m / (1 − accBeta1)) / (√(v / (1 − accBeta2)) + eps).
- * Every call must update the same variables (model.fit and a fixed var list do).
+ * Every call must update the same variables, in the same order and shapes (model.fit and a fixed var list do);
+ * the state is matched by position, as tf.train.adam restores its own.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types';
@@ -37,16 +38,29 @@ export class FlatAdam extends tf.Optimizer {
 
   constructor(learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon: number | null = null) {
     super();
-    for (const [k, v] of Object.entries({ learningRate, beta1, beta2 })) {
-      if (!Number.isFinite(v) || v < 0) throw new Error(`FlatAdam: expected ${k} a finite number >= 0, got ${v}`);
+    if (!Number.isFinite(learningRate) || learningRate < 0) throw new Error(`FlatAdam: expected learningRate a finite number >= 0, got ${learningRate}`);
+    for (const [k, v] of Object.entries({ beta1, beta2 })) {
+      if (!(v >= 0 && v < 1)) throw new Error(`FlatAdam: expected ${k} in [0, 1), got ${v}`);
     }
+    if (epsilon != null && !(Number.isFinite(epsilon) && epsilon >= 0)) throw new Error(`FlatAdam: expected epsilon a finite number >= 0, got ${epsilon}`);
     this.learningRate = learningRate;
     this.beta1 = beta1;
     this.beta2 = beta2;
     this.epsilon = epsilon ?? tf.backend().epsilon();
   }
 
-  /** The slot layout for these variable names: made on the first update, checked on every later one. */
+  /** The (scalar) beta_i^(t+1) variables for the current iteration count. */
+  private makeAccBetas(): void {
+    tf.tidy(() => {
+      this.accBeta1 = tf.variable(tf.scalar(this.beta1 ** (this.iterations + 1)), false); // ()
+      this.accBeta2 = tf.variable(tf.scalar(this.beta2 ** (this.iterations + 1)), false); // ()
+    });
+  }
+
+  /**
+   * The slot layout: made on the first update, checked on every later one. Slots are matched by position and
+   * shape, not by name (as tf.train.adam restores its state), so a model reloaded under new variable names resumes.
+   */
   private layout(names: string[], grads: tf.Tensor[]): Slot[] {
     if (this.slots == null) {
       let offset = 0;
@@ -55,15 +69,17 @@ export class FlatAdam extends tf.Optimizer {
         offset += slot.size;
         return slot;
       });
-      this.m = tf.variable(tf.zeros([offset]), false); // (S)
-      this.v = tf.variable(tf.zeros([offset]), false); // (S)
-      this.accBeta1 = tf.variable(tf.scalar(this.beta1 ** (this.iterations + 1)), false); // ()
-      this.accBeta2 = tf.variable(tf.scalar(this.beta2 ** (this.iterations + 1)), false); // ()
+      tf.tidy(() => {
+        this.m = tf.variable(tf.zeros([offset]), false); // (S)
+        this.v = tf.variable(tf.zeros([offset]), false); // (S)
+      });
+      this.makeAccBetas();
     }
     const slots = this.slots;
-    const same = slots.length === names.length && slots.every((s, i) => s.name === names[i] && s.size === grads[i].size);
+    const same = slots.length === names.length && slots.every((s, i) => s.size === grads[i].size && s.shape.every((d, j) => d === grads[i].shape[j]));
     if (!same) {
-      throw new Error(`FlatAdam: expected the same variables on every update, first [${slots.map((s) => s.name)}], now [${names}]`);
+      const fmt = (xs: { name: string; shape: number[] }[]) => xs.map((x) => `${x.name} [${x.shape}]`).join(', ');
+      throw new Error(`FlatAdam: expected the same variables on every update, first (${fmt(slots)}), now (${fmt(names.map((name, i) => ({ name, shape: grads[i].shape })))})`);
     }
     return slots;
   }
@@ -73,7 +89,18 @@ export class FlatAdam extends tf.Optimizer {
       ? variableGradients.map((v) => ({ name: v.name, grad: v.tensor }))
       : Object.keys(variableGradients).map((name) => ({ name, grad: variableGradients[name] }));
     const present = items.filter((it) => it.grad != null);
-    if (present.length === 0) return;
+    if (present.length === 0) {
+      // As tf.train.adam: no variable moves, but the step counts (its bias corrections advance).
+      if (this.accBeta1 && this.accBeta2) {
+        const [a1, a2] = [this.accBeta1, this.accBeta2];
+        tf.tidy(() => {
+          a1.assign(tf.mul(a1, this.beta1));
+          a2.assign(tf.mul(a2, this.beta2));
+        });
+      }
+      this.incrementIterations();
+      return;
+    }
     const registered = tf.engine().registeredVariables;
     const vars = present.map((it) => {
       const v = registered[it.name];
@@ -119,20 +146,25 @@ export class FlatAdam extends tf.Optimizer {
 
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const rest = await this.extractIterations(weightValues);
-    this.dispose();
-    if (rest.length === 0) return;
     const byName = new Map(rest.map((w) => [w.name, w.tensor]));
     const layout = byName.get('flat_adam/layout');
     const m = byName.get('flat_adam/m');
     const v = byName.get('flat_adam/v');
-    if (!layout || !m || !v) throw new Error(`FlatAdam.setWeights: expected flat_adam/layout, /m and /v, got [${rest.map((w) => w.name)}]`);
-    this.slots = JSON.parse(new TextDecoder().decode(Uint8Array.from(await layout.data()))) as Slot[];
-    const total = this.slots.reduce((a, s) => a + s.size, 0);
-    if (m.size !== total || v.size !== total) throw new Error(`FlatAdam.setWeights: expected moments of size ${total}, got ${m.size} and ${v.size}`);
-    this.m = tf.variable(tf.reshape(m, [total]), false); // (S)
-    this.v = tf.variable(tf.reshape(v, [total]), false); // (S)
-    this.accBeta1 = tf.variable(tf.scalar(this.beta1 ** (this.iterations + 1)), false); // ()
-    this.accBeta2 = tf.variable(tf.scalar(this.beta2 ** (this.iterations + 1)), false); // ()
+    if (rest.length > 0 && (!layout || !m || !v)) throw new Error(`FlatAdam.setWeights: expected flat_adam/layout, /m and /v, got [${rest.map((w) => w.name)}]`);
+    let slots: Slot[] | null = null;
+    let moments: tf.Variable[] = [];
+    if (layout && m && v) {
+      slots = JSON.parse(new TextDecoder().decode(Uint8Array.from(await layout.data()))) as Slot[];
+      const total = slots.reduce((a, s) => a + s.size, 0);
+      if (m.size !== total || v.size !== total) throw new Error(`FlatAdam.setWeights: expected moments of size ${total}, got ${m.size} and ${v.size}`);
+      // New variables before the old ones go: `weightValues` may be this optimizer's own (getWeights → setWeights).
+      moments = tf.tidy(() => [tf.variable(tf.reshape(m, [total]).clone(), false), tf.variable(tf.reshape(v, [total]).clone(), false)]); // (S) each
+    }
+    this.dispose();
+    if (slots == null) return;
+    this.slots = slots;
+    [this.m, this.v] = moments;
+    this.makeAccBetas();
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -629,3 +629,211 @@ describe('memory', () => {
     expect(tf.memory().numTensors).toBe(n0);
   });
 });
+
+/**
+ * The 'Concat' replacement (makeConcat): tf.concat on wasm against cpu and a plain-JS reference, on ranks 1–4,
+ * every axis (also given negative), 1–9 inputs with empty ones among them, short rows (< 256 values per input
+ * and row: the copy loop) and long rows (≥ 256: the subarray copy), float32 / int32 / bool, mixed dtypes and
+ * string tensors (both left to the original kernel), all-empty outputs, inputs sharing data (reshape, slice,
+ * clone), an output allocation that grows the heap, the gradient, registration and tensor counts.
+ */
+describe('Concat on wasm', () => {
+  const DTYPES = ['float32', 'int32', 'bool'] as const;
+  type Dtype = (typeof DTYPES)[number];
+
+  /** Plain-JS concat of row-major arrays along `axis` (0 <= axis < rank): row by row, input by input. */
+  function refConcat<T>(datas: ArrayLike<T>[], shapes: number[][], axis: number): T[] {
+    const outer = shapes[0].slice(0, axis).reduce((a, b) => a * b, 1);
+    const inner = shapes.map((s) => s.slice(axis).reduce((a, b) => a * b, 1)); // values per row, per input
+    const out: T[] = [];
+    for (let r = 0; r < outer; r++) {
+      datas.forEach((d, i) => {
+        for (let j = 0; j < inner[i]; j++) out.push(d[r * inner[i] + j]);
+      });
+    }
+    return out;
+  }
+
+  /** Distinct values per input `i`: float32 / int32 offsets, bool patterns. */
+  function inputData(n: number, dtype: Dtype, i: number): number[] {
+    return Array.from({ length: n }, (_, j) => (dtype === 'bool' ? ((j + i) * 5) % 3 === 0 ? 1 : 0 : dtype === 'int32' ? 1000 * i + j - 7 : 1000 * i + j + 0.5));
+  }
+
+  /**
+   * `count` shapes of `rank` that agree off `axis`. Long: every input's row (axis size × trailing dims) is
+   * long (≥ 256) or empty, or, with the concat axis last, a mix of long and short rows.
+   */
+  function randomShapes(r: () => number, rank: number, axis: number, count: number, long: boolean): number[][] {
+    const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+    const base = Array.from({ length: rank }, (_, d) => (d === rank - 1 && d !== axis && long ? 257 : 1 + Math.floor(r() * 3)));
+    const sizes = long && axis === rank - 1 ? [0, 1, 7, 255, 256, 300] : [0, 1, 1, 2, 3, 4];
+    return Array.from({ length: count }, () => base.map((d, k) => (k === axis ? pick(sizes) : d)));
+  }
+
+  test('Concat is replaced on wasm (with the marker), cpu is untouched, and re-registering keeps one kernel', async () => {
+    const k = tf.getKernel('Concat', 'wasm');
+    expect((k?.kernelFunc as unknown as Record<string, unknown>)[MARK]).toBe(true);
+    expect((tf.getKernel('Concat', 'cpu')?.kernelFunc as unknown as Record<string, unknown>)[MARK]).toBeUndefined();
+    expect(registerWasmKernelFixes()).toBe(true);
+    expect(tf.getKernel('Concat', 'wasm')?.kernelFunc).toBe(k?.kernelFunc);
+    expect(tf.getKernelsForBackend('wasm').filter((x) => x.kernelName === 'Concat')).toHaveLength(1);
+  });
+
+  for (const dtype of DTYPES) {
+    test(`${dtype}: ranks 1-4, every axis (positive and negative), 1-9 inputs, short and long rows equal cpu and the reference`, async () => {
+      const r = rng(500 + dtype.length);
+      for (let rank = 1; rank <= 4; rank++) {
+        const cases: { shapes: number[][]; axis: number; given: number; datas: number[][] }[] = [];
+        for (let axis = 0; axis < rank; axis++) {
+          for (let count = 1; count <= 9; count++) {
+            for (const long of [false, true]) {
+              const shapes = randomShapes(r, rank, axis, count, long);
+              const datas = shapes.map((s, i) => inputData(s.reduce((a, b) => a * b, 1), dtype, i));
+              cases.push({ shapes, axis, given: (count + (long ? 1 : 0)) % 2 === 0 ? axis : axis - rank, datas });
+            }
+          }
+        }
+        const res = await expectWasmEqualsCpu(() => cases.map((c) =>
+          tf.concat(c.datas.map((d, i) => tf.tensor(d, c.shapes[i], dtype)), c.given), // (…, Σ axis sizes, …)
+        ), `concat ${dtype} rank ${rank}`);
+        cases.forEach((c, i) => {
+          const outShape = c.shapes[0].map((d, k) => (k === c.axis ? c.shapes.reduce((a, s) => a + s[k], 0) : d));
+          const what = `${dtype} [${c.shapes.map((s) => `[${s}]`)}] axis ${c.given}`;
+          expect({ what, shape: res[i].shape, dtype: res[i].dtype }).toEqual({ what, shape: outShape, dtype });
+          expect({ what, values: res[i].values }).toEqual({ what, values: refConcat(c.datas, c.shapes, c.axis) });
+        });
+      }
+    });
+  }
+
+  test('row lengths around the copy threshold (255, 256, 257 values) and whole-tensor rows', async () => {
+    const res = await expectWasmEqualsCpu(() => {
+      const t = (rows: number, cols: number, i: number): tf.Tensor2D => tf.tensor2d(inputData(rows * cols, 'float32', i), [rows, cols]); // (rows, cols)
+      return [
+        tf.concat([t(3, 255, 0), t(3, 256, 1), t(3, 257, 2), t(3, 1, 3)], 1), // (3, 769)
+        tf.concat([t(3, 255, 0), t(4, 255, 1), t(1, 255, 2)], 0), // (8, 255) one row: the whole input
+        tf.concat([t(2, 300, 0), t(2, 0, 1), t(2, 300, 2)], -1), // (2, 600)
+        tf.concat([tf.reshape(t(1, 1000, 0), [1000]), tf.reshape(t(1, 3, 1), [3])]), // (1003)
+      ];
+    }, 'threshold rows');
+    expect(res.map((x) => x.shape)).toEqual([[3, 769], [8, 255], [2, 600], [1003]]);
+    const cols = [255, 256, 257, 1];
+    expect(res[0].values).toEqual(refConcat(cols.map((c, i) => inputData(3 * c, 'float32', i)), cols.map((c) => [3, c]), 1));
+    expect(res[3].values).toEqual([...inputData(1000, 'float32', 0), ...inputData(3, 'float32', 1)]);
+  });
+
+  test('empty inputs, all-empty outputs, zero rows and one input (the kernel called directly)', async () => {
+    const res = await expectWasmEqualsCpu(() => [
+      tf.concat([tf.zeros([2, 0]), tf.zeros([2, 0])], 1), // (2, 0) all empty
+      tf.concat([tf.zeros([0, 3]), tf.zeros([0, 2])], 1), // (0, 5) no rows
+      tf.concat([tf.zeros([0, 3]), tf.ones([2, 3]), tf.zeros([0, 3])], 0), // (2, 3)
+      tf.concat([tf.zeros([0]), tf.zeros([0]), tf.zeros([0])]), // (0)
+      tf.concat([tf.zeros([2, 0, 4], 'int32'), tf.fill([2, 1, 4], 7, 'int32'), tf.zeros([2, 0, 4], 'int32')], 1), // (2, 1, 4)
+      tf.engine().runKernel('Concat', [tf.tensor2d([1, 2, 3, 4], [2, 2])] as unknown as tf.NamedTensorMap, { axis: 1 }) as tf.Tensor, // (2, 2)
+      tf.engine().runKernel('Concat', [tf.zeros([3, 0]), tf.tensor2d([5, 6, 7], [3, 1])] as unknown as tf.NamedTensorMap, { axis: -1 }) as tf.Tensor, // (3, 1)
+    ], 'empties');
+    expect(res.map((x) => x.shape)).toEqual([[2, 0], [0, 5], [2, 3], [0], [2, 1, 4], [2, 2], [3, 1]]);
+    expect(res[2].values).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(res[4].values).toEqual(new Array(8).fill(7));
+    expect(res[5].values).toEqual([1, 2, 3, 4]);
+    expect(res[6].values).toEqual([5, 6, 7]);
+  });
+
+  test('mixed dtypes (the original kernel), inputs sharing data (reshape, slice, clone, the same tensor twice)', async () => {
+    const res = await expectWasmEqualsCpu(() => {
+      const x = tf.tensor2d(iota(24, 'float32'), [4, 6]); // (4, 6)
+      const i = tf.tensor2d(iota(8, 'int32'), [4, 2], 'int32'); // (4, 2)
+      const x64 = tf.reshape(x, [6, 4]); // (6, 4) shares x's data
+      return [
+        tf.concat([x, i], 1), // (4, 8)
+        tf.concat([tf.tensor2d(iota(8, 'bool'), [4, 2], 'bool'), i], 1), // (4, 4) (not tf.cast(i, 'bool'): wasm's Cast to bool truncates)
+        tf.concat([x64, tf.slice(x64, [1, 0], [3, 4]), tf.clone(x64)], 0), // (15, 4)
+        tf.concat([x, x, x], 1), // (4, 18)
+        tf.concat([tf.transpose(x), tf.transpose(x)], -2), // (12, 4)
+      ];
+    }, 'mixed and shared');
+    expect(res.map((x) => x.shape)).toEqual([[4, 8], [4, 4], [15, 4], [4, 18], [12, 4]]);
+    const xs = iota(24, 'float32');
+    expect(res[2].values).toEqual([...xs, ...xs.slice(4, 16), ...xs]);
+    expect(res[3].values).toEqual(refConcat([xs, xs, xs], [[4, 6], [4, 6], [4, 6]], 1));
+  });
+
+  test('string tensors concat through the original kernel', async () => {
+    const res = await expectWasmEqualsCpu(() => [
+      tf.concat([tf.tensor1d(['a', 'bb'], 'string'), tf.tensor1d(['ccc'], 'string')]), // (3)
+      tf.concat([tf.tensor2d(['a', 'b', 'c', 'd'], [2, 2], 'string'), tf.tensor2d(['x', 'y'], [2, 1], 'string')], 1), // (2, 3)
+    ], 'strings');
+    expect(res[0].values).toEqual(['a', 'bb', 'ccc']);
+    expect(res[1].values).toEqual(['a', 'b', 'x', 'c', 'd', 'y']);
+  });
+
+  test('the gradient of concat (slices of dy) equals cpu and the reference, on every axis', async () => {
+    const r = rng(600);
+    for (const [shapes, axis] of [
+      [[[2, 3, 5], [2, 1, 5], [2, 4, 5]], 1],
+      [[[2, 3, 300], [2, 3, 1]], -1],
+      [[[1, 7], [4, 7], [2, 7]], 0],
+      [[[3, 2, 2, 4], [3, 2, 2, 0], [3, 2, 2, 260]], 3],
+    ] as [number[][], number][]) {
+      const datas = shapes.map((s) => uniformArray(r, s.reduce((a, b) => a * b, 1), -1, 1)); // (shape) each
+      const outShape = shapes[0].map((d, k) => (k === (axis + shapes[0].length) % shapes[0].length ? shapes.reduce((a, s) => a + s[k], 0) : d));
+      const dy = uniformArray(r, outShape.reduce((a, b) => a * b, 1), -1, 1); // (outShape)
+      const fn = (): tf.Tensor[] => {
+        const dyt = tf.tensor(dy, outShape); // (outShape)
+        const xs = datas.map((d, i) => tf.tensor(d, shapes[i])); // (shape) each
+        return tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(tf.concat(ts, axis), dyt)))(xs); // (shape) each
+      };
+      const grads = await expectWasmEqualsCpu(fn, `grad [${shapes.map((s) => `[${s}]`)}] axis ${axis}`);
+      // d/dx_i sum(concat(x) · dy) is the part of dy over x_i: concat(grads) along the axis is dy.
+      const a = (axis + shapes[0].length) % shapes[0].length;
+      expect(refConcat(grads.map((g) => g.values as number[]), shapes, a)).toEqual(Array.from(dy));
+      grads.forEach((g, i) => expect(g.shape).toEqual(shapes[i]));
+    }
+  });
+
+  test('a concat whose output allocation grows the heap copies the inputs correctly', async () => {
+    await tf.setBackend('wasm');
+    const before = heapBytes();
+    const n = Math.ceil((0.3 * before) / 4); // two inputs and the output together need more than the current heap
+    const a = new Float32Array(n); // (n)
+    const b = new Int32Array(n); // (n)
+    for (let i = 0; i < n; i++) {
+      a[i] = i % 1013;
+      b[i] = -(i % 2027);
+    }
+    const x = tf.tensor2d(a, [1, n]); // (1, n)
+    const y = tf.tensor2d(b, [1, n], 'int32'); // (1, n) int32: the op casts it to float32
+    const z = tf.concat([x, y], 1); // (1, 2n)
+    expect(heapBytes()).toBeGreaterThan(before);
+    const got = (await z.data()) as Float32Array;
+    expect(got.length).toBe(2 * n);
+    let bad = -1;
+    for (let i = 0; i < n && bad < 0; i++) if (got[i] !== a[i] || got[n + i] !== b[i]) bad = i;
+    expect(bad).toBe(-1);
+    tf.dispose([x, y, z]);
+  });
+
+  test('no leaks: data ids, numTensors and the heap stay flat over concats and their gradients', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor3d(iota(2 * 5 * 70, 'float32'), [2, 5, 70]); // (2, 5, 70)
+    const round = (): void => {
+      for (let i = 0; i < 10; i++) {
+        tf.tidy(() => {
+          const c = tf.concat([x, tf.slice(x, [0, 1, 0], [2, 2, 70]), tf.zeros([2, 0, 70])], 1); // (2, 7, 70)
+          const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.concat([a, b], 2))))([x, x]); // (2, 5, 70) x 2
+          return [c, ...g];
+        }).forEach((t) => t.dispose());
+      }
+    };
+    round(); // warm-up
+    const start = { ...tf.memory(), ids: wasmBackend().numDataIds(), heap: heapBytes() };
+    for (let rep = 0; rep < 3; rep++) round();
+    expect({ ...tf.memory(), ids: wasmBackend().numDataIds(), heap: heapBytes() }).toEqual(start);
+    const ids0 = wasmBackend().numDataIds();
+    const out = tf.concat([x, x], 0); // (4, 5, 70)
+    expect(wasmBackend().numDataIds()).toBe(ids0 + 1);
+    out.dispose();
+    expect(wasmBackend().numDataIds()).toBe(ids0);
+    x.dispose();
+  });
+});
