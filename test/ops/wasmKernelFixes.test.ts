@@ -40,7 +40,7 @@ interface Result {
 
 async function read(t: tf.Tensor): Promise<Result> {
   const data = await t.data();
-  const values = Array.from(data as ArrayLike<number | string>, (v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : v));
+  const values = Array.from(data as ArrayLike<unknown>, (v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : (v as number | string)));
   return { shape: t.shape.slice(), dtype: t.dtype, values };
 }
 

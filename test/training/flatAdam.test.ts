@@ -236,13 +236,13 @@ for (const backend of ['cpu', 'wasm']) {
           // only null gradients: no variable moves, but the step counts, as in tf.train.adam (its bias
           // corrections advance): the next real update equals tf.train.adam's after the same sequence.
           const it = fl.iterations;
-          fl.applyGradients({ [a1.name]: null as unknown as tf.Tensor });
-          ad.applyGradients({ [a2.name]: null as unknown as tf.Tensor });
+          fl.applyGradients({ [a1.name]: null as unknown as tf.Tensor } as unknown as tf.NamedTensorMap);
+          ad.applyGradients({ [a2.name]: null as unknown as tf.Variable });
           expect(fl.iterations).toBe(it + 1);
           expect(Array.from(a1.dataSync())).toEqual(Array.from(a2.dataSync()));
           const g2 = tf.tensor1d([0.3, 0.2, -0.1]); // (3)
           fl.applyGradients({ [a1.name]: g2 });
-          ad.applyGradients({ [a2.name]: g2 });
+          ad.applyGradients({ [a2.name]: g2 as unknown as tf.Variable });
           g2.dispose();
           expect(Array.from(a1.dataSync())).toEqual(Array.from(a2.dataSync()));
           tf.dispose([a1, b1, a2, b2]);
