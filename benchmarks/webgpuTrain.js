@@ -5,6 +5,7 @@
  * Runs on the GPU machine (see DEVELOPERS.md):
  *   npm run build && ../shared/device/pack.sh
  *   device run, carry [".device"]: bash .device/gpu-run.sh node benchmarks/webgpuTrain.js $OUT/webgpu.json
+ *   (with nvidia-smi sampling memory.used into gpumem.log meanwhile; then node benchmarks/gpuMemory.js adds it)
  * Each configuration runs in its own process, so that the memory figures are its own:
  * - gpuBytes: the high-water mark of tfjs-webgpu's buffer pool (tf.memory().numBytesAllocatedInGPU): the pool
  *   keeps freed buffers for reuse, so what it allocated is the most the step ever held on the GPU at once;
@@ -71,7 +72,7 @@ function runAll() {
   const out = path.resolve(process.argv[2] || path.join(__dirname, 'results', 'webgpu.json'));
   const small = process.env.WEBGPU_TRAIN_SMALL === '1';
   const configs = (process.env.WEBGPU_TRAIN_CONFIGS || (small ? 'fused:64,fused:64:adam,layers:64,pscan:64'
-    : 'fused:1024,fused:4096,fused:1024:adam,fused:4096:adam,keep:4096,layers:4096,layers:4096:adam,pscan:1024'))
+    : 'fused:1024,fused:4096,keep:1024,keep:4096,fused:1024:adam,fused:4096:adam,layers:4096,pscan:1024'))
     .split(',').map((c) => { const [variant, l, opt] = c.split(':'); return { variant, l: Number(l), optimizer: opt === 'adam' ? 'adam' : 'flatAdam' }; });
   const timeoutMs = Number(process.env.WEBGPU_TRAIN_TIMEOUT_S || 240) * 1000;
   const rows = [];
