@@ -180,16 +180,16 @@ afterAll(() => {
 });
 
 describe('registration', () => {
-  test('kernels are registered on cpu and wasm with a gradient; absent elsewhere', () => {
-    for (const be of ['cpu', 'wasm']) {
+  test('kernels are registered on cpu, wasm and webgpu (WGSL, fusedConvWebgpu.ts) with a gradient; absent elsewhere', () => {
+    for (const be of ['cpu', 'wasm', 'webgpu']) {
       expect(tf.getKernel(CONV_KERNEL, be)).toBeDefined();
       expect(tf.getKernel(CONV_GRAD_KERNEL, be)).toBeDefined();
       expect(hasConvKernel(be)).toBe(true);
     }
     expect(tf.getGradient(CONV_KERNEL)).toBeDefined();
-    expect(hasConvKernel('webgpu')).toBe(false);
+    expect(hasConvKernel('webgl')).toBe(false);
     expect(hasConvKernel('no-such-backend')).toBe(false);
-    expect(hasConvKernel()).toBe(tf.getBackend() === 'cpu' || tf.getBackend() === 'wasm');
+    expect(hasConvKernel()).toBe(['cpu', 'wasm', 'webgpu'].includes(tf.getBackend()));
   });
 });
 
