@@ -256,14 +256,11 @@ export function fusedResidualBlock(x: tf.Tensor, w: FusedBlockWeights, dims: Fus
     const wi = Object.fromEntries(KEYS.map((k) => [k, null])) as unknown as FusedBlockWeights;
     keys.forEach((k, i) => ((wi as unknown as Record<Key, tf.Tensor>)[k] = ws[i]));
     const recompute = recomputesInBackward();
-    // customGrad does not tidy its forward: without this tidy every layer's intermediates would live until the
-    // end of the whole model's forward pass.
-    const [value, y, ...kept] = tf.tidy(() => {
-      const p = projections(xi, wi, dims);
-      const ys = scan(p, wi.d); // (B, L, ED)
-      return [output(xi, ys, p.z, wi), ys, ...(recompute ? [] : SAVED.map((k) => p[k]))]; // (B, L, D), (B, L, ED), …
-    });
-    save([xi, y, ...ws, ...kept]);
+    // The engine runs this forward in a tidy: what save() does not keep (clones) goes when it returns.
+    const p = projections(xi, wi, dims);
+    const y = scan(p, wi.d); // (B, L, ED)
+    save([xi, y, ...ws, ...(recompute ? [] : SAVED.map((k) => p[k]))]);
+    const value = output(xi, y, p.z, wi); // (B, L, D)
     return {
       value, // (B, L, D)
       // customGrad runs gradFunc outside any tidy (only the thunks it wraps the results in are tidied): without

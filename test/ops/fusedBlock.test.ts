@@ -436,6 +436,36 @@ describe('ResidualBlock.usesFusedBlock', () => {
   });
 });
 
+describe('inference memory', () => {
+  test('called outside any tidy and without a gradient tape, it leaves only its output behind', async () => {
+    await onBackend('wasm', async () => {
+      const block = residualBlock({ dModel: 8, dState: 4, seed: 5 });
+      const m = block.mixer.w;
+      const x = tf.randomNormal([2, 5, 8], 0, 1, 'float32', 3); // (B, L, D)
+      const weights = {
+        normWeight: block.norm.weight.read(), inProj: m.inProj.read(), inProjBias: null, conv: m.conv.read(),
+        convBias: m.convBias?.read() ?? null, xProj: m.xProj.read(), dtProj: m.dtProj.read(), dtProjBias: m.dtProjBias.read(),
+        aLog: m.aLog.read(), d: m.d.read(), outProj: m.outProj.read(), outProjBias: null,
+      };
+      const dims = { eps: block.norm.eps, dtRank: block.mixer.config.dtRank, dState: 4 };
+      for (const recompute of [true, false]) {
+        setRecomputeInBackward(recompute);
+        try {
+          const before = tf.memory().numTensors;
+          const y = fusedResidualBlock(x, weights, dims); // (B, L, D)
+          // The scan output and the kept intermediates (saved only under a tape) must not outlive the call.
+          expect([recompute, tf.memory().numTensors - before]).toEqual([recompute, 1]);
+          y.dispose();
+        } finally {
+          setRecomputeInBackward('auto');
+        }
+      }
+      x.dispose();
+      disposeLayer(block);
+    });
+  });
+});
+
 describe('training', () => {
   test('a tiny MambaLM fit on cpu lowers its loss through the fused block', async () => {
     await onBackend('cpu', async () => {
