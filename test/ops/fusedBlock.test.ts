@@ -20,6 +20,7 @@ import type { MambaConfig } from '../../src/layers/config';
 import { lmLoss } from '../../src/losses';
 import { findScanWasm } from '../../src/ops/scanWasmModule';
 import { expectRelClose, maxAbs } from '../helpers/close';
+import { onBackend } from '../helpers/backends';
 import { rng, uniformArray } from '../helpers/random';
 
 // IS_TEST silences the "use tfjs-node" banner, but it also turns on tfjs's per-kernel leak check, which
@@ -46,16 +47,6 @@ async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T 
   }
 }
 
-/** Runs `fn` on `backend`, then restores the previous backend. */
-async function onBackend<T>(backend: string, fn: () => Promise<T> | T): Promise<T> {
-  const prev = tf.getBackend();
-  await selectBackend(backend);
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend(prev);
-  }
-}
 
 /** Adds U(-scale, scale) noise to every trainable weight (so D, A_log, the norms are no longer regular). */
 function perturb(layer: { trainableWeights: { read(): tf.Tensor }[] }, seed: number, scale = 0.05): void {

@@ -17,6 +17,7 @@ import { SCAN_IMPL_ENV, scanKernelImpl } from '../../src/ops/fusedScanWasm';
 import { findScanWasm } from '../../src/ops/scanWasmModule';
 import { causalDepthwiseConv } from '../../src/ops/linear';
 import { expectRelClose } from '../helpers/close';
+import { onBackend, useScanWasmSuite } from '../helpers/backends';
 import { rng, uniformArray } from '../helpers/random';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
@@ -116,16 +117,6 @@ const SHAPES: ConvDims[] = [
 ];
 const label = (d: ConvDims): string => `B ${d.B}, L ${d.L}, ED ${d.ED}, K ${d.K}`;
 
-/** Runs `fn` on `backend`, then restores the previous backend. */
-async function onBackend<T>(backend: string, fn: () => Promise<T>): Promise<T> {
-  const prev = tf.getBackend();
-  await selectBackend(backend);
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend(prev);
-  }
-}
 
 /** Runs `fn` with MAMBA_TFJS_SCAN_IMPL=js, restoring the variable after. */
 function withJsImpl<T>(fn: () => T): T {
@@ -165,19 +156,8 @@ async function runConv(
   return out;
 }
 
-const savedImpl = process.env[SCAN_IMPL_ENV];
 
-beforeAll(async () => {
-  delete process.env[SCAN_IMPL_ENV];
-  if (findScanWasm() == null) throw new Error('dist/ops/scan.wasm is missing: run `npm run build` first');
-  await selectBackend('wasm'); // registers the wasm backend
-  await tf.setBackend('cpu');
-});
-
-afterAll(() => {
-  if (savedImpl === undefined) delete process.env[SCAN_IMPL_ENV];
-  else process.env[SCAN_IMPL_ENV] = savedImpl;
-});
+useScanWasmSuite();
 
 describe('registration', () => {
   test('kernels are registered on cpu, wasm and webgpu (WGSL, fusedConvWebgpu.ts) with a gradient; absent elsewhere', () => {

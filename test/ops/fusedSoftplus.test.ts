@@ -17,6 +17,7 @@ import { SOFTPLUS_KERNEL, registerSoftplusKernels, softplus, softplusInto } from
 import { SCAN_IMPL_ENV, scanKernelImpl } from '../../src/ops/fusedScanWasm';
 import { findScanWasm } from '../../src/ops/scanWasmModule';
 import { expectRelClose } from '../helpers/close';
+import { onBackend, useScanWasmSuite } from '../helpers/backends';
 import { rng, uniformArray } from '../helpers/random';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
@@ -93,16 +94,6 @@ async function withJsImpl<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/** Runs `fn` on `backend`, then restores the previous backend. */
-async function onBackend<T>(backend: string, fn: () => Promise<T>): Promise<T> {
-  const prev = tf.getBackend();
-  await selectBackend(backend);
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend(prev);
-  }
-}
 
 /** softplusInto over `x` into a fresh output prefilled with garbage (every element must be written). */
 function runInto(x: Float32Array): Float32Array {
@@ -123,19 +114,8 @@ async function runOp(data: Float32Array, shape: number[]): Promise<{ y: Float32A
   return res;
 }
 
-const savedImpl = process.env[SCAN_IMPL_ENV];
 
-beforeAll(async () => {
-  delete process.env[SCAN_IMPL_ENV];
-  if (findScanWasm() == null) throw new Error('dist/ops/scan.wasm is missing: run `npm run build` first');
-  await selectBackend('wasm'); // registers the wasm backend
-  await tf.setBackend('cpu');
-});
-
-afterAll(() => {
-  if (savedImpl === undefined) delete process.env[SCAN_IMPL_ENV];
-  else process.env[SCAN_IMPL_ENV] = savedImpl;
-});
+useScanWasmSuite();
 
 describe('registration', () => {
   test('the kernel is registered on cpu and wasm with a gradient, nowhere else; registering again changes nothing', () => {

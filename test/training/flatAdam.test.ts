@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
 import { FlatAdam, flatAdam } from '../../src/training/flatAdam';
 import { expectRelClose } from '../helpers/close';
+import { onBackend } from '../helpers/backends';
 import { rng, uniformArray } from '../helpers/random';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
@@ -86,16 +87,6 @@ function expectSameValues(got: Record<string, number[]>, want: Record<string, nu
   }
 }
 
-/** Runs `fn` on `backend`, then restores the previous backend. */
-async function onBackend<T>(backend: string, fn: () => Promise<T> | T): Promise<T> {
-  const prev = tf.getBackend();
-  await selectBackend(backend);
-  try {
-    return await fn();
-  } finally {
-    await tf.setBackend(prev);
-  }
-}
 
 /** Optimizer arguments: defaults, and non-default ones (beta1 0, a large epsilon, a large lr). */
 const ARGS: [number, number, number, number | null][] = [
