@@ -20,18 +20,6 @@ const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-/** Median milliseconds of `reps` awaited calls of `fn` after one warm-up. */
-async function time(fn, reps = 3) {
-  await fn();
-  const ts = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)];
-}
-
 /**
  * One configuration, in this process: prints its row as JSON on the last line of stdout.
  * variant: 'fused' (the default path: fused scan, and the whole block as one op with a hand-written backward),
@@ -43,8 +31,9 @@ async function runOne(variant, l, optimizer) {
   if (variant === 'layers') process.env.MAMBA_TFJS_FUSED_BLOCK = '0';
   if (variant === 'keep') process.env.MAMBA_TFJS_RECOMPUTE = '0';
   const mode = variant === 'pscan' ? 'pscan' : 'fused';
-  const { tf, mamba } = require('./lib');
+  const { tf, mamba, timeSteps } = require('./lib');
   const { trainStep } = require('./trainStep');
+  const time = async (fn) => (await timeSteps(fn, { warmup: 1, reps: 3 })).ms;
   await mamba.selectBackend('webgpu');
   const small = process.env.WEBGPU_TRAIN_SMALL === '1';
   const cfg = { dModel: small ? 16 : 256, nLayers: small ? 1 : 4, b: small ? 1 : 8, l };

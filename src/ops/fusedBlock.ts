@@ -31,8 +31,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from './fusedSelectiveScan';
-import { CONV_GRAD_KERNEL, CONV_KERNEL, hasConvKernel } from './fusedConv';
-import { causalDepthwiseConv, causalDepthwiseConvGrad } from './linear';
+import { causalConv, causalConvGrad } from './fusedConv';
+import { matMulTA, matMulTB } from './matMul';
 import { softplus } from './fusedSoftplus';
 import { SILU_GRAD_KERNEL } from './siluGradWebgpu';
 
@@ -66,14 +66,7 @@ type Key = keyof FusedBlockWeights;
 /** Input order of the op after x; optional biases join only when present. */
 const KEYS: Key[] = ['normWeight', 'inProj', 'conv', 'xProj', 'dtProj', 'dtProjBias', 'aLog', 'd', 'outProj', 'inProjBias', 'convBias', 'outProjBias'];
 
-/** a (M, K) @ b (K, O), a ᵀ @ b and a @ bᵀ. tfjs-wasm's transposed products are ~10× slower (see matMul.ts). */
 const mm = (a: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
-function mmTA(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.getBackend() === 'wasm' ? mm(tf.transpose(a), b) : tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, true, false);
-}
-function mmTB(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.getBackend() === 'wasm' ? mm(a, tf.transpose(b)) : tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, false, true);
-}
 
 /** x · sigmoid(x) and its derivative s · (1 + x (1 − s)). */
 const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x));
@@ -83,18 +76,6 @@ function siluGrad(x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
   }
   const s = tf.sigmoid(x);
   return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(x, tf.sub(1, s)))));
-}
-
-function conv(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
-  if (!hasConvKernel()) return causalDepthwiseConv(x, w, bias);
-  const b = bias ?? tf.zeros([w.shape[1] as number]); // (ED)
-  return tf.engine().runKernel(CONV_KERNEL, { x, weight: w, bias: b } as unknown as tf.NamedTensorMap) as tf.Tensor;
-}
-
-function convGrad(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor | null, dy: tf.Tensor): tf.Tensor[] {
-  if (!hasConvKernel()) return causalDepthwiseConvGrad(x, w, dy);
-  const b = bias ?? tf.zeros([w.shape[1] as number]); // (ED)
-  return tf.engine().runKernel(CONV_GRAD_KERNEL, { x, weight: w, bias: b, dy } as unknown as tf.NamedTensorMap) as tf.Tensor[];
 }
 
 /** The forward intermediates, up to the scan's inputs (recomputed by the backward pass). */
@@ -112,7 +93,7 @@ function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
     const xr = tf.reshape(tf.slice(xz, [0, 0], [b * l, ed]), [b, l, ed]); // (B, L, ED)
     return [rInv, xn, u, xr, tf.slice(xz, [0, ed], [b * l, ed])]; // …, z (BL, ED)
   });
-  const cpre = conv(xr, w.conv, w.convBias); // (B, L, ED)
+  const cpre = causalConv(xr, w.conv, w.convBias); // (B, L, ED)
   const [xc, dt, bm, cm, draw, delta, a] = tf.tidy(() => {
     const xc = silu(cpre); // (B, L, ED)
     const dbc = mm(tf.reshape(xc, [b * l, ed]), w.xProj); // (BL, R+2N)
@@ -187,9 +168,9 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
     const dO = tf.reshape(dOut, [bl, dm]); // (BL, D)
     const y2 = tf.reshape(y, [bl, ed]); // (BL, ED)
     const sz = silu(p.z); // (BL, ED)
-    const dg = mmTB(dO, w.outProj); // (BL, ED)
+    const dg = matMulTB(dO, w.outProj); // (BL, ED)
     return [
-      mmTA(tf.mul(y2, sz), dO), // (ED, D)
+      matMulTA(tf.mul(y2, sz), dO), // (ED, D)
       w.outProjBias ? tf.sum(dO, 0) : tf.zeros([dm]), // (D)
       tf.reshape(tf.mul(dg, sz), [b, l, ed]), // (B, L, ED)
       siluGrad(p.z, tf.mul(dg, y2)), // (BL, ED)
@@ -207,13 +188,13 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   // Δ = softplus(dt @ dt_proj + bias), then x_proj: (dt, B, C) = xc @ x_proj.
   const [dDtProjBias, dDtProj, dXProj, dxc] = tf.tidy(() => {
     const ddraw = tf.mul(tf.reshape(ddelta, [bl, ed]), tf.sigmoid(p.draw)); // (BL, ED)
-    const ddt = mmTB(ddraw, w.dtProj); // (BL, R)
+    const ddt = matMulTB(ddraw, w.dtProj); // (BL, R)
     const ddbc = tf.concat([ddt, tf.reshape(dB, [bl, n]), tf.reshape(dC, [bl, n])], 1); // (BL, R+2N)
     return [
       tf.sum(ddraw, 0), // (ED)
-      mmTA(p.dt, ddraw), // (R, ED)
-      mmTA(tf.reshape(p.xc, [bl, ed]), ddbc), // (ED, R+2N)
-      tf.add(tf.reshape(dxc1, [bl, ed]), mmTB(ddbc, w.xProj)), // (BL, ED)
+      matMulTA(p.dt, ddraw), // (R, ED)
+      matMulTA(tf.reshape(p.xc, [bl, ed]), ddbc), // (ED, R+2N)
+      tf.add(tf.reshape(dxc1, [bl, ed]), matMulTB(ddbc, w.xProj)), // (BL, ED)
     ];
   });
   Object.assign(dw, { dtProjBias: dDtProjBias, dtProj: dDtProj, xProj: dXProj });
@@ -221,14 +202,14 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   // silu and conv.
   const dcpre = tf.tidy(() => tf.reshape(siluGrad(tf.reshape(p.cpre, [bl, ed]), dxc), [b, l, ed])); // (B, L, ED)
   tf.dispose([dxc, p.cpre]);
-  const [dxr, dConv, dConvBias] = convGrad(p.xr, w.conv, w.convBias, dcpre);
+  const [dxr, dConv, dConvBias] = causalConvGrad(p.xr, w.conv, w.convBias, dcpre);
   tf.dispose([dcpre, p.xr]);
   dw.conv = dConv; // (K, ED)
   if (w.convBias) dw.convBias = dConvBias; // (ED)
   // in_proj: (x, z) = u @ in_proj (+ bias).
   const [dInProj, dInProjBias, du] = tf.tidy(() => {
     const dxz = tf.concat([tf.reshape(dxr, [bl, ed]), dz], 1); // (BL, 2·ED)
-    return [mmTA(p.u, dxz), w.inProjBias ? tf.sum(dxz, 0) : tf.zeros([2 * ed]), tf.reshape(mmTB(dxz, w.inProj), [b, l, dm])]; // (D, 2·ED), (2·ED), (B, L, D)
+    return [matMulTA(p.u, dxz), w.inProjBias ? tf.sum(dxz, 0) : tf.zeros([2 * ed]), tf.reshape(matMulTB(dxz, w.inProj), [b, l, dm])]; // (D, 2·ED), (2·ED), (B, L, D)
   });
   dw.inProj = dInProj;
   if (w.inProjBias) dw.inProjBias = dInProjBias;

@@ -21,7 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { cpuWasmKernels, registerOnce } from './kernelIO';
-import { causalDepthwiseConv } from './linear';
+import { causalDepthwiseConv, causalDepthwiseConvGrad } from './linear';
 import { ConvDims } from './convMath';
 import { convBackwardFast, convForwardFast } from './convWasm';
 import './fusedConvWebgpu'; // registers the WGSL versions for 'webgpu' on import
@@ -96,6 +96,19 @@ export function causalConv(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor | n
     const b = bias ?? tf.zeros([ed]); // (ED)
     const inputs = { x: tf.cast(x, 'float32'), weight: tf.cast(weight, 'float32'), bias: tf.cast(b, 'float32') };
     return tf.engine().runKernel(CONV_KERNEL, inputs as unknown as tf.NamedTensorMap) as tf.Tensor; // (B, L, ED)
+  });
+}
+
+/**
+ * Gradients of sum(causalConv(x, weight, bias) · dy), without a tape (for hand-written backward passes): the
+ * gradient kernel where the active backend has one, else causalDepthwiseConvGrad.
+ * @returns [dx (B, L, ED), dweight (K, ED), dbias (ED)]
+ */
+export function causalConvGrad(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | null, dy: tf.Tensor): tf.Tensor[] {
+  if (!hasConvKernel()) return causalDepthwiseConvGrad(x, weight, dy);
+  return tf.tidy(() => {
+    const b = bias ?? tf.zeros([weight.shape[1] as number]); // (ED)
+    return tf.engine().runKernel(CONV_GRAD_KERNEL, { x, weight, bias: b, dy } as unknown as tf.NamedTensorMap) as tf.Tensor[];
   });
 }
 

@@ -23,13 +23,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { float32Inputs, registerOnce } from './kernelIO';
-import { WebGPUProgramLike } from './webgpu/common';
+import { WebGPUProgramLike, flatWgslProgram } from './webgpu/common';
 
 const BACKEND = 'webgpu';
 const FORWARD_KERNEL = 'MambaCausalConv1d';
 const GRAD_KERNEL = 'MambaCausalConv1dGrad';
-/** Invocations per workgroup. */
-const WORKGROUP = 64;
 /** Rows per block of the weight-gradient partial sums. */
 const ROWS = 256;
 
@@ -39,25 +37,14 @@ interface WebGPUBackendLike {
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
 }
 
-/** A flat program of `count` invocations: `fn main(index)` runs `body` with nb, nl, ned, e, t, row in scope. */
+/** A flat program of `count` invocations: `main(index)` runs `body` with nb, nl, ned (from input `sizesOf`) in scope. */
 function program(key: string, K: number, outputShape: number[], count: number, variableNames: string[], sizesOf: string, body: string): WebGPUProgramLike {
-  return {
-    outputShape,
-    shaderKey: `mambaConv_${key}_K${K}`,
-    dispatchLayout: { x: [0] },
-    dispatch: [Math.ceil(count / WORKGROUP), 1, 1],
-    workgroupSize: [WORKGROUP, 1, 1],
-    variableNames,
-    getUserCode: () => `
+  return flatWgslProgram(`mambaConv_${key}_K${K}`, outputShape, count, variableNames, `
   const CONV_K : i32 = ${K};
-  const CONV_ROWS : i32 = ${ROWS};
-  fn main(index : i32) {
+  const CONV_ROWS : i32 = ${ROWS};`, `
     let nb = uniforms.${sizesOf}Shape.x;
     let nl = uniforms.${sizesOf}Shape.y;
-    let ned = uniforms.${sizesOf}Shape.z;${body}
-  }
-  `,
-  };
+    let ned = uniforms.${sizesOf}Shape.z;${body}`);
 }
 
 /** Forward: inputs inX (B, L, ED), inW (K, ED), inBias (ED). */

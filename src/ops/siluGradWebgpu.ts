@@ -6,35 +6,23 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { float32Inputs, registerOnce } from './kernelIO';
-import { WebGPUProgramLike } from './webgpu/common';
+import { WebGPUProgramLike, flatWgslProgram } from './webgpu/common';
 
 /** Kernel name. */
 export const SILU_GRAD_KERNEL = 'MambaSiluGrad';
-const WORKGROUP = 64;
 
 interface WebGPUBackendLike {
   runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
 }
 
 function siluGradProgram(shape: number[]): WebGPUProgramLike {
-  const count = tf.util.sizeFromShape(shape);
-  return {
-    outputShape: shape,
-    shaderKey: 'mambaSiluGrad',
-    dispatchLayout: { x: [0] },
-    dispatch: [Math.ceil(count / WORKGROUP), 1, 1],
-    workgroupSize: [WORKGROUP, 1, 1],
-    variableNames: ['inX', 'inDy'],
-    size: true,
-    getUserCode: () => `
-  fn main(index : i32) {
+  const body = `
     if (index >= uniforms.size) { return; }
     let x = inX[index];
     let s = 1.0 / (1.0 + exp(-x));
-    result[index] = inDy[index] * s * (1.0 + x * (1.0 - s));
-  }
-  `,
-  } as WebGPUProgramLike;
+    result[index] = inDy[index] * s * (1.0 + x * (1.0 - s));`;
+  // size: tfjs-webgpu then passes the output's element count as uniforms.size.
+  return { ...flatWgslProgram('mambaSiluGrad', shape, tf.util.sizeFromShape(shape), ['inX', 'inDy'], '', body), size: true };
 }
 
 const webgpuSiluGrad: tf.KernelFunc = ({ inputs, backend }) => {

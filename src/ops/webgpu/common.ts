@@ -58,6 +58,8 @@ export interface WebGPUProgramLike {
   dispatch: [number, number, number];
   variableNames: string[];
   uniforms?: string;
+  /** When true, tfjs-webgpu passes the output's element count as uniforms.size. */
+  size?: boolean;
   workgroupSize: [number, number, number];
   getUserCode: () => string;
 }
@@ -114,11 +116,12 @@ export function constants(d: ScanDims): string {
 }
 
 /**
- * A program of `count` invocations in flat workgroups of {@link FLAT_WORKGROUP}: the shader is
- * {@link constants} and `fn main(index : i32) { body }`.
+ * A program of `count` invocations in flat workgroups of {@link FLAT_WORKGROUP} whose shader is `header` (WGSL
+ * constants) and `fn main(index : i32) { body }`; `main` gets the flat invocation index and must bound-check it.
+ * Used by the scan programs here and by the conv and silu-gradient kernels (../fusedConvWebgpu.ts, ../siluGradWebgpu.ts).
  */
-export function flatProgram(
-  d: ScanDims, shaderKey: string, outputShape: number[], count: number, variableNames: string[], body: string,
+export function flatWgslProgram(
+  shaderKey: string, outputShape: number[], count: number, variableNames: string[], header: string, body: string,
 ): WebGPUProgramLike {
   return {
     outputShape,
@@ -128,11 +131,18 @@ export function flatProgram(
     workgroupSize: [FLAT_WORKGROUP, 1, 1],
     variableNames,
     getUserCode: () => `
-  ${constants(d)}
+  ${header}
   fn main(index : i32) {${body}
   }
   `,
   };
+}
+
+/** A scan program: {@link flatWgslProgram} with the scan's {@link constants}. */
+export function flatProgram(
+  d: ScanDims, shaderKey: string, outputShape: number[], count: number, variableNames: string[], body: string,
+): WebGPUProgramLike {
+  return flatWgslProgram(shaderKey, outputShape, count, variableNames, constants(d), body);
 }
 
 /** Header of every loop over the N states in the WGSL (what {@link unrollStateLoops} expands). */
