@@ -45,8 +45,8 @@ function relErr(a, b) {
 
 /** The webgpu conv kernels vs causalDepthwiseConv (tf ops) on webgpu: worst relative error of y, dx, dw, dbias. */
 async function convCheck(B, L, ED, K) {
-  const { causalConv } = require('../dist/ops/fusedConv');
-  const { causalDepthwiseConv } = require('../dist/ops/linear');
+  const { causalConv } = require('../dist/ops/conv/causalConv');
+  const { causalDepthwiseConv } = require('../dist/ops/linear/linear');
   const x = tf.randomNormal([B, L, ED], 0, 1, 'float32', 1); // (B, L, ED)
   const w = tf.randomNormal([K, ED], 0, 1, 'float32', 2); // (K, ED)
   const b = tf.randomNormal([ED], 0, 1, 'float32', 3); // (ED)

@@ -3,7 +3,8 @@
  * user installed one). Optional packages are loaded dynamically and never required.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerWasmKernelFixes } from './ops/wasmKernelFixes';
+import { registerWasmKernelFixes } from './ops/kernels/wasmFixes';
+import { backendFlag } from './flags';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 export const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu', 'tensorflow'];
@@ -17,7 +18,9 @@ function optionalRequire(name: string): unknown {
 async function register(name: BackendName): Promise<void> {
   if (tf.findBackendFactory(name)) return;
   try {
-    if (name === 'wasm') {
+    if (name === 'cpu') {
+      optionalRequire('@tensorflow/tfjs-backend-cpu'); // comes with @tensorflow/tfjs and with the wasm backend
+    } else if (name === 'wasm') {
       const wasm = optionalRequire('@tensorflow/tfjs-backend-wasm') as { setWasmPaths?: (p: string) => void };
       const path = optionalRequire('path') as typeof import('path');
       const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
@@ -38,7 +41,7 @@ async function register(name: BackendName): Promise<void> {
       }
     }
   } catch (e) {
-    const pkg = { cpu: '', wasm: '@tensorflow/tfjs-backend-wasm', webgpu: '@tensorflow/tfjs-backend-webgpu and webgpu', tensorflow: '@tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu' }[name];
+    const pkg = { cpu: '@tensorflow/tfjs-backend-cpu (or @tensorflow/tfjs)', wasm: '@tensorflow/tfjs-backend-wasm', webgpu: '@tensorflow/tfjs-backend-webgpu and webgpu', tensorflow: '@tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu' }[name];
     throw new Error(`backend '${name}' needs ${pkg} installed (optional peer dependency): ${(e as Error).message}`);
   }
 }
@@ -67,7 +70,7 @@ export function defaultBackend(): BackendName {
  * @returns the active backend's name
  */
 export async function selectBackend(name?: string): Promise<BackendName> {
-  const chosen = (name || process.env.MAMBA_TFJS_BACKEND || defaultBackend()) as BackendName;
+  const chosen = (name || backendFlag() || defaultBackend()) as BackendName;
   if (!BACKENDS.includes(chosen)) {
     throw new Error(`unknown backend '${chosen}': expected one of ${BACKENDS.join(', ')}`);
   }

@@ -1,15 +1,15 @@
 /**
  * mamba-tfjs: Mamba (Gu & Dao, 2023) for TensorFlow.js.
  *
- * Importing this module registers the layers for (de)serialization, the fused scan kernels (and faster wasm
- * Slice and Identity kernels, see ops/wasmKernelFixes.ts), and a `file://`
- * save/load handler when none is registered (pure @tensorflow/tfjs has none).
+ * Importing this module registers the layers for (de)serialization, every kernel (one call: registerKernels(),
+ * ops/kernels/register.ts), and a `file://` save/load handler when none is registered (pure @tensorflow/tfjs
+ * has none).
  */
-export { pscan, scanCore } from './ops/pscan';
-export { scanSequential } from './ops/scanSequential';
-export { selectiveScan, resolveScanMode } from './ops/selectiveScan';
-export type { ScanMode, SelectiveScanOptions } from './ops/selectiveScan';
-export { fusedSelectiveScan, hasFusedScanKernel } from './ops/fusedSelectiveScan';
+export { pscan, scanCore } from './ops/scan/pscan';
+export { scanSequential } from './ops/scan/scanSequential';
+export { selectiveScan, resolveScanMode } from './ops/scan/selectiveScan';
+export type { ScanMode, SelectiveScanOptions } from './ops/scan/selectiveScan';
+export { fusedSelectiveScan, hasFusedScanKernel } from './ops/scan/fusedSelectiveScan';
 export { RMSNorm } from './layers/rmsNorm';
 export type { RMSNormArgs } from './layers/rmsNorm';
 export { MambaBlock } from './layers/mambaBlock';
@@ -23,7 +23,9 @@ export type { MambaConfig } from './layers/config';
 export { mambaLayer, rmsNorm, mambaBlock, residualBlock, mambaLMLayer, createMambaLM, findMambaLM } from './layers/factories';
 export { lmLoss } from './losses';
 export { selectBackend, defaultBackend, BACKENDS } from './backend';
-export { registerWasmKernelFixes } from './ops/wasmKernelFixes';
+export { registerWasmKernelFixes } from './ops/kernels/wasmFixes';
+export { registerKernels } from './ops/kernels/register';
+export * as flags from './flags';
 export type { BackendName } from './backend';
 export { fileSystem, registerFileSystemHandler } from './io/fsHandler';
 export { loadCheckpoint } from './io/checkpoint';
@@ -40,19 +42,22 @@ export type { SamplingOptions } from './generation/sampling';
 export { TextStreamer } from './generation/textStreamer';
 export { emptyBlockCache, disposeCache } from './layers/cache';
 export type { MambaBlockCache, MambaCache } from './layers/cache';
-export { selectiveStep, finalScanState } from './ops/selectiveStep';
-export { convStep, convTail } from './ops/convState';
-export { hasStepKernels } from './ops/fusedStep';
-export type { StepImpl } from './ops/fusedStep';
+export { selectiveStep, finalScanState } from './ops/scan/selectiveStep';
+export { convStep, convTail } from './ops/conv/convState';
+export { hasStepKernels } from './ops/scan/fusedStep';
+export type { StepImpl } from './ops/scan/fusedStep';
 export { loadModel, loadTfjsModelStreaming, modelDirKind } from './io/loadModel';
 export type { ModelDirKind } from './io/loadModel';
 export { NanGuard } from './training/nanGuard';
 export type { NanGuardTrip, NanGuardOptions } from './training/nanGuard';
 export { clipGradientsByGlobalNorm, withClipNorm } from './training/clipNorm';
 export { FlatAdam, flatAdam } from './training/flatAdam';
-export { fusedResidualBlock, recomputesInBackward, setRecomputeInBackward } from './ops/fusedBlock';
+export { fusedResidualBlock, recomputesInBackward, setRecomputeInBackward } from './ops/block/fusedBlock';
 export type { ClipNormState } from './training/clipNorm';
-export { chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from './ops/chunkedScan';
+export { chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from './ops/scan/chunkedScan';
 
 import { registerFileSystemHandler } from './io/fsHandler';
+import { registerKernels } from './ops/kernels/register';
+
+registerKernels();
 registerFileSystemHandler();

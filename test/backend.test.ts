@@ -4,6 +4,7 @@ import { defaultBackend, selectBackend } from '../src/backend';
 import { loadCheckpoint } from '../src/io/checkpoint';
 import { expectAllClose } from './helpers/close';
 import { fixtureDir, openReference } from './helpers/fixtures';
+import { setEnvFlag } from './helpers/flags';
 
 afterAll(async () => {
   await tf.setBackend('cpu');
@@ -15,9 +16,9 @@ test('unknown or missing backends give a clear error', async () => {
 });
 
 test('MAMBA_TFJS_BACKEND picks the backend when no name is given; else wasm, the faster one, when installed', async () => {
-  process.env.MAMBA_TFJS_BACKEND = 'cpu';
+  setEnvFlag('MAMBA_TFJS_BACKEND', 'cpu');
   expect(await selectBackend()).toBe('cpu');
-  delete process.env.MAMBA_TFJS_BACKEND;
+  setEnvFlag('MAMBA_TFJS_BACKEND', undefined);
   expect(defaultBackend()).toBe('wasm');
   expect(await selectBackend()).toBe('wasm');
   expect(tf.getBackend()).toBe('wasm');

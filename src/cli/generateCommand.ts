@@ -7,7 +7,6 @@
  */
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import '@tensorflow/tfjs'; // the pure-JS cpu backend
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, selectBackend } from '../backend';
 import { findMambaLM } from '../layers/factories';

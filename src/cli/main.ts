@@ -6,6 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
+import { registerKernels } from '../ops/kernels/register';
+import { registerFileSystemHandler } from '../io/fsHandler';
 import { registerTrain } from './train';
 import { registerConvertCommand } from './convertCommand';
 import { registerGenerateCommand } from './generateCommand';
@@ -40,6 +42,8 @@ export function buildProgram(): Command {
 
 /** Runs the program on `argv` (default process.argv); errors are printed without a stack trace. */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  registerKernels();
+  registerFileSystemHandler();
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {

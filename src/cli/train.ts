@@ -18,7 +18,6 @@
  * 8T at 100% and 16T at 89%).
  */
 import * as path from 'path';
-import '@tensorflow/tfjs'; // the pure-JS CPU backend (and the rest of the union package)
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { TrainHistory } from './checkpoint';
 import type { EvalResult } from './evaluate';

@@ -13,14 +13,15 @@ import type { Shape } from '@tensorflow/tfjs-layers';
 import { NamedWeightsArgs, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { MambaConfig, ResolvedMambaConfig, blockScanMode, configForSave, resolveMambaConfig } from './config';
 import { SeedStream, aLogInit, constant, dtBiasInit, uniform, uniformFanIn } from './initializers';
-import { linear, silu } from '../ops/linear';
-import { causalConv } from '../ops/fusedConv';
-import { softplus } from '../ops/fusedSoftplus';
-import { selectiveScan } from '../ops/selectiveScan';
+import { linear } from '../ops/linear/linear';
+import { silu } from '../ops/activations/silu';
+import { causalConv } from '../ops/conv/causalConv';
+import { softplus } from '../ops/activations/softplus';
+import { selectiveScan } from '../ops/scan/selectiveScan';
 import { checkLastDim } from './validate';
 import { MambaBlockCache, checkBlockCache, emptyBlockCache } from './cache';
-import { convStep, convTail } from '../ops/convState';
-import { finalScanState, selectiveStep } from '../ops/selectiveStep';
+import { convStep, convTail } from '../ops/conv/convState';
+import { finalScanState, selectiveStep } from '../ops/scan/selectiveStep';
 
 export interface MambaBlockArgs extends NamedWeightsArgs, Omit<MambaConfig, 'nLayers'> {
   /** Unused by a single block; accepted so one config object fits every layer. */

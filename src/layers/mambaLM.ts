@@ -15,7 +15,7 @@ import { RMSNorm } from './rmsNorm';
 import { SeedStream, constant, normal } from './initializers';
 import { configForSave } from './config';
 import { checkTokenIds } from './validate';
-import { matMulTransposeB } from '../ops/matMul';
+import { matMulTransposeB } from '../ops/linear/matMul';
 import type { MambaCache } from './cache';
 
 export interface MambaLMArgs extends Omit<MambaArgs, 'weightPrefix'> {

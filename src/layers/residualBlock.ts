@@ -4,6 +4,7 @@
  * Shape letters: B batch, L length, D model width.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedBlockEnabled } from '../flags';
 import { serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
@@ -12,8 +13,8 @@ import { ParentLayer, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { MambaBlock, MambaBlockArgs } from './mambaBlock';
 import { RMSNorm } from './rmsNorm';
 import { blockScanMode, configForSave } from './config';
-import { fusedResidualBlock } from '../ops/fusedBlock';
-import { hasFusedScanKernel } from '../ops/fusedSelectiveScan';
+import { fusedResidualBlock } from '../ops/block/fusedBlock';
+import { hasFusedScanKernel } from '../ops/scan/fusedSelectiveScan';
 import { checkLastDim } from './validate';
 import type { MambaBlockCache } from './cache';
 
@@ -63,10 +64,10 @@ export class ResidualBlock extends ParentLayer {
 
   /**
    * Whether call() runs the block as one op with a hand-written backward (ops/fusedBlock.ts): when the scan runs
-   * fused on the active backend, unless MAMBA_TFJS_FUSED_BLOCK=0 asks for the layer-by-layer ops.
+   * fused on the active backend, unless the flag MAMBA_TFJS_FUSED_BLOCK is false (the layer-by-layer ops).
    */
   usesFusedBlock(): boolean {
-    if (typeof process !== 'undefined' && process.env?.MAMBA_TFJS_FUSED_BLOCK === '0') return false;
+    if (!fusedBlockEnabled()) return false;
     const mode = blockScanMode(this.mixer.config);
     return (mode === 'fused' || mode === 'auto') && hasFusedScanKernel();
   }

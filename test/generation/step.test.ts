@@ -6,8 +6,8 @@ import { loadCheckpoint } from '../../src/io/checkpoint';
 import { createMambaLM, findMambaLM } from '../../src/layers/factories';
 import { MambaLM } from '../../src/layers/mambaLM';
 import { disposeCache, MambaCache } from '../../src/layers/cache';
-import { finalScanState } from '../../src/ops/selectiveStep';
-import { pscan } from '../../src/ops/pscan';
+import { finalScanState } from '../../src/ops/scan/selectiveStep';
+import { pscan } from '../../src/ops/scan/pscan';
 import { expectAllClose } from '../helpers/close';
 import { FIXTURE_NAMES, fixtureDir, openReference } from '../helpers/fixtures';
 

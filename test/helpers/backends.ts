@@ -3,8 +3,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
-import { SCAN_IMPL_ENV } from '../../src/ops/fusedScanWasm';
-import { findScanWasm } from '../../src/ops/scanWasmModule';
+import { SCAN_IMPL_FLAG } from '../../src/flags';
+import { loadScanWasm } from '../../src/ops/kernels/simd/module';
+import { setEnvFlag } from './flags';
 
 /** Runs `fn` on `backend` (selectBackend: registers wasm / webgpu as needed), then restores the previous backend. */
 export async function onBackend<T>(backend: string, fn: () => Promise<T> | T): Promise<T> {
@@ -23,15 +24,15 @@ export async function onBackend<T>(backend: string, fn: () => Promise<T> | T): P
  * after all, restores MAMBA_TFJS_SCAN_IMPL.
  */
 export function useScanWasmSuite(): void {
-  const saved = process.env[SCAN_IMPL_ENV];
+  const saved = process.env[SCAN_IMPL_FLAG];
   beforeAll(async () => {
-    delete process.env[SCAN_IMPL_ENV];
-    if (findScanWasm() == null) throw new Error('dist/ops/scan.wasm is missing: run `npm run build` first');
+    setEnvFlag(SCAN_IMPL_FLAG, undefined);
+    if (loadScanWasm() == null) throw new Error('the embedded SIMD module (src/ops/kernels/simd/scanWasmBinary.ts) does not load');
     await selectBackend('wasm'); // registers the wasm backend
     await tf.setBackend('cpu');
   });
   afterAll(() => {
-    if (saved === undefined) delete process.env[SCAN_IMPL_ENV];
-    else process.env[SCAN_IMPL_ENV] = saved;
+    if (saved === undefined) setEnvFlag(SCAN_IMPL_FLAG, undefined);
+    else setEnvFlag(SCAN_IMPL_FLAG, saved);
   });
 }

@@ -12,16 +12,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
-import * as fusedBlockModule from '../../src/ops/fusedBlock';
-import { fusedResidualBlock, recomputesInBackward, setRecomputeInBackward } from '../../src/ops/fusedBlock';
+import * as fusedBlockModule from '../../src/ops/block/fusedBlock';
+import { fusedResidualBlock, recomputesInBackward, setRecomputeInBackward } from '../../src/ops/block/fusedBlock';
 import { createMambaLM, findMambaLM, mambaLayer, residualBlock } from '../../src/layers/factories';
 import type { Mamba } from '../../src/layers/mamba';
 import type { MambaConfig } from '../../src/layers/config';
 import { lmLoss } from '../../src/losses';
-import { findScanWasm } from '../../src/ops/scanWasmModule';
+import { loadScanWasm } from '../../src/ops/kernels/simd/module';
 import { expectRelClose, maxAbs } from '../helpers/close';
 import { onBackend } from '../helpers/backends';
 import { rng, uniformArray } from '../helpers/random';
+import { setEnvFlag } from '../helpers/flags';
 
 // IS_TEST silences the "use tfjs-node" banner, but it also turns on tfjs's per-kernel leak check, which
 // rejects a customGrad forward that saves intermediates (the fused block saves y and, without recompute, 13
@@ -36,8 +37,8 @@ const RECOMPUTE_ENV = 'MAMBA_TFJS_RECOMPUTE';
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T | Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
   const put = (k: string, v: string | undefined): void => {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    if (v === undefined) setEnvFlag(k, undefined);
+    else setEnvFlag(k, v);
   };
   Object.entries(vars).forEach(([k, v]) => put(k, v));
   try {
@@ -123,9 +124,9 @@ function makeCase(c: BlockCase, seed: number): { layer: Mamba; xs: Float32Array;
 const savedEnv = { fused: process.env[FUSED_ENV], recompute: process.env[RECOMPUTE_ENV] };
 
 beforeAll(async () => {
-  delete process.env[FUSED_ENV];
-  delete process.env[RECOMPUTE_ENV];
-  if (findScanWasm() == null) throw new Error('dist/ops/scan.wasm is missing: run `npm run build` first');
+  setEnvFlag(FUSED_ENV, undefined);
+  setEnvFlag(RECOMPUTE_ENV, undefined);
+  if (loadScanWasm() == null) throw new Error('the embedded SIMD module (src/ops/kernels/simd/scanWasmBinary.ts) does not load');
   await selectBackend('wasm'); // registers the wasm backend
   tf.tensor1d([1]).dispose();
   await selectBackend('cpu');
@@ -135,8 +136,8 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const [k, v] of [[FUSED_ENV, savedEnv.fused], [RECOMPUTE_ENV, savedEnv.recompute]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    if (v === undefined) setEnvFlag(k, undefined);
+    else setEnvFlag(k, v);
   }
 });
 
@@ -364,11 +365,11 @@ describe('fusedResidualBlock called directly', () => {
         const dims = { eps: block.norm.eps, dtRank: block.mixer.config.dtRank, dState: 4 };
         const fused = (a: tf.Tensor) => fusedResidualBlock(a, weights, dims); // (B, L, D)
         const layered = (a: tf.Tensor) => {
-          process.env[FUSED_ENV] = '0';
+          setEnvFlag(FUSED_ENV, '0');
           try {
             return block.call(a, {}) as tf.Tensor; // (B, L, D)
           } finally {
-            delete process.env[FUSED_ENV];
+            setEnvFlag(FUSED_ENV, undefined);
           }
         };
         return [

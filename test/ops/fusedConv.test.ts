@@ -10,15 +10,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
-import { CONV_GRAD_KERNEL, CONV_KERNEL, causalConv, hasConvKernel } from '../../src/ops/fusedConv';
-import { ConvDims, convBackward, convForward } from '../../src/ops/convMath';
-import { convBackwardFast, convForwardFast } from '../../src/ops/convWasm';
-import { SCAN_IMPL_ENV, scanKernelImpl } from '../../src/ops/fusedScanWasm';
-import { findScanWasm } from '../../src/ops/scanWasmModule';
-import { causalDepthwiseConv } from '../../src/ops/linear';
+import { causalConv, hasConvKernel } from '../../src/ops/conv/causalConv';
+import { CONV_GRAD_KERNEL, CONV_KERNEL } from '../../src/ops/kernels/names';
+import { ConvDims, convBackward, convForward } from '../../src/ops/kernels/js/convMath';
+import { convBackwardFast, convForwardFast } from '../../src/ops/kernels/simd/conv';
+import { scanKernelImpl } from '../../src/ops/kernels/simd/scan';
+import { SCAN_IMPL_FLAG } from '../../src/flags';
+import { loadScanWasm } from '../../src/ops/kernels/simd/module';
+import { causalDepthwiseConv } from '../../src/ops/conv/compositeConv';
 import { expectRelClose } from '../helpers/close';
 import { onBackend, useScanWasmSuite } from '../helpers/backends';
 import { rng, uniformArray } from '../helpers/random';
+import { setEnvFlag } from '../helpers/flags';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
 
@@ -120,13 +123,13 @@ const label = (d: ConvDims): string => `B ${d.B}, L ${d.L}, ED ${d.ED}, K ${d.K}
 
 /** Runs `fn` with MAMBA_TFJS_SCAN_IMPL=js, restoring the variable after. */
 function withJsImpl<T>(fn: () => T): T {
-  const saved = process.env[SCAN_IMPL_ENV];
-  process.env[SCAN_IMPL_ENV] = 'js';
+  const saved = process.env[SCAN_IMPL_FLAG];
+  setEnvFlag(SCAN_IMPL_FLAG, 'js');
   try {
     return fn();
   } finally {
-    if (saved === undefined) delete process.env[SCAN_IMPL_ENV];
-    else process.env[SCAN_IMPL_ENV] = saved;
+    if (saved === undefined) setEnvFlag(SCAN_IMPL_FLAG, undefined);
+    else setEnvFlag(SCAN_IMPL_FLAG, saved);
   }
 }
 
@@ -261,12 +264,12 @@ function suite(backend: string): void {
       const c = makeCase({ B: 2, L: 37, ED: 130, K: 4 }, 7);
       const simd = await runConv(causalConv, c);
       // runConv is async, so withJsImpl cannot wrap it: toggle by hand.
-      process.env[SCAN_IMPL_ENV] = 'js';
+      setEnvFlag(SCAN_IMPL_FLAG, 'js');
       let js: Awaited<ReturnType<typeof runConv>>;
       try {
         js = await runConv(causalConv, c);
       } finally {
-        delete process.env[SCAN_IMPL_ENV];
+        setEnvFlag(SCAN_IMPL_FLAG, undefined);
       }
       expectRelClose(simd.y, js.y, RTOL, 'forward SIMD vs JS');
       for (let j = 0; j < 3; j++) expectRelClose(simd.grads[j], js.grads[j], RTOL, `grad ${j} SIMD vs JS`);

@@ -13,14 +13,15 @@ import {
   fusedScanForwardFast,
   scanKernelImpl,
   simdExp,
-  SCAN_IMPL_ENV,
-} from '../../src/ops/fusedScanWasm';
-import { fusedScanBackward, fusedScanForward, FusedScanGrads } from '../../src/ops/fusedScanMath';
-import { findScanWasm, scanWasmCandidates } from '../../src/ops/scanWasmModule';
-import { fusedSelectiveScan } from '../../src/ops/fusedSelectiveScan';
+} from '../../src/ops/kernels/simd/scan';
+import { SCAN_IMPL_FLAG } from '../../src/flags';
+import { fusedScanBackward, fusedScanForward, FusedScanGrads } from '../../src/ops/kernels/js/scanMath';
+import { loadScanWasm } from '../../src/ops/kernels/simd/module';
+import { fusedSelectiveScan } from '../../src/ops/scan/fusedSelectiveScan';
 import { expectRelClose } from '../helpers/close';
 import { logUniform, rng, uniformArray } from '../helpers/random';
 import { ScanDims as Dims, ScanInputs } from '../helpers/scanCase';
+import { setEnvFlag } from '../helpers/flags';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
 
@@ -130,21 +131,20 @@ function checkCase(c: Case, what: string): void {
   }
 }
 
-const savedImpl = process.env[SCAN_IMPL_ENV];
+const savedImpl = process.env[SCAN_IMPL_FLAG];
 
 beforeAll(() => {
-  delete process.env[SCAN_IMPL_ENV];
-  if (findScanWasm() == null) {
+  setEnvFlag(SCAN_IMPL_FLAG, undefined);
+  if (loadScanWasm() == null) {
     throw new Error(
-      `dist/ops/scan.wasm is missing (looked in ${scanWasmCandidates().join(', ')}): run \`npm run build\` first ` +
-        '(`npm test` does it through pretest)',
+      'the embedded SIMD module (src/ops/kernels/simd/scanWasmBinary.ts) does not load: run `npm run build:wasm`',
     );
   }
 });
 
 afterAll(() => {
-  if (savedImpl === undefined) delete process.env[SCAN_IMPL_ENV];
-  else process.env[SCAN_IMPL_ENV] = savedImpl;
+  if (savedImpl === undefined) setEnvFlag(SCAN_IMPL_FLAG, undefined);
+  else setEnvFlag(SCAN_IMPL_FLAG, savedImpl);
 });
 
 describe('module', () => {
@@ -152,15 +152,15 @@ describe('module', () => {
     expect(scanKernelImpl()).toBe('wasm-simd');
   });
 
-  test(`${SCAN_IMPL_ENV}=js switches to the JS loops (bit-identical to fusedScanMath)`, () => {
+  test(`${SCAN_IMPL_FLAG}=js switches to the JS loops (bit-identical to fusedScanMath)`, () => {
     const c = makeCase({ B: 1, L: 5, ED: 3, N: 4 }, 11, 'realistic');
-    process.env[SCAN_IMPL_ENV] = 'js';
+    setEnvFlag(SCAN_IMPL_FLAG, 'js');
     try {
       expect(scanKernelImpl()).toBe('js');
       const y = fusedScanForwardFast(c.x, c.delta, c.A, c.Bm, c.Cm, c.D, c.dims);
       expect(Array.from(y)).toEqual(Array.from(fusedScanForward(c.x, c.delta, c.A, c.Bm, c.Cm, c.D, c.dims)));
     } finally {
-      delete process.env[SCAN_IMPL_ENV];
+      setEnvFlag(SCAN_IMPL_FLAG, undefined);
     }
     expect(scanKernelImpl()).toBe('wasm-simd');
   });

@@ -5,14 +5,10 @@
  * Shapes: B batch, L length, ED inner channels, N state size.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  fusedSelectiveScan,
-  hasFusedScanKernel,
-  registerFusedScanKernels,
-  FUSED_SCAN_GRAD_KERNEL,
-  FUSED_SCAN_KERNEL,
-} from '../../src/ops/fusedSelectiveScan';
-import { fusedScanBackward, fusedScanForward } from '../../src/ops/fusedScanMath';
+import { fusedSelectiveScan, hasFusedScanKernel } from '../../src/ops/scan/fusedSelectiveScan';
+import { registerScanKernels } from '../../src/ops/kernels/scan';
+import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from '../../src/ops/kernels/names';
+import { fusedScanBackward, fusedScanForward } from '../../src/ops/kernels/js/scanMath';
 import { expectAllClose, expectRelClose } from '../helpers/close';
 import { logUniform, rng, uniformArray } from '../helpers/random';
 import { ScanDims as Dims, ScanInputs } from '../helpers/scanCase';
@@ -286,8 +282,8 @@ describe('cpu backend', () => {
     expect(tf.getKernel(FUSED_SCAN_KERNEL, 'wasm')).toBeDefined();
     expect(tf.getKernel(FUSED_SCAN_GRAD_KERNEL, 'wasm')).toBeDefined();
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-    registerFusedScanKernels();
-    registerFusedScanKernels();
+    registerScanKernels();
+    registerScanKernels();
     expect(warn).not.toHaveBeenCalled();
     warn.mockRestore();
   });

@@ -13,12 +13,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
-import { SOFTPLUS_KERNEL, registerSoftplusKernels, softplus, softplusInto } from '../../src/ops/fusedSoftplus';
-import { SCAN_IMPL_ENV, scanKernelImpl } from '../../src/ops/fusedScanWasm';
-import { findScanWasm } from '../../src/ops/scanWasmModule';
+import { softplus } from '../../src/ops/activations/softplus';
+import { registerSoftplusKernels } from '../../src/ops/kernels/softplus';
+import { softplusInto } from '../../src/ops/kernels/simd/softplus';
+import { SOFTPLUS_KERNEL } from '../../src/ops/kernels/names';
+import { scanKernelImpl } from '../../src/ops/kernels/simd/scan';
+import { SCAN_IMPL_FLAG } from '../../src/flags';
+import { loadScanWasm } from '../../src/ops/kernels/simd/module';
 import { expectRelClose } from '../helpers/close';
 import { onBackend, useScanWasmSuite } from '../helpers/backends';
 import { rng, uniformArray } from '../helpers/random';
+import { setEnvFlag } from '../helpers/flags';
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
 
@@ -84,13 +89,13 @@ function expectSoftplusAccurate(x: ArrayLike<number>, y: ArrayLike<number>, what
 
 /** Runs `fn` with MAMBA_TFJS_SCAN_IMPL=js, restoring the variable after (async-safe). */
 async function withJsImpl<T>(fn: () => T | Promise<T>): Promise<T> {
-  const saved = process.env[SCAN_IMPL_ENV];
-  process.env[SCAN_IMPL_ENV] = 'js';
+  const saved = process.env[SCAN_IMPL_FLAG];
+  setEnvFlag(SCAN_IMPL_FLAG, 'js');
   try {
     return await fn();
   } finally {
-    if (saved === undefined) delete process.env[SCAN_IMPL_ENV];
-    else process.env[SCAN_IMPL_ENV] = saved;
+    if (saved === undefined) setEnvFlag(SCAN_IMPL_FLAG, undefined);
+    else setEnvFlag(SCAN_IMPL_FLAG, saved);
   }
 }
 

@@ -3,9 +3,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
-import { selectiveStep } from '../../src/ops/selectiveStep';
-import { convStep } from '../../src/ops/convState';
-import { hasStepKernels } from '../../src/ops/fusedStep';
+import { selectiveStep } from '../../src/ops/scan/selectiveStep';
+import { convStep } from '../../src/ops/conv/convState';
+import { hasStepKernels } from '../../src/ops/scan/fusedStep';
 import { expectAllClose } from '../helpers/close';
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { pscan } from '../../src/ops/pscan';
-import { scanSequential } from '../../src/ops/scanSequential';
+import { pscan } from '../../src/ops/scan/pscan';
+import { scanSequential } from '../../src/ops/scan/scanSequential';
 import { expectRelClose } from '../helpers/close';
 import { rng } from '../helpers/random';
 

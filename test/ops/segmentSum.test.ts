@@ -6,7 +6,7 @@
  * Shapes: S segments, K ids, I inner size, V vocabulary rows, E row width.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerSegmentSumKernels, SEGMENT_SUM_KERNEL } from '../../src/ops/segmentSum';
+import { registerSegmentSumKernels, SEGMENT_SUM_KERNEL } from '../../src/ops/kernels/segmentSum';
 import { expectAllClose } from '../helpers/close';
 import { rng } from '../helpers/random';
 

@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
-import { registerWasmKernelFixes, sliceInto, sumLeading, transpose2d } from '../../src/ops/wasmKernelFixes';
+import { registerWasmKernelFixes } from '../../src/ops/kernels/wasmFixes';
+import { sliceInto, sumLeading, transpose2d } from '../../src/ops/kernels/js/arrays';
 import { expectRelClose } from '../helpers/close';
 import { rng, uniformArray } from '../helpers/random';
 

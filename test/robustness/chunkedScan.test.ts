@@ -4,8 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '../../src';
-import { selectiveScan } from '../../src/ops/selectiveScan';
-import { chunkLength, chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from '../../src/ops/chunkedScan';
+import { selectiveScan } from '../../src/ops/scan/selectiveScan';
+import { chunkLength, chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from '../../src/ops/scan/chunkedScan';
 import { expectAllClose, expectRelClose } from '../helpers/close';
 
 beforeAll(async () => {

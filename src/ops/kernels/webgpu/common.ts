@@ -1,14 +1,15 @@
 /**
  * What the webgpu fused-scan programs share: limits and tuning, the program and size types,
  * code generation helpers (constants, flat dispatch, state-loop unrolling) and WGSL snippets.
- * See ../fusedScanWebgpu.ts for the algorithm and the shape glossary (B, L, ED, N, T, nC, W, nEB, P).
+ * See ./scan.ts for the algorithm and the shape glossary (B, L, ED, N, T, nC, W, nEB, P).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from '../names';
+import { WEBGPU_SCAN_CHUNK_FLAG, webgpuScanTuning } from '../../../flags';
 
-/** Kernel name of the fused forward scan (same string as in fusedSelectiveScan.ts). */
-export const FORWARD_KERNEL = 'MambaSelectiveScan';
-/** Kernel name of the fused backward scan. */
-export const GRAD_KERNEL = 'MambaSelectiveScanGrad';
+/** The scan's kernel names, as the programs' error messages use them. */
+export const FORWARD_KERNEL = FUSED_SCAN_KERNEL;
+export const GRAD_KERNEL = FUSED_SCAN_GRAD_KERNEL;
 
 /** Largest supported state size N (private arrays and workgroup memory are sized by it). */
 export const WEBGPU_SCAN_MAX_N = 64;
@@ -17,21 +18,14 @@ export const WEBGPU_SCAN_MAX_CHUNK = 64;
 /** Invocations per workgroup of the programs without a workgroup reduction. */
 const FLAT_WORKGROUP = 64;
 
-/** How the webgpu kernels run; read at every call (benchmarks may change it). */
-export interface WebgpuScanTuning {
-  /** 'chunked' (default): chunks of T steps in parallel; 'sequential': one invocation per channel walks all of L. */
-  mode: 'chunked' | 'sequential';
-  /**
-   * T, steps per chunk (chunked) or per checkpoint (sequential backward), in [1, {@link WEBGPU_SCAN_MAX_CHUNK}].
-   * Lowered to {@link effectiveChunk} when (T + 1) * N would exceed {@link MAX_CHUNK_STATES}.
-   */
-  chunk: number;
-  /** Emit the loops over the N states as straight-line code (constant indices keep the states in registers). */
-  unroll: boolean;
-}
-
-/** The tuning in force. */
-export const webgpuScanTuning: WebgpuScanTuning = { mode: 'chunked', chunk: 32, unroll: false };
+/**
+ * How the webgpu kernels run, read at every call from the flags MAMBA_TFJS_WEBGPU_SCAN_MODE ('chunked': chunks of
+ * T steps in parallel; 'sequential': one invocation per channel walks all of L), MAMBA_TFJS_WEBGPU_SCAN_CHUNK (T,
+ * steps per chunk or per checkpoint of the sequential backward, lowered to {@link effectiveChunk} when (T + 1) · N
+ * would exceed {@link MAX_CHUNK_STATES}) and MAMBA_TFJS_WEBGPU_SCAN_UNROLL (the loops over the N states as
+ * straight-line code). See ../../../flags.ts.
+ */
+export { webgpuScanTuning };
 
 /**
  * Largest (T + 1) * N floats of the backward's private state array. On an H200 (NVIDIA
@@ -70,6 +64,16 @@ export interface ProgramUniform {
   data: number[];
 }
 
+/** The part of tfjs-backend-webgpu's WebGPUBackend the kernels use (nothing is imported from that package). */
+export interface WebGPUBackendLike {
+  runWebGPUProgram(
+    program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType,
+    programDefinedUniform?: ProgramUniform[],
+  ): tf.TensorInfo;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  disposeData(dataId: tf.DataId, force?: boolean): boolean;
+}
+
 /** Sizes of one call, with the chunking in force. */
 export interface ScanDims {
   B: number;
@@ -94,9 +98,9 @@ export function scanDims(kernel: string, x: tf.TensorInfo, A: tf.TensorInfo): Sc
   if (!(N >= 1 && N <= WEBGPU_SCAN_MAX_N)) {
     throw new Error(`${kernel}: state size N must be in [1, ${WEBGPU_SCAN_MAX_N}], got ${N}`);
   }
-  const chunk = webgpuScanTuning.chunk;
+  const chunk = webgpuScanTuning().chunk;
   if (!(Number.isInteger(chunk) && chunk >= 1 && chunk <= WEBGPU_SCAN_MAX_CHUNK)) {
-    throw new Error(`${kernel}: webgpuScanTuning.chunk must be an integer in [1, ${WEBGPU_SCAN_MAX_CHUNK}], got ${chunk}`);
+    throw new Error(`${kernel}: ${WEBGPU_SCAN_CHUNK_FLAG} must be an integer in [1, ${WEBGPU_SCAN_MAX_CHUNK}], got ${chunk}`);
   }
   const T = effectiveChunk(chunk, N);
   const nC = Math.ceil(L / T);
@@ -171,7 +175,7 @@ export function unrollStateLoops(code: string, N: number): string {
 
 /** Applies the tuning's code generation options to a program (and keys its shader by them). */
 export function tuned(p: WebGPUProgramLike, N: number): WebGPUProgramLike {
-  if (!webgpuScanTuning.unroll) return p;
+  if (!webgpuScanTuning().unroll) return p;
   const code = p.getUserCode;
   return { ...p, shaderKey: `${p.shaderKey}_unrolled`, getUserCode: () => unrollStateLoops(code(), N) };
 }

@@ -11,7 +11,7 @@
  * elementwise product broadcasts only over leading axes (the fast path).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedConvStep, resolveStepImpl, StepImpl } from './fusedStep';
+import { fusedConvStep, resolveStepImpl, StepImpl } from '../scan/fusedStep';
 
 /** (1, K−1, K): row j picks tap j+1, so that shift @ window drops the oldest input. */
 function shiftMatrix(k: number): tf.Tensor3D {

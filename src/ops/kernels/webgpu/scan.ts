@@ -6,14 +6,14 @@
  *   L   sequence length
  *   ED  inner channels
  *   N   state size (1 <= N <= 64)
- *   T   chunk length in steps ({@link webgpuScanTuning}.chunk, default 32, lowered by
+ *   T   chunk length in steps (flag MAMBA_TFJS_WEBGPU_SCAN_CHUNK, default 32, lowered by
  *       {@link effectiveChunk} so that (T + 1) * N <= 1088, e.g. T 16 at N 64)
  *   nC  number of chunks, ceil(L / T)
  *   W   workgroup width (channels per workgroup) of the backward pass
  *   nEB number of channel blocks, ceil(ED / W)
  *   P   number of dA/dD partials: B (sequential) or B * nC (chunked)
  *
- * Kernels registered on import (idempotent, see {@link registerFusedScanWebgpuKernels}):
+ * Kernels (registered by registerKernels(), see {@link registerScanWebgpuKernels}):
  *   MambaSelectiveScan     {x, delta, A, B, C, D}     -> y (B, L, ED)
  *   MambaSelectiveScanGrad {x, delta, A, B, C, D, dy} -> [dx, ddelta, dA, dB, dC, dD]
  * Semantics are those of fusedScanMath.ts (h_t = exp(delta_t A) h_{t-1} + delta_t B_t x_t,
@@ -70,39 +70,28 @@
  * ./webgpu/forwardPrograms.ts (local, combine, output, sequential forward and checkpoint)
  * and ./webgpu/backwardPrograms.ts, the limits, tuning and shared snippets in ./webgpu/common.ts.
  */
-import * as tf from '@tensorflow/tfjs';
-import { float32Inputs, registerOnce } from './kernelIO';
+import * as tf from '@tensorflow/tfjs-core';
+import { float32Inputs, registerOnce } from '../kernelIO';
 import {
   FORWARD_KERNEL, GRAD_KERNEL, ProgramUniform, ScanDims, WebGPUProgramLike, scanDims, tuned, webgpuScanTuning,
-} from './webgpu/common';
+} from './common';
+import type { WebGPUBackendLike } from './common';
 import {
   chunkCombineProgram, chunkLocalProgram, chunkOutputProgram, sequentialCheckpointProgram, sequentialForwardProgram,
-} from './webgpu/forwardPrograms';
+} from './forwardPrograms';
 import {
   BackwardLayout, backwardLayout, backwardUniforms, chunkBackwardProgram, sequentialBackwardProgram,
-} from './webgpu/backwardPrograms';
+} from './backwardPrograms';
 
 export {
   MAX_CHUNK_STATES, WEBGPU_SCAN_MAX_CHUNK, WEBGPU_SCAN_MAX_N, backwardWorkgroupWidth, effectiveChunk, unrollStateLoops,
-  webgpuScanTuning,
-} from './webgpu/common';
-export type { WebgpuScanTuning } from './webgpu/common';
+} from './common';
 
 /** Backend name. */
 const BACKEND = 'webgpu';
 /** The kernels' names in errors. */
 const FORWARD_NAME = `${FORWARD_KERNEL} (webgpu)`;
 const GRAD_NAME = `${GRAD_KERNEL} (webgpu)`;
-
-/** The part of tfjs-backend-webgpu's WebGPUBackend the kernels use. */
-interface WebGPUBackendLike {
-  runWebGPUProgram(
-    program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType,
-    programDefinedUniform?: ProgramUniform[],
-  ): tf.TensorInfo;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
-  disposeData(dataId: tf.DataId, force?: boolean): boolean;
-}
 
 // -------------------------------------------------------------------- kernels
 
@@ -176,7 +165,7 @@ const webgpuForward: tf.KernelFunc = ({ inputs, backend }) => {
   const [x, delta, A, Bm, Cm, D] = float32Inputs(FORWARD_NAME, inputs, ['x', 'delta', 'A', 'B', 'C', 'D']);
   const d = scanDims(FORWARD_NAME, x, A);
   if (d.B * d.L * d.ED === 0) return zeros(be, [d.B, d.L, d.ED]);
-  if (webgpuScanTuning.mode === 'sequential') {
+  if (webgpuScanTuning().mode === 'sequential') {
     return be.runWebGPUProgram(tuned(sequentialForwardProgram(d), d.N), [x, delta, A, Bm, Cm, D], 'float32');
   }
   return scoped(be, d.N, (ks) => {
@@ -211,7 +200,7 @@ const webgpuBackward: tf.KernelFunc = ({ inputs, backend }) => {
   if (B * L * ED === 0) {
     return [[B, L, ED], [B, L, ED], [ED, N], [B, L, N], [B, L, N], [ED]].map((s) => zeros(be, s));
   }
-  const sequential = webgpuScanTuning.mode === 'sequential';
+  const sequential = webgpuScanTuning().mode === 'sequential';
   const lay = backwardLayout(d, sequential ? B : B * d.nC);
   return scoped(be, N, (ks) => {
     // Concat takes its inputs as an array (tfjs-core's concat op passes one).
@@ -231,12 +220,11 @@ const webgpuBackward: tf.KernelFunc = ({ inputs, backend }) => {
 
 /**
  * Registers the webgpu fused-scan kernels. Safe to call any number of times (and
- * without @tensorflow/tfjs-backend-webgpu installed); runs on import. The gradient
+ * without @tensorflow/tfjs-backend-webgpu installed). The gradient
  * of MambaSelectiveScan is registered by fusedSelectiveScan.ts.
  */
-export function registerFusedScanWebgpuKernels(): void {
+export function registerScanWebgpuKernels(): void {
   registerOnce(FORWARD_KERNEL, BACKEND, webgpuForward);
   registerOnce(GRAD_KERNEL, BACKEND, webgpuBackward);
 }
 
-registerFusedScanWebgpuKernels();

@@ -1,10 +1,10 @@
 /**
- * Fused decoding-step kernels for the 'cpu' and 'wasm' backends: one selective-scan step and one conv step,
- * each a single pass over its arrays (fusedStepMath.ts) instead of ~10 small tf ops.
+ * The fused decoding-step ops: one selective-scan step and one conv step, each one kernel (cpu, wasm:
+ * ../kernels/step.ts) instead of ~10 small tf ops.
  *
  * Shape letters: B batch, ED inner channels, N state size, K conv width.
  *
- * Kernels registered on import (idempotent):
+ * Kernels:
  *   MambaSelectiveStep {h, x, delta, A, B, C, D} → [y (B, ED), h' (B, ED, N)]
  *   MambaConvStep      {state, x, w, bias}       → [out (B, ED), state' (B, K−1, ED)]
  * No gradients: they serve inference. Other backends run the tf-op versions (selectiveStep.ts, convState.ts).
@@ -13,33 +13,7 @@
  * dominates it: measured on wasm, 24 layers of the tf-op selective step took ~120 ms per token.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { convStepLoop, selectiveStepLoop } from './fusedStepMath';
-import { cpuWasmKernels, registerOnce } from './kernelIO';
-
-export const SELECTIVE_STEP_KERNEL = 'MambaSelectiveStep';
-export const CONV_STEP_KERNEL = 'MambaConvStep';
-
-const STEP_INPUTS = ['h', 'x', 'delta', 'A', 'B', 'C', 'D'] as const;
-const CONV_INPUTS = ['state', 'x', 'w', 'bias'] as const;
-
-const selective = cpuWasmKernels(SELECTIVE_STEP_KERNEL, STEP_INPUTS, ([h]) => [[h.shape[0], h.shape[1]], h.shape], (ins, outs, infos) => {
-  const [h, x, delta, A, Bm, Cm, D] = ins;
-  const [b, ed, n] = infos[0].shape;
-  selectiveStepLoop(h, x, delta, A, Bm, Cm, D, { B: b, ED: ed, N: n }, outs[0], outs[1]);
-});
-
-const conv = cpuWasmKernels(CONV_STEP_KERNEL, CONV_INPUTS, ([state]) => [[state.shape[0], state.shape[2]], state.shape], (ins, outs, infos) => {
-  const [state, x, w, bias] = ins;
-  const [b, , ed] = infos[0].shape;
-  convStepLoop(state, x, w, bias, { B: b, K: infos[2].shape[0], ED: ed }, outs[0], outs[1]);
-});
-
-/** Registers the step kernels for 'cpu' and 'wasm' (each once). */
-export function registerStepKernels(): void {
-  for (const [name, k] of [[SELECTIVE_STEP_KERNEL, selective], [CONV_STEP_KERNEL, conv]] as const) {
-    for (const backendName of ['cpu', 'wasm'] as const) registerOnce(name, backendName, k[backendName]);
-  }
-}
+import { CONV_STEP_KERNEL, SELECTIVE_STEP_KERNEL } from '../kernels/names';
 
 /** True when the active backend (or `backendName`) has the fused step kernels. */
 export function hasStepKernels(backendName: string = tf.getBackend()): boolean {
@@ -67,4 +41,3 @@ export function fusedConvStep(state: tf.Tensor, x: tf.Tensor, w: tf.Tensor, bias
   return tf.engine().runKernel(CONV_STEP_KERNEL, { state, x, w, bias }) as unknown as [tf.Tensor2D, tf.Tensor3D];
 }
 
-registerStepKernels();

@@ -18,24 +18,17 @@
  *             P[r, K, e] = Σ_rows dy (the bias)                                                     (R, K + 1, ED)
  * then tfjs's Sum over r and two Slices give dweight (K, ED) and dbias (ED).
  *
- * Like fusedScanWebgpu.ts, nothing is imported from @tensorflow/tfjs-backend-webgpu: programs are plain objects
+ * Like ./scan.ts, nothing is imported from @tensorflow/tfjs-backend-webgpu: programs are plain objects
  * with the fields its WebGPUProgram interface reads; registering for the name 'webgpu' works without the package.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { float32Inputs, registerOnce } from './kernelIO';
-import { WebGPUProgramLike, flatWgslProgram } from './webgpu/common';
+import { float32Inputs, registerOnce } from '../kernelIO';
+import { WebGPUBackendLike, WebGPUProgramLike, flatWgslProgram } from './common';
+import { CONV_GRAD_KERNEL as GRAD_KERNEL, CONV_KERNEL as FORWARD_KERNEL } from '../names';
 
 const BACKEND = 'webgpu';
-const FORWARD_KERNEL = 'MambaCausalConv1d';
-const GRAD_KERNEL = 'MambaCausalConv1dGrad';
 /** Rows per block of the weight-gradient partial sums. */
 const ROWS = 256;
-
-/** The part of tfjs-backend-webgpu's WebGPUBackend the kernels use. */
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: tf.DataId, force?: boolean): boolean;
-}
 
 /** A flat program of `count` invocations: `main(index)` runs `body` with nb, nl, ned (from input `sizesOf`) in scope. */
 function program(key: string, K: number, outputShape: number[], count: number, variableNames: string[], sizesOf: string, body: string): WebGPUProgramLike {
@@ -137,10 +130,9 @@ const webgpuBackward: tf.KernelFunc = ({ inputs, backend }) => {
   return [dx, dw, db];
 };
 
-/** Registers the webgpu conv kernels (idempotent; runs on import). The gradient is registered by fusedConv.ts. */
+/** Registers the webgpu conv kernels (idempotent). The gradient is registered by ../conv.ts. */
 export function registerConvWebgpuKernels(): void {
   registerOnce(FORWARD_KERNEL, BACKEND, webgpuForward);
   registerOnce(GRAD_KERNEL, BACKEND, webgpuBackward);
 }
 
-registerConvWebgpuKernels();

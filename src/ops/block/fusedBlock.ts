@@ -30,11 +30,12 @@
  * same way (recomputing the conv output in the backward pass).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from './fusedSelectiveScan';
-import { causalConv, causalConvGrad } from './fusedConv';
-import { matMulTA, matMulTB } from './matMul';
-import { softplus } from './fusedSoftplus';
-import { SILU_GRAD_KERNEL } from './siluGradWebgpu';
+import { RECOMPUTE_FLAG, recomputePolicy } from '../../flags';
+import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from '../kernels/names';
+import { silu, siluGrad } from '../activations/silu';
+import { causalConv, causalConvGrad } from '../conv/causalConv';
+import { matMulTA, matMulTB } from '../linear/matMul';
+import { softplus } from '../activations/softplus';
 
 /** The block's tensors (weights in tfjs layout: kernels (in, out), conv (K, ED)). */
 export interface FusedBlockWeights {
@@ -67,16 +68,6 @@ type Key = keyof FusedBlockWeights;
 const KEYS: Key[] = ['normWeight', 'inProj', 'conv', 'xProj', 'dtProj', 'dtProjBias', 'aLog', 'd', 'outProj', 'inProjBias', 'convBias', 'outProjBias'];
 
 const mm = (a: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D);
-
-/** x · sigmoid(x) and its derivative s · (1 + x (1 − s)). */
-const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x));
-function siluGrad(x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
-  if (tf.getKernel(SILU_GRAD_KERNEL, tf.getBackend()) != null) {
-    return tf.engine().runKernel(SILU_GRAD_KERNEL, { x, dy } as unknown as tf.NamedTensorMap) as tf.Tensor; // one dispatch on webgpu
-  }
-  const s = tf.sigmoid(x);
-  return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(x, tf.sub(1, s)))));
-}
 
 /** The forward intermediates, up to the scan's inputs (recomputed by the backward pass). */
 function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
@@ -128,28 +119,23 @@ const SAVED: (keyof Projections)[] = ['rInv', 'xn', 'u', 'xr', 'z', 'cpre', 'xc'
 /**
  * Whether the backward pass recomputes the intermediates (keeping only x and y per layer) rather than keeping
  * them from the forward pass: on webgpu, where memory is the scarce resource and the arithmetic is cheap; not on
- * cpu and wasm, where the recomputation would cost more than the ops it saves. MAMBA_TFJS_RECOMPUTE=1 / 0
- * forces either.
+ * cpu and wasm, where the recomputation would cost more than the ops it saves. The flag MAMBA_TFJS_RECOMPUTE
+ * ('true' / 'false') forces either.
  */
 export function recomputesInBackward(): boolean {
-  const env = typeof process !== 'undefined' ? process.env?.MAMBA_TFJS_RECOMPUTE : undefined;
-  if (env === '1' || env === '0') return env === '1';
-  if (recomputePolicy !== 'auto') return recomputePolicy;
-  return tf.getBackend() === 'webgpu';
+  const policy = recomputePolicy();
+  return policy === 'auto' ? tf.getBackend() === 'webgpu' : policy === 'true';
 }
-
-/** See {@link setRecomputeInBackward}. */
-let recomputePolicy: boolean | 'auto' = 'auto';
 
 /**
  * Whether the fused block recomputes its intermediates in the backward pass: true (least memory: per layer only
  * x and y are kept), false (fastest), or 'auto' (the default: true on webgpu, false elsewhere). Measured on an
  * H200, Mamba(256, 4) at B 8, L 4096: recompute 157 ms a step, 3.2 GiB of GPU memory; keep 124 ms, 4.4 GiB.
- * The environment variable MAMBA_TFJS_RECOMPUTE=1 / 0 overrides it.
+ * Sets the flag MAMBA_TFJS_RECOMPUTE (whose default is the environment variable of that name).
  */
 export function setRecomputeInBackward(policy: boolean | 'auto'): void {
   if (policy !== 'auto' && typeof policy !== 'boolean') throw new Error(`setRecomputeInBackward: expected true, false or 'auto', got ${String(policy)}`);
-  recomputePolicy = policy;
+  tf.env().set(RECOMPUTE_FLAG, String(policy));
 }
 
 /**

@@ -5,9 +5,9 @@
  * Shape glossary: B batch, L length, ED inner channels, K conv width.
  * Each call copies its inputs into the module's memory and the results out: O(B L ED) copies for O(B L ED K) work.
  */
-import { ConvDims, convBackward, convForward } from './convMath';
-import { activeScanModule } from './fusedScanWasm';
-import { Arena, ensureMemory, view } from './wasmArena';
+import { ConvDims, convBackward, convForward } from '../js/convMath';
+import { activeScanModule } from './scan';
+import { Arena, ensureMemory, view } from './arena';
 
 /** The module's conv exports (see asm/conv.ts). */
 interface ConvWasmExports {

@@ -1,19 +1,15 @@
 /**
  * d/dx of silu(x) = x · sigmoid(x), times dy, as one WGSL kernel for the 'webgpu' backend ('MambaSiluGrad',
  * {x, dy} -> dx, same shapes), where every kernel is a dispatch: the composite takes six
- * (sigmoid, sub, mul, add, mul, mul). Other backends use the composite; see siluGrad in fusedBlock.ts.
+ * (sigmoid, sub, mul, add, mul, mul). Other backends use the composite; see ../../activations/silu.ts.
  *   dx = dy · s · (1 + x · (1 − s)),  s = sigmoid(x)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { float32Inputs, registerOnce } from './kernelIO';
-import { WebGPUProgramLike, flatWgslProgram } from './webgpu/common';
+import { float32Inputs, registerOnce } from '../kernelIO';
+import { WebGPUBackendLike, WebGPUProgramLike, flatWgslProgram } from './common';
+import { SILU_GRAD_KERNEL } from '../names';
 
 /** Kernel name. */
-export const SILU_GRAD_KERNEL = 'MambaSiluGrad';
-
-interface WebGPUBackendLike {
-  runWebGPUProgram(program: WebGPUProgramLike, inputs: tf.TensorInfo[], outputDtype: tf.DataType): tf.TensorInfo;
-}
 
 function siluGradProgram(shape: number[]): WebGPUProgramLike {
   const body = `
@@ -33,4 +29,7 @@ const webgpuSiluGrad: tf.KernelFunc = ({ inputs, backend }) => {
   return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(siluGradProgram(x.shape), [x, dy], 'float32');
 };
 
-registerOnce(SILU_GRAD_KERNEL, 'webgpu', webgpuSiluGrad);
+/** Registers MambaSiluGrad for 'webgpu' (idempotent). */
+export function registerSiluGradWebgpuKernel(): void {
+  registerOnce(SILU_GRAD_KERNEL, 'webgpu', webgpuSiluGrad);
+}

@@ -18,13 +18,15 @@
  * kernel outright (tf.unregisterKernel then tf.registerKernel) and fills the gap
  * on wasm, which has no UnsortedSegmentSum of its own in tfjs 4.22.
  *
- * Registration runs on import and is idempotent.
+ * Registered by registerKernels(); idempotent.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { CpuBackendLike, WasmBackendLike, registerOnce, wasmView } from './kernelIO';
 
 /** Kernel name, as tfjs-core spells it. */
-export const SEGMENT_SUM_KERNEL = 'UnsortedSegmentSum';
+import { SEGMENT_SUM_KERNEL } from './names';
+
+export { SEGMENT_SUM_KERNEL };
 
 /** Marker property on our kernel functions, so re-imports do not re-register. */
 const MARK = '__mambaTfjsSegmentSum';
@@ -129,7 +131,7 @@ function isOurs(backendName: string): boolean {
 /**
  * Registers the O(size) UnsortedSegmentSum: on 'cpu' it REPLACES the built-in
  * kernel (same semantics, O(S*I + K*I) instead of O(S*K*I)); on 'wasm' it is added
- * only when no kernel is registered. Idempotent; runs on import.
+ * only when no kernel is registered. Idempotent.
  */
 export function registerSegmentSumKernels(): void {
   if (!isOurs('cpu')) {
@@ -140,4 +142,3 @@ export function registerSegmentSumKernels(): void {
   registerOnce(SEGMENT_SUM_KERNEL, 'wasm', wasmSegmentSum);
 }
 
-registerSegmentSumKernels();

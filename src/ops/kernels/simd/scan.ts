@@ -2,7 +2,7 @@
  * Fast fused selective scan: the functions of ./fusedScanMath run by the
  * WebAssembly SIMD module dist/ops/scan.wasm (source asm/scan.ts), with the JS
  * loops as fallback when the module is not built or cannot load, or when the
- * environment variable MAMBA_TFJS_SCAN_IMPL=js asks for them.
+ * flag MAMBA_TFJS_SCAN_IMPL = 'js' asks for them.
  *
  * Shape glossary:
  *   B  batch
@@ -15,19 +15,18 @@
  * O(B L ED N) exps. Arrays with N not a multiple of 4 are padded row by row with
  * zeros (A = B = C = 0 keeps the pad lanes at 0 throughout).
  */
-import { fusedScanBackward, fusedScanForward, FusedScanDims, FusedScanGrads } from './fusedScanMath';
-import { loadScanWasm, ScanWasmExports } from './scanWasmModule';
-import { Arena, ensureMemory, pad4, view } from './wasmArena';
+import { fusedScanBackward, fusedScanForward, FusedScanDims, FusedScanGrads } from '../js/scanMath';
+import { loadScanWasm, ScanWasmExports } from './module';
+import { Arena, ensureMemory, pad4, view } from './arena';
+import { scanImpl } from '../../../flags';
 
 /** Which implementation the fast functions run. */
 export type ScanKernelImpl = 'wasm-simd' | 'js';
 
 /** Environment variable that forces the JS loops when set to 'js'. */
-export const SCAN_IMPL_ENV = 'MAMBA_TFJS_SCAN_IMPL';
-
-/** True when MAMBA_TFJS_SCAN_IMPL=js (read on every call, so it can be toggled at run time). */
+/** True when the flag MAMBA_TFJS_SCAN_IMPL is 'js' (read on every call, so it can be toggled at run time). */
 function jsForced(): boolean {
-  return typeof process !== 'undefined' && process.env?.[SCAN_IMPL_ENV] === 'js';
+  return scanImpl() === 'js';
 }
 
 /** The module to run on, or null for the JS path. */

@@ -1,27 +1,10 @@
 /**
- * Small tensor helpers the layers share.
+ * The depthwise causal conv and its gradient from plain tf ops (K shifted slices): the path of backends without
+ * the fused conv kernel (../kernels/conv.ts), and the reference the kernel is tested against.
  *
- * Shape letters: B batch, L length, I input features, O output features, ED inner channels, K conv width.
+ * Shape letters: B batch, L length, ED inner channels, K conv width (tap K−1 is the current step).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul } from './matMul';
-
-/** x (B, L, I) @ kernel (I, O) [+ bias (O)] → (B, L, O). Kernels are (in, out), torch's transpose. */
-export function linear(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor | null): tf.Tensor {
-  return tf.tidy(() => {
-    const [b, l, i] = x.shape as number[];
-    const o = (kernel.shape as number[])[1];
-    const flat = tf.reshape(x, [b * l, i]) as tf.Tensor2D; // (B·L, I)
-    const y = matMul(flat, kernel as tf.Tensor2D); // (B·L, O)
-    const withBias = bias ? tf.add(y, bias) : y; // (B·L, O)
-    return tf.reshape(withBias, [b, l, o]); // (B, L, O)
-  });
-}
-
-/** x · sigmoid(x). */
-export function silu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
-}
 
 /**
  * Depthwise causal conv over the length axis as K shifted slices (the wasm backend has no depthwise-conv

@@ -1,6 +1,7 @@
 /**
- * Locates, compiles and instantiates the WebAssembly SIMD scan module
- * (dist/ops/scan.wasm, built from asm/scan.ts by `npm run build`), once, synchronously.
+ * Compiles and instantiates the WebAssembly SIMD module (built from asm/scan.ts and embedded by
+ * `npm run build:wasm` in ./scanWasmBinary.ts), once, synchronously: no file lookup, so it runs in bundles and
+ * browsers as in Node.
  *
  * Shape glossary of the exports (all pointers are byte offsets into `memory`):
  *   B  batch
@@ -8,8 +9,7 @@
  *   ED inner channels
  *   NP state size padded to a multiple of 4
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import { SCAN_WASM_BASE64 } from './scanWasmBinary';
 
 /** The exports of scan.wasm (see asm/scan.ts for the meaning of each argument). */
 export interface ScanWasmExports {
@@ -34,50 +34,31 @@ export interface ScanWasmExports {
   ): void;
 }
 
-/** File name of the compiled module. */
-export const SCAN_WASM_FILE = 'scan.wasm';
-
-/**
- * Where scan.wasm may be: next to this file once compiled (dist/ops/), or, when
- * this file runs from src/ops (ts-jest), in dist/ops of the package root.
- */
-export function scanWasmCandidates(): string[] {
-  return [path.join(__dirname, SCAN_WASM_FILE), path.join(__dirname, '..', '..', 'dist', 'ops', SCAN_WASM_FILE)];
-}
-
-/** The first existing candidate path, or null when scan.wasm has not been built. */
-export function findScanWasm(): string | null {
-  return scanWasmCandidates().find((p) => fs.existsSync(p)) ?? null;
+/** The module's bytes, decoded from the embedded base64 (atob: Node ≥ 16 and every browser). */
+export function scanWasmBytes(): Uint8Array<ArrayBuffer> {
+  const bin = atob(SCAN_WASM_BASE64);
+  const bytes = new Uint8Array(new ArrayBuffer(bin.length));
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
 }
 
 /** Cached load result: undefined = not tried yet; null = unavailable. */
 let cached: ScanWasmExports | null | undefined;
-/** Why the last load failed (for diagnostics), or null. */
-let loadError: string | null = null;
 
 /**
- * The instantiated module, or null when scan.wasm is missing or this runtime
- * cannot compile it (e.g. no WebAssembly SIMD). Never throws; tried once.
+ * The instantiated module, or null when this runtime cannot compile it (no WebAssembly SIMD, or a page whose
+ * content security policy forbids compiling WebAssembly). Never throws; tried once. The kernels then run the
+ * JS loops of ../js/.
  */
 export function loadScanWasm(): ScanWasmExports | null {
   if (cached !== undefined) return cached;
   cached = null;
-  const file = findScanWasm();
-  if (file == null) {
-    loadError = `${SCAN_WASM_FILE} not found (looked in ${scanWasmCandidates().join(', ')}); run \`npm run build\``;
-    return cached;
-  }
   try {
-    const module = new WebAssembly.Module(fs.readFileSync(file));
+    const module = new WebAssembly.Module(scanWasmBytes());
     const instance = new WebAssembly.Instance(module, {});
     cached = instance.exports as unknown as ScanWasmExports;
-  } catch (err) {
-    loadError = `${file} failed to load: ${(err as Error).message}`;
+  } catch {
+    // cached stays null: the JS loops run instead
   }
   return cached;
-}
-
-/** Why {@link loadScanWasm} returned null, or null if it has not failed. */
-export function scanWasmLoadError(): string | null {
-  return loadError;
 }

@@ -1,0 +1,109 @@
+/**
+ * Every behaviour switch of mamba-tfjs, as a tfjs flag (after tfjs-backend-webgpu's flags_webgpu.ts).
+ *
+ * Each flag's default is the environment variable of the same name where there is a `process` (Node), else the
+ * value below; in a browser, tfjs also reads `?tfjsflags=NAME:value` from the page URL. Read a flag with
+ * `tf.env().get(NAME)` (or the getters here), set it with `tf.env().set(NAME, value)`.
+ *
+ * | flag | values | default | effect |
+ * | --- | --- | --- | --- |
+ * | MAMBA_TFJS_BACKEND | cpu, wasm, webgpu, webgl, tensorflow, '' | '' | selectBackend()'s choice when given no name ('' = wasm when installed, else cpu) |
+ * | MAMBA_TFJS_FUSED_BLOCK | true, false | true | a residual block runs as one op with a hand-written backward where the scan runs fused |
+ * | MAMBA_TFJS_RECOMPUTE | auto, true, false | auto | the fused block recomputes its intermediates in the backward pass (auto: on webgpu only) |
+ * | MAMBA_TFJS_SCAN_IMPL | simd, js | simd | cpu/wasm kernels run the WebAssembly SIMD module, or the JS loops |
+ * | MAMBA_TFJS_WEBGPU_SCAN_MODE | chunked, sequential | chunked | the WGSL scan's algorithm |
+ * | MAMBA_TFJS_WEBGPU_SCAN_CHUNK | 1 … 64 | 32 | chunk length T of the chunked WGSL scan |
+ * | MAMBA_TFJS_WEBGPU_SCAN_UNROLL | true, false | false | unroll the WGSL state loops |
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The environment variable `name`, or undefined (no `process`, as in a browser, or unset). */
+function envVar(name: string): string | undefined {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  const v = p?.env?.[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** A boolean from '1' / 'true' / '0' / 'false', else `fallback`. */
+function envBool(name: string, fallback: boolean): boolean {
+  const v = envVar(name)?.toLowerCase();
+  if (v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  return fallback;
+}
+
+/** One of `allowed` (case-insensitive), else `fallback`. */
+function envChoice<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const v = envVar(name)?.toLowerCase();
+  return (allowed as readonly string[]).includes(v ?? '') ? (v as T) : fallback;
+}
+
+export const BACKEND_FLAG = 'MAMBA_TFJS_BACKEND';
+export const FUSED_BLOCK_FLAG = 'MAMBA_TFJS_FUSED_BLOCK';
+export const RECOMPUTE_FLAG = 'MAMBA_TFJS_RECOMPUTE';
+export const SCAN_IMPL_FLAG = 'MAMBA_TFJS_SCAN_IMPL';
+export const WEBGPU_SCAN_MODE_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_MODE';
+export const WEBGPU_SCAN_CHUNK_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_CHUNK';
+export const WEBGPU_SCAN_UNROLL_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_UNROLL';
+
+/** Every flag name, in the table's order. */
+export const FLAGS = [
+  BACKEND_FLAG, FUSED_BLOCK_FLAG, RECOMPUTE_FLAG, SCAN_IMPL_FLAG,
+  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG,
+] as const;
+
+/** Values of MAMBA_TFJS_RECOMPUTE. */
+export type RecomputePolicy = 'auto' | 'true' | 'false';
+/** Values of MAMBA_TFJS_SCAN_IMPL. */
+export type ScanImpl = 'simd' | 'js';
+/** Values of MAMBA_TFJS_WEBGPU_SCAN_MODE. */
+export type WebgpuScanMode = 'chunked' | 'sequential';
+
+/** A tfjs flag's value. */
+type FlagValue = number | boolean | string;
+
+const ENV = tf.env();
+
+/** Registers each flag unless this tfjs environment has it already (a second copy of this module). */
+function register(name: string, evaluate: () => FlagValue, check?: (v: FlagValue) => void): void {
+  if ((ENV as unknown as { flagRegistry: Record<string, unknown> }).flagRegistry[name] != null) return;
+  ENV.registerFlag(name, evaluate, check);
+}
+
+/** Throws a one-line error unless `v` is one of `allowed`. */
+function oneOf(name: string, allowed: readonly FlagValue[]): (v: FlagValue) => void {
+  return (v) => {
+    if (!allowed.includes(v)) throw new Error(`${name}: expected one of ${allowed.join(', ')}, got ${String(v)}`);
+  };
+}
+
+register(BACKEND_FLAG, () => envVar(BACKEND_FLAG) ?? '');
+register(FUSED_BLOCK_FLAG, () => envBool(FUSED_BLOCK_FLAG, true), oneOf(FUSED_BLOCK_FLAG, [true, false]));
+register(RECOMPUTE_FLAG, () => envChoice(RECOMPUTE_FLAG, ['1', 'true', '0', 'false'], 'auto').replace('1', 'true').replace('0', 'false'),
+  oneOf(RECOMPUTE_FLAG, ['auto', 'true', 'false']));
+register(SCAN_IMPL_FLAG, () => envChoice<ScanImpl>(SCAN_IMPL_FLAG, ['simd', 'js'], 'simd'), oneOf(SCAN_IMPL_FLAG, ['simd', 'js']));
+register(WEBGPU_SCAN_MODE_FLAG, () => envChoice<WebgpuScanMode>(WEBGPU_SCAN_MODE_FLAG, ['chunked', 'sequential'], 'chunked'),
+  oneOf(WEBGPU_SCAN_MODE_FLAG, ['chunked', 'sequential']));
+register(WEBGPU_SCAN_CHUNK_FLAG, () => Number(envVar(WEBGPU_SCAN_CHUNK_FLAG) ?? 32), (v) => {
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 64) {
+    throw new Error(`${WEBGPU_SCAN_CHUNK_FLAG}: expected an integer in [1, 64], got ${String(v)}`);
+  }
+});
+register(WEBGPU_SCAN_UNROLL_FLAG, () => envBool(WEBGPU_SCAN_UNROLL_FLAG, false), oneOf(WEBGPU_SCAN_UNROLL_FLAG, [true, false]));
+
+/** MAMBA_TFJS_FUSED_BLOCK. */
+export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
+/** MAMBA_TFJS_RECOMPUTE. */
+export const recomputePolicy = (): RecomputePolicy => ENV.get(RECOMPUTE_FLAG) as RecomputePolicy;
+/** MAMBA_TFJS_SCAN_IMPL. */
+export const scanImpl = (): ScanImpl => ENV.get(SCAN_IMPL_FLAG) as ScanImpl;
+/** MAMBA_TFJS_BACKEND ('' when unset). */
+export const backendFlag = (): string => String(ENV.get(BACKEND_FLAG));
+/** The WGSL scan's settings: MAMBA_TFJS_WEBGPU_SCAN_MODE, _CHUNK and _UNROLL. */
+export function webgpuScanTuning(): { mode: WebgpuScanMode; chunk: number; unroll: boolean } {
+  return {
+    mode: ENV.get(WEBGPU_SCAN_MODE_FLAG) as WebgpuScanMode,
+    chunk: ENV.getNumber(WEBGPU_SCAN_CHUNK_FLAG),
+    unroll: ENV.getBool(WEBGPU_SCAN_UNROLL_FLAG),
+  };
+}

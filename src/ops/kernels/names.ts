@@ -1,0 +1,27 @@
+/**
+ * Every kernel name mamba-tfjs registers, once (as tfjs-core's kernel_names.ts does for tfjs).
+ * The custom kernels are prefixed `Mamba`; the last group are tfjs kernels we register faster
+ * versions of (see ./segmentSum.ts and ./wasmFixes.ts). ./register.ts registers them all.
+ */
+
+/** Fused selective scan {x, delta, A, B, C, D} → y (B, L, ED). */
+export const FUSED_SCAN_KERNEL = 'MambaSelectiveScan';
+/** Its backward {x, delta, A, B, C, D, dy} → [dx, ddelta, dA, dB, dC, dD]. */
+export const FUSED_SCAN_GRAD_KERNEL = 'MambaSelectiveScanGrad';
+/** Depthwise causal conv {x, weight, bias} → y (B, L, ED). */
+export const CONV_KERNEL = 'MambaCausalConv1d';
+/** Its backward {x, weight, bias, dy} → [dx, dweight, dbias]. */
+export const CONV_GRAD_KERNEL = 'MambaCausalConv1dGrad';
+/** Numerically stable softplus {x} → y. */
+export const SOFTPLUS_KERNEL = 'MambaSoftplus';
+/** Gradient of silu {x, dy} → dy · σ(x)(1 + x(1 − σ(x))) (webgpu only; elsewhere tf ops). */
+export const SILU_GRAD_KERNEL = 'MambaSiluGrad';
+/** One recurrent scan step {h, x, delta, A, B, C, D} → [y (B, ED), h' (B, ED, N)]. */
+export const SELECTIVE_STEP_KERNEL = 'MambaSelectiveStep';
+/** One conv step {state, x, w, bias} → [y (B, ED), state' (B, K, ED)]. */
+export const CONV_STEP_KERNEL = 'MambaConvStep';
+
+/** tfjs's own UnsortedSegmentSum (tf.gather's gradient), replaced on cpu and wasm by an O(size) loop. */
+export const SEGMENT_SUM_KERNEL = 'UnsortedSegmentSum';
+/** tfjs-wasm kernels replaced by ./wasmFixes.ts. */
+export const WASM_FIXED_KERNELS = ['Slice', 'Identity', 'Transpose', 'Sum', 'Concat'] as const;

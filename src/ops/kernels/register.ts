@@ -1,0 +1,32 @@
+/**
+ * registerKernels(): the one call that registers every kernel of ./names.ts, called once by the package entry
+ * (src/index.ts). Idempotent: each registration is skipped when its kernel is there already. Registering for a
+ * backend ('wasm', 'webgpu') needs none of its packages: tfjs keys the registry by backend name only.
+ */
+import { registerScanKernels } from './scan';
+import { registerConvKernels } from './conv';
+import { registerSoftplusKernels } from './softplus';
+import { registerStepKernels } from './step';
+import { registerSegmentSumKernels } from './segmentSum';
+import { registerWasmKernelFixes } from './wasmFixes';
+import { registerScanWebgpuKernels } from './webgpu/scan';
+import { registerConvWebgpuKernels } from './webgpu/conv';
+import { registerSiluGradWebgpuKernel } from './webgpu/siluGrad';
+
+/**
+ * Registers the fused scan, conv, softplus and decoding-step kernels (cpu, wasm), their WGSL versions and the
+ * silu gradient (webgpu), the gradients of the differentiable ones, the O(size) UnsortedSegmentSum (cpu, wasm),
+ * and, when tfjs-backend-wasm's kernels are registered already, the faster wasm Slice, Identity, Transpose, Sum
+ * and Concat (selectBackend('wasm') repeats that step after loading the package).
+ */
+export function registerKernels(): void {
+  registerScanKernels();
+  registerConvKernels();
+  registerSoftplusKernels();
+  registerStepKernels();
+  registerSegmentSumKernels();
+  registerScanWebgpuKernels();
+  registerConvWebgpuKernels();
+  registerSiluGradWebgpuKernel();
+  registerWasmKernelFixes();
+}
