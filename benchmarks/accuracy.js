@@ -24,7 +24,7 @@ const { SafetensorsFile } = require('../dist/io/safetensors');
       let worst = 0;
       for (const w of lm.weights) {
         const g = grads[w.read().name];
-        const { toTorch } = require('../dist/io/weightLayout');
+        const { toTorch } = require('../dist/io/hf/layout');
         const t = toTorch(w.originalName, g.dataSync(), g.shape).data;
         const r = await ref.readFloat32(`grad.${w.originalName}`);
         let md = 0, mx = 0; for (let i = 0; i < r.length; i++) { md = Math.max(md, Math.abs(t[i] - r[i])); mx = Math.max(mx, Math.abs(r[i])); }

@@ -14,7 +14,7 @@ const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { performance } = require('perf_hooks');
+
 
 const DIST = path.resolve(__dirname, '../dist');
 
@@ -39,9 +39,9 @@ function dirBytes(dir) {
 
 /** Writes config.json + a random F32 model.safetensors (torch layout), one tensor in memory at a time. */
 async function makeCheckpoint(dir, dModel, nLayers, vocab) {
-  const { writeSafetensors } = require(path.join(DIST, 'io/safetensors.js'));
-  const { mambaLMWeightShapes } = require(path.join(DIST, 'io/weightPlan.js'));
-  const { torchShape } = require(path.join(DIST, 'io/weightLayout.js'));
+  const { writeSafetensors } = require(path.join(DIST, 'io/safetensors'));
+  const { mambaLMWeightShapes } = require(path.join(DIST, 'io/hf/weightPlan.js'));
+  const { torchShape } = require(path.join(DIST, 'io/hf/layout.js'));
   const config = {
     architectures: ['MambaForCausalLM'], model_type: 'mamba', hidden_size: dModel, num_hidden_layers: nLayers,
     vocab_size: vocab, state_size: 16, expand: 2, conv_kernel: 4, time_step_rank: Math.ceil(dModel / 16),

@@ -7,7 +7,7 @@
  * Run after `npm run build`:  node benchmarks/decode.js [--backends cpu,wasm] [--batches 1,8] [--new 32]
  *                             [--prompt 8] [--d-model 768] [--layers 24] [--vocab 50280]
  */
-const { performance } = require('perf_hooks');
+
 const tf = require('@tensorflow/tfjs');
 const { createMambaLM, findMambaLM, selectBackend } = require('../dist/index.js');
 const { generate } = require('../dist/generation/generate.js');

@@ -1,20 +1,20 @@
 #!/usr/bin/env node
 /**
- * Fused-scan kernel micro-benchmark: the JS loops (dist/ops/fusedScanMath) vs the
- * WebAssembly SIMD module (dist/ops/fusedScanWasm), forward and backward, no tfjs.
+ * Fused-scan kernel micro-benchmark: the JS loops (dist/ops/kernels/js/scanMath) vs the
+ * WebAssembly SIMD module (dist/ops/kernels/simd/scan), forward and backward, no tfjs.
  *
  * Shapes: B batch, L length, ED channels, N state size.
  * Usage (after `npm run build`):
  *   node benchmarks/scanKernel.js [--dims 1,1024,1024,16;4,256,128,16] [--reps 7]
  * Reports per shape and implementation the median and minimum wall time and the
  * median process CPU time (steadier than wall time on a shared machine).
- * OPS_DIR=<dir> loads the modules from another build of dist/ops.
+ * OPS_DIR=<dir> loads the modules from another build of dist/ops/kernels.
  */
 const path = require('path');
 
-const opsDir = process.env.OPS_DIR || path.join(__dirname, '..', 'dist', 'ops');
-const { fusedScanForward, fusedScanBackward } = require(path.join(opsDir, 'fusedScanMath'));
-const { fusedScanForwardFast, fusedScanBackwardFast, scanKernelImpl } = require(path.join(opsDir, 'fusedScanWasm'));
+const opsDir = process.env.OPS_DIR || path.join(__dirname, '..', 'dist', 'ops', 'kernels');
+const { fusedScanForward, fusedScanBackward } = require(path.join(opsDir, 'js', 'scanMath'));
+const { fusedScanForwardFast, fusedScanBackwardFast, scanKernelImpl } = require(path.join(opsDir, 'simd', 'scan'));
 const { rng, uniformArray } = require('./random');
 
 function arg(name, fallback) {

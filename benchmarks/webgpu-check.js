@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Checks and times the webgpu fused selective scan (dist/ops/fusedScanWebgpu.js).
+ * Checks and times the webgpu fused selective scan (dist/ops/kernels/webgpu/scan.js).
  *
  *   npm run build && node benchmarks/webgpu-check.js [out.json]
  *
@@ -10,7 +10,7 @@
  *    sum(y * w), taken with tf.grads through fusedSelectiveScan on the webgpu
  *    backend, are compared with fusedScanMath's float64-accumulating loops (the cpu
  *    kernel's arithmetic). Error = max|gpu - ref| / max|ref| per output.
- *    Every shape runs in both modes of webgpuScanTuning ('chunked', 'sequential');
+ *    Every shape runs in both modes of the flag MAMBA_TFJS_WEBGPU_SCAN_MODE ('chunked', 'sequential');
  *    a few more chunk lengths T run on two shapes.
  * 2. Timing: forward, backward kernel, and forward+backward (tf.grads) wall time,
  *    synchronised by reading back a scalar, for the shapes in PERF_SHAPES and the
@@ -33,11 +33,19 @@ Object.defineProperty(globalThis, 'navigator', { value: { gpu: gpu.create([]) },
 
 const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-webgpu');
+const mamba = require('..'); // registers the kernels
 const dist = path.join(__dirname, '..', 'dist', 'ops');
-const { fusedSelectiveScan } = require(path.join(dist, 'fusedSelectiveScan.js'));
-const { webgpuScanTuning } = require(path.join(dist, 'fusedScanWebgpu.js'));
-const { fusedScanForward, fusedScanBackward } = require(path.join(dist, 'fusedScanMath.js'));
-const { selectiveScan } = require(path.join(dist, 'selectiveScan.js'));
+const { fusedSelectiveScan } = mamba;
+const { fusedScanForward, fusedScanBackward } = require(path.join(dist, 'kernels', 'js', 'scanMath.js'));
+const { selectiveScan } = mamba;
+const { flags } = mamba;
+/** The WGSL scan's tuning flags, read and set as one object. */
+const webgpuScanTuning = () => flags.webgpuScanTuning();
+function setTuning(t) {
+  if (t.mode !== undefined) tf.env().set(flags.WEBGPU_SCAN_MODE_FLAG, t.mode);
+  if (t.chunk !== undefined) tf.env().set(flags.WEBGPU_SCAN_CHUNK_FLAG, t.chunk);
+  if (t.unroll !== undefined) tf.env().set(flags.WEBGPU_SCAN_UNROLL_FLAG, t.unroll);
+}
 const { logUniform, rng, uniformArray } = require('./random');
 
 tf.env().set('IS_TEST', true); // silence the "use tfjs-node" banner
@@ -88,7 +96,7 @@ const PERF_TUNINGS = LEAN
     { mode: 'sequential', chunk: 16, unroll: false },
   ];
 /** The default tuning, restored after the sweeps. */
-const DEFAULT_TUNING = { ...webgpuScanTuning };
+const DEFAULT_TUNING = webgpuScanTuning();
 /** Relative error bounds (float32 on the GPU vs float64 sums). */
 const TOL = { y: 1e-4, grad: 1e-3 };
 
@@ -232,7 +240,7 @@ async function timeShape(shape) {
       fwd: await kernelTimes(() => [fusedSelectiveScan(x, delta, A, B, C, D)]),
       bwd: await kernelTimes(() => tf.engine().runKernel('MambaSelectiveScanGrad', { x, delta, A, B, C, D, dy: w })),
     };
-    return { shape: { B: Bn, L, ED, N }, tuning: { ...webgpuScanTuning }, fwdMs, bwdKernelMs: bwdMs, fwdBwdMs, syncOnlyMs, gpuMs };
+    return { shape: { B: Bn, L, ED, N }, tuning: webgpuScanTuning(), fwdMs, bwdKernelMs: bwdMs, fwdBwdMs, syncOnlyMs, gpuMs };
   } finally {
     tf.dispose([x, delta, A, B, C, D, w]);
   }
@@ -294,7 +302,7 @@ async function main() {
   if (!LEAN) for (const shape of CHECK_SHAPES) for (const tuning of CHECK_TUNINGS) runs.push([shape, tuning]);
   for (const shape of EXTRA_TUNING_SHAPES) for (const tuning of EXTRA_TUNINGS) runs.push([shape, tuning]);
   for (const [i, [shape, tuning]] of runs.entries()) {
-    Object.assign(webgpuScanTuning, tuning);
+    setTuning(tuning);
     const tag = `[${shape}] ${tuning.mode} T=${tuning.chunk}${tuning.unroll ? ' unrolled' : ''}`;
     try {
       const c = await checkShapeNoLeak(shape, 100 + i);
@@ -309,7 +317,7 @@ async function main() {
   }
   for (const shape of PERF_SHAPES) {
     for (const tuning of PERF_TUNINGS) {
-      Object.assign(webgpuScanTuning, tuning);
+      setTuning(tuning);
       const tag = `[${shape}] ${tuning.mode} T=${tuning.chunk}${tuning.unroll ? ' unrolled' : ''}`;
       try {
         const t = await timeShape(shape);
@@ -324,7 +332,7 @@ async function main() {
       }
     }
   }
-  Object.assign(webgpuScanTuning, DEFAULT_TUNING);
+  setTuning(DEFAULT_TUNING);
   if (process.env.WEBGPU_CHECK_BASELINES !== '0' && !LEAN) {
     try {
       result.baselines = await timeBaselines(PERF_SHAPES[0]);

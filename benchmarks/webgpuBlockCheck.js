@@ -18,7 +18,7 @@ const CASES = [
 
 /** Loss and gradients (name → Float32Array) of one stack on the active backend; fused: the block path or not. */
 async function lossAndGrads(c, fused, weights) {
-  process.env.MAMBA_TFJS_FUSED_BLOCK = fused ? '1' : '0';
+  tf.env().set('MAMBA_TFJS_FUSED_BLOCK', fused);
   const { B, L, ...cfg } = c;
   const layer = mamba.mambaLayer({ ...cfg, seed: 3 });
   const x = tf.randomNormal([B, L, c.dModel], 0, 1, 'float32', 5); // (B, L, D)
@@ -46,7 +46,7 @@ function relErr(a, b) {
 /** The webgpu conv kernels vs causalDepthwiseConv (tf ops) on webgpu: worst relative error of y, dx, dw, dbias. */
 async function convCheck(B, L, ED, K) {
   const { causalConv } = require('../dist/ops/conv/causalConv');
-  const { causalDepthwiseConv } = require('../dist/ops/linear/linear');
+  const { causalDepthwiseConv } = require('../dist/ops/conv/compositeConv');
   const x = tf.randomNormal([B, L, ED], 0, 1, 'float32', 1); // (B, L, ED)
   const w = tf.randomNormal([K, ED], 0, 1, 'float32', 2); // (K, ED)
   const b = tf.randomNormal([ED], 0, 1, 'float32', 3); // (ED)

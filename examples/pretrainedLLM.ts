@@ -17,7 +17,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { convertCheckpoint, generate, selectBackend, type ConvertDtype } from '../src';
-import { loadTokenizer, type MambaTokenizer } from '../src/io/tokenizer';
+import { loadTokenizer, type MambaTokenizer } from '../src/io/tokenizer/tokenizer';
 import { readFlags, type Flags } from './lib/flags';
 
 /** The test fixture: a tiny random-weight Mamba in the -hf layout, beside the project. */

@@ -3,7 +3,7 @@
  * user installed one). Optional packages are loaded dynamically and never required.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerWasmKernelFixes } from './ops/kernels/wasmFixes';
+import { registerKernels } from './ops/kernels/register';
 import { backendFlag } from './flags';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
@@ -75,7 +75,7 @@ export async function selectBackend(name?: string): Promise<BackendName> {
     throw new Error(`unknown backend '${chosen}': expected one of ${BACKENDS.join(', ')}`);
   }
   await register(chosen);
-  if (chosen === 'wasm') registerWasmKernelFixes(); // after the package registered its kernels
+  registerKernels(); // again, after the backend's package registered its own kernels (segmentSum, wasm fixes replace some)
   const ok = await tf.setBackend(chosen);
   if (!ok) throw new Error(`backend '${chosen}' failed to initialize`);
   await tf.ready();

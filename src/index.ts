@@ -27,14 +27,14 @@ export { registerWasmKernelFixes } from './ops/kernels/wasmFixes';
 export { registerKernels } from './ops/kernels/register';
 export * as flags from './flags';
 export type { BackendName } from './backend';
-export { fileSystem, registerFileSystemHandler } from './io/fsHandler';
-export { loadCheckpoint } from './io/checkpoint';
-export { convertCheckpoint } from './io/convert';
-export type { ConvertOptions, ConvertResult, ConvertDtype } from './io/convert';
-export { exportHf } from './io/exportHf';
-export type { ExportHfOptions, ExportHfResult } from './io/exportHf';
-export { mambaLMTopology } from './io/topology';
-export { mambaLMWeightShapes } from './io/weightPlan';
+export { fileSystem, registerFileSystemHandler } from './io/tfjs/fsHandler';
+export { loadCheckpoint } from './io/hf/loadCheckpoint';
+export { convertCheckpoint } from './io/hf/convert';
+export type { ConvertOptions, ConvertResult, ConvertDtype } from './io/hf/convert';
+export { exportHf } from './io/hf/exportHf';
+export type { ExportHfOptions, ExportHfResult } from './io/hf/exportHf';
+export { mambaLMTopology } from './io/tfjs/topology';
+export { mambaLMWeightShapes } from './io/hf/weightPlan';
 export { generate } from './generation/generate';
 export type { GenerateOptions, GenerateResult } from './generation/generate';
 export { argmax, sampleToken } from './generation/sampling';
@@ -56,7 +56,7 @@ export { fusedResidualBlock, recomputesInBackward, setRecomputeInBackward } from
 export type { ClipNormState } from './training/clipNorm';
 export { chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from './ops/scan/chunkedScan';
 
-import { registerFileSystemHandler } from './io/fsHandler';
+import { registerFileSystemHandler } from './io/tfjs/fsHandler';
 import { registerKernels } from './ops/kernels/register';
 
 registerKernels();

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '../src/index';
 import { defaultBackend, selectBackend } from '../src/backend';
-import { loadCheckpoint } from '../src/io/checkpoint';
+import { loadCheckpoint } from '../src/io/hf/loadCheckpoint';
 import { expectAllClose } from './helpers/close';
 import { fixtureDir, openReference } from './helpers/fixtures';
 import { setEnvFlag } from './helpers/flags';

@@ -7,7 +7,7 @@
  * the same on any machine, with or without system fonts.
  */
 import * as path from 'path';
-import { writeFileAtomic } from './atomicWrite';
+import { writeFileAtomicSync } from '../io/files';
 import { makeScale, type AxisKind } from './chartScale';
 
 /** One line of a chart. Points whose x or y is not finite (or not positive on a log axis) break the line. */
@@ -215,6 +215,6 @@ export function svgToPng(svg: string): Buffer {
  */
 export function writeChart(file: string, specs: ChartSpec | ChartSpec[], grid: GridOptions = {}): string {
   const { svg } = chartSvg(specs, grid);
-  writeFileAtomic(file, file.toLowerCase().endsWith('.svg') ? svg : svgToPng(svg));
+  writeFileAtomicSync(file, file.toLowerCase().endsWith('.svg') ? svg : svgToPng(svg));
   return file;
 }

@@ -3,8 +3,8 @@
  * safetensors or original pytorch_model.bin) → a tfjs LayersModel directory.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { convertCheckpoint, ConvertDtype } from '../io/convert';
-import { DEFAULT_SHARD_BYTES } from '../io/weightShards';
+import { convertCheckpoint, ConvertDtype } from '../io/hf/convert';
+import { DEFAULT_SHARD_BYTES } from '../io/tfjs/shards';
 
 /** Parses a positive number of megabytes (MiB) into bytes. */
 function parseMegabytes(value: string): number {

@@ -3,7 +3,7 @@
  * checkpoint (config.json + model.safetensors) for transformers' MambaForCausalLM.
  */
 import { Command } from 'commander';
-import { exportHf } from '../io/exportHf';
+import { exportHf } from '../io/hf/exportHf';
 
 /** Adds the `export-hf` subcommand to `program`. */
 export function registerExportHfCommand(program: Command): void {

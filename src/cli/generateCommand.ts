@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, selectBackend } from '../backend';
 import { findMambaLM } from '../layers/factories';
 import { loadModel, modelDirKind } from '../io/loadModel';
-import { loadTokenizer } from '../io/tokenizer';
+import { loadTokenizer } from '../io/tokenizer/tokenizer';
 import { generate } from '../generation/generate';
 import { TextStreamer } from '../generation/textStreamer';
 

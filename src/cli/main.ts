@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
 import { registerKernels } from '../ops/kernels/register';
-import { registerFileSystemHandler } from '../io/fsHandler';
+import { registerFileSystemHandler } from '../io/tfjs/fsHandler';
 import { registerTrain } from './train';
 import { registerConvertCommand } from './convertCommand';
 import { registerGenerateCommand } from './generateCommand';

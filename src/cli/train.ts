@@ -19,10 +19,10 @@
  */
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { TrainHistory } from './checkpoint';
+import type { TrainHistory } from './trainCheckpoint';
 import type { EvalResult } from './evaluate';
 import { evaluateExtrapolation, formatExtrapolationTable, type ExtrapolationRow } from './extrapolation';
-import { writeJsonAtomic } from './atomicWrite';
+import { writeJsonAtomicSync } from '../io/files';
 import { pct, TrainProgress } from './progress';
 import { writeExtrapolationChart, writeTrainingChart } from './trainCharts';
 import { defaultOptions, learningRate, SCAN_MODES, TASK_NAMES, type TrainOptions } from './trainOptions';
@@ -156,7 +156,7 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
       log('extrapolation (fresh sequences at multiples of the training length):');
       const rows = await evaluateExtrapolation(run.model, run.task, o.evalSize, o.seed + EXTRAPOLATION_SEED_OFFSET);
       log(formatExtrapolationTable(rows, run.task.seqLen));
-      writeJsonAtomic(path.join(o.out, 'extrapolation.json'), { trainLength: run.task.seqLen, rows });
+      writeJsonAtomicSync(path.join(o.out, 'extrapolation.json'), { trainLength: run.task.seqLen, rows });
       charts.push(...tryChart(log, 'extrapolation', () => writeExtrapolationChart(path.join(o.out, 'extrapolation.png'), rows, run.task.seqLen)));
       extrapolation = rows;
     }

@@ -3,7 +3,7 @@
  * induction heads, accuracy vs test length.
  */
 import { writeChart, type Series } from './chart';
-import type { TrainHistory } from './checkpoint';
+import type { TrainHistory } from './trainCheckpoint';
 import type { ExtrapolationRow } from './extrapolation';
 
 /** Moving average over a trailing window (keeps the length). */

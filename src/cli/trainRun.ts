@@ -7,7 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { createMambaLM, selectBackend } from '../index';
 import { Rng } from '../tasks/rng';
 import type { Task } from '../tasks/types';
-import { emptyHistory, loadTrainCheckpoint, readTrainState, saveTrainCheckpoint, type TrainHistory } from './checkpoint';
+import { emptyHistory, loadTrainCheckpoint, readTrainState, saveTrainCheckpoint, type TrainHistory } from './trainCheckpoint';
 import { evaluate, type EvalResult } from './evaluate';
 import { defaultOptions, resolveOptions, type TrainOptions } from './trainOptions';
 import { buildTask, describeTask } from './trainTask';

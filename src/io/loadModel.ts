@@ -9,8 +9,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '../layers/factories'; // registers the layer classes for deserialization
 import '../layers/mambaLM';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadCheckpoint } from './checkpoint';
-import { TfjsWeights } from './tfjsWeights';
+import { loadCheckpoint } from './hf/loadCheckpoint';
+import { TfjsWeights } from './tfjs/weights';
 
 /** Which kind of directory a model was loaded from. */
 export type ModelDirKind = 'tfjs' | 'checkpoint';

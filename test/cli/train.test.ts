@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '../../src/index'; // registers the layers and the file:// handler
-import { readTrainState } from '../../src/cli/checkpoint';
+import { readTrainState } from '../../src/cli/trainCheckpoint';
 import { evaluate } from '../../src/cli/evaluate';
 import { runTrain, validationRng, type TrainArgs } from '../../src/cli/train';
 import { buildTask } from '../../src/cli/trainTask';

@@ -3,7 +3,7 @@
  * reproducible and degenerates to greedy as it should; no tensor leaks.
  */
 import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint } from '../../src/io/checkpoint';
+import { loadCheckpoint } from '../../src/io/hf/loadCheckpoint';
 import { findMambaLM } from '../../src/layers/factories';
 import { generate } from '../../src/generation/generate';
 import { expectAllClose } from '../helpers/close';

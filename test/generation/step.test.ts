@@ -2,7 +2,7 @@
  * Recurrent inference: step-by-step logits and prefill-then-step logits equal the parallel forward's.
  */
 import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint } from '../../src/io/checkpoint';
+import { loadCheckpoint } from '../../src/io/hf/loadCheckpoint';
 import { createMambaLM, findMambaLM } from '../../src/layers/factories';
 import { MambaLM } from '../../src/layers/mambaLM';
 import { disposeCache, MambaCache } from '../../src/layers/cache';

@@ -3,7 +3,7 @@
  * character (multi-byte UTF-8 split across byte-level BPE tokens).
  */
 import * as path from 'path';
-import { loadTokenizer, MambaTokenizer } from '../../src/io/tokenizer';
+import { loadTokenizer, MambaTokenizer } from '../../src/io/tokenizer/tokenizer';
 import { TextStreamer } from '../../src/generation/textStreamer';
 
 const TOKENIZER = path.resolve(__dirname, '../../../shared/tokenizers/gpt-neox-20b/tokenizer.json');

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '../../src/index';
 import { selectBackend } from '../../src/backend';
-import { loadCheckpoint } from '../../src/io/checkpoint';
+import { loadCheckpoint } from '../../src/io/hf/loadCheckpoint';
 import { findMambaLM } from '../../src/layers/factories';
 import { disposeCache } from '../../src/layers/cache';
 import { generate } from '../../src/generation/generate';

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint } from '../../src/io/checkpoint';
+import { loadCheckpoint } from '../../src/io/hf/loadCheckpoint';
 import { findMambaLM } from '../../src/layers/factories';
 import { lmLoss } from '../../src/losses';
-import { toTorch } from '../../src/io/weightLayout';
+import { toTorch } from '../../src/io/hf/layout';
 import { expectAllClose, expectRelClose } from '../helpers/close';
 import { FIXTURE_NAMES, fixtureDir, openReference } from '../helpers/fixtures';
 

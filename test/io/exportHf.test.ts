@@ -12,8 +12,8 @@ import { registerExportHfCommand } from '../../src/cli/exportHfCommand';
 import { registerConvertCommand } from '../../src/cli/convertCommand';
 import { createMambaLM, findMambaLM } from '../../src/layers/factories';
 import { SafetensorsFile } from '../../src/io/safetensors';
-import { openCheckpointTensors } from '../../src/io/checkpointSource';
-import { ourName } from '../../src/io/weightLayout';
+import { openCheckpointTensors } from '../../src/io/hf/source';
+import { ourName } from '../../src/io/hf/layout';
 import { FIXTURE_NAMES, fixtureDir } from '../helpers/fixtures';
 import { runCommand } from '../helpers/cliRun';
 

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { fileSystem, registerFileSystemHandler } from '../../src/io/fsHandler';
+import { fileSystem, registerFileSystemHandler } from '../../src/io/tfjs/fsHandler';
 
 let tmp: string;
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '../../src/index';
-import { fileSystem } from '../../src/io/fsHandler';
+import { fileSystem } from '../../src/io/tfjs/fsHandler';
 import { createMambaLM } from '../../src/layers/factories';
 
 let tmp: string;

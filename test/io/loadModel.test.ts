@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '../../src/index';
-import { convertCheckpoint } from '../../src/io/convert';
+import { convertCheckpoint } from '../../src/io/hf/convert';
 import { loadModel, loadTfjsModelStreaming } from '../../src/io/loadModel';
 import { createMambaLM } from '../../src/layers/factories';
 import { expectAllClose } from '../helpers/close';

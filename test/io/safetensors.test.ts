@@ -8,7 +8,7 @@ import * as path from 'path';
 import {
   SafetensorsFile, SafetensorsTensorIn, SafetensorsTensorSpec, parseSafetensorsHeader, writeSafetensors,
 } from '../../src/io/safetensors';
-import { bf16BitsToFloat32, float16BitsToFloat32, float32ToBF16Bits, float32ToFloat16Bits } from '../../src/io/halfFloat';
+import { bf16BitsToFloat32, float16BitsToFloat32, float32ToBF16Bits, float32ToFloat16Bits } from '../../src/io/safetensors/halfFloat';
 import { expectAllClose } from '../helpers/close';
 
 const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadTokenizer, MambaTokenizer } from '../../src/io/tokenizer';
+import { loadTokenizer, MambaTokenizer } from '../../src/io/tokenizer/tokenizer';
 
 const TOKENIZER = path.resolve(__dirname, '../../../shared/tokenizers/gpt-neox-20b/tokenizer.json');
 

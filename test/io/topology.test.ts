@@ -7,10 +7,10 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { createMambaLM, findMambaLM } from '../../src/layers/factories';
 import type { MambaLMArgs } from '../../src/layers/mambaLM';
-import { mambaLMTopology } from '../../src/io/topology';
-import { mambaLMWeightShapes } from '../../src/io/weightPlan';
-import { parseCheckpointConfig } from '../../src/io/checkpointConfig';
-import { mambaLMArgsFromTopology } from '../../src/io/topologyArgs';
+import { mambaLMTopology } from '../../src/io/tfjs/topology';
+import { mambaLMWeightShapes } from '../../src/io/hf/weightPlan';
+import { parseCheckpointConfig } from '../../src/io/hf/config';
+import { mambaLMArgsFromTopology } from '../../src/io/tfjs/topologyArgs';
 import { FIXTURE_NAMES, fixtureDir } from '../helpers/fixtures';
 
 beforeAll(async () => {

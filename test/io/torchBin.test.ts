@@ -5,8 +5,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { TorchCheckpoint, TORCH_PICKLE_GLOBALS } from '../../src/io/torchBin';
-import { unpickle } from '../../src/io/unpickle';
+import { TorchCheckpoint } from '../../src/io/torch/checkpoint';
+import { TORCH_PICKLE_GLOBALS } from '../../src/io/torch/pickleGlobals';
+import { unpickle } from '../../src/io/torch/unpickle';
 import { P, crc32, makeZip, stateDictPickle, tensorItem, torchZip, u32 } from '../helpers/torchZip';
 
 const FIXTURE_DIR = path.resolve(__dirname, '../../../shared/fixtures/tiny-orig');

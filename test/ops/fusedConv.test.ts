@@ -9,14 +9,12 @@
  * Needs dist/ops/scan.wasm (`npm run build`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../src/backend';
 import { causalConv, hasConvKernel } from '../../src/ops/conv/causalConv';
 import { CONV_GRAD_KERNEL, CONV_KERNEL } from '../../src/ops/kernels/names';
 import { ConvDims, convBackward, convForward } from '../../src/ops/kernels/js/convMath';
 import { convBackwardFast, convForwardFast } from '../../src/ops/kernels/simd/conv';
 import { scanKernelImpl } from '../../src/ops/kernels/simd/scan';
 import { SCAN_IMPL_FLAG } from '../../src/flags';
-import { loadScanWasm } from '../../src/ops/kernels/simd/module';
 import { causalDepthwiseConv } from '../../src/ops/conv/compositeConv';
 import { expectRelClose } from '../helpers/close';
 import { onBackend, useScanWasmSuite } from '../helpers/backends';

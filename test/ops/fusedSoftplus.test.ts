@@ -12,14 +12,12 @@
  * Needs dist/ops/scan.wasm (`npm run build`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../src/backend';
 import { softplus } from '../../src/ops/activations/softplus';
 import { registerSoftplusKernels } from '../../src/ops/kernels/softplus';
 import { softplusInto } from '../../src/ops/kernels/simd/softplus';
 import { SOFTPLUS_KERNEL } from '../../src/ops/kernels/names';
 import { scanKernelImpl } from '../../src/ops/kernels/simd/scan';
 import { SCAN_IMPL_FLAG } from '../../src/flags';
-import { loadScanWasm } from '../../src/ops/kernels/simd/module';
 import { expectRelClose } from '../helpers/close';
 import { onBackend, useScanWasmSuite } from '../helpers/backends';
 import { rng, uniformArray } from '../helpers/random';

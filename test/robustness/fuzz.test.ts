@@ -7,14 +7,15 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { allTargets, FuzzTarget } from '../../src/fuzz/targets';
-import { fuzzTarget, makeCase, runCase } from '../../src/fuzz/runner';
-import { formatTable, anyFailure } from '../../src/fuzz/report';
-import { isOurError } from '../../src/fuzz/outcome';
+import { allTargets, FuzzTarget } from '../../fuzz/targets';
+import { fuzzTarget, makeCase, runCase } from '../../fuzz/runner';
+import { formatTable, anyFailure } from '../../fuzz/report';
+import { isOurError } from '../../fuzz/outcome';
 import { SafetensorsFile } from '../../src/io/safetensors';
-import { TorchCheckpoint, TORCH_PICKLE_GLOBALS, torchPersistentLoad } from '../../src/io/torchBin';
-import { unpickle } from '../../src/io/unpickle';
-import { parseCheckpointConfig } from '../../src/io/checkpointConfig';
+import { TorchCheckpoint } from '../../src/io/torch/checkpoint';
+import { TORCH_PICKLE_GLOBALS, torchPersistentLoad } from '../../src/io/torch/pickleGlobals';
+import { unpickle } from '../../src/io/torch/unpickle';
+import { parseCheckpointConfig } from '../../src/io/hf/config';
 import { P, tensorItem, stateDictPickle, torchZip } from '../helpers/torchZip';
 
 const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');

@@ -129,14 +129,15 @@ function isOurs(backendName: string): boolean {
 }
 
 /**
- * Registers the O(size) UnsortedSegmentSum: on 'cpu' it REPLACES the built-in
- * kernel (same semantics, O(S*I + K*I) instead of O(S*K*I)); on 'wasm' it is added
- * only when no kernel is registered. Idempotent.
+ * Registers the O(size) UnsortedSegmentSum: on 'cpu' it REPLACES the built-in kernel (same semantics,
+ * O(S*I + K*I) instead of O(S*K*I)) once tfjs-backend-cpu has registered it (before that, ours would be overwritten
+ * with a warning when the package loads; selectBackend() calls registerKernels() again after loading a backend);
+ * on 'wasm' it is added only when no kernel is registered. Idempotent.
  */
 export function registerSegmentSumKernels(): void {
-  if (!isOurs('cpu')) {
+  if (tf.getKernel(SEGMENT_SUM_KERNEL, 'cpu') != null && !isOurs('cpu')) {
     // The registry refuses duplicate (name, backend) pairs, so drop tfjs-backend-cpu's first.
-    if (tf.getKernel(SEGMENT_SUM_KERNEL, 'cpu') != null) tf.unregisterKernel(SEGMENT_SUM_KERNEL, 'cpu');
+    tf.unregisterKernel(SEGMENT_SUM_KERNEL, 'cpu');
     tf.registerKernel({ kernelName: SEGMENT_SUM_KERNEL, backendName: 'cpu', kernelFunc: cpuSegmentSum });
   }
   registerOnce(SEGMENT_SUM_KERNEL, 'wasm', wasmSegmentSum);

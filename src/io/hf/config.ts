@@ -1,0 +1,121 @@
+/**
+ * Reads a Mamba checkpoint's config.json, in either layout, into MambaLM arguments.
+ *   -hf (state-spaces/mamba-*-hf, transformers): hidden_size, num_hidden_layers, state_size, expand, …
+ *   original (state-spaces/mamba-*, mamba_ssm): d_model, n_layer, vocab_size, pad_vocab_size_multiple, ssm_cfg, …
+ */
+import type { MambaLMArgs } from '../../layers/mambaLM';
+import { describe } from '../describeValue';
+
+export type CheckpointLayout = 'hf' | 'original';
+
+export interface CheckpointConfig {
+  layout: CheckpointLayout;
+  args: MambaLMArgs;
+}
+
+type Json = Record<string, unknown>;
+
+/** Largest value accepted for any size or count (a sanity bound, far above every real Mamba config). */
+export const MAX_CONFIG_INT = 2 ** 24;
+
+
+/** The value of `key`, or `fallback` when it is absent or null. */
+function valueOr(c: Json, key: string, fallback: unknown): unknown {
+  return c[key] ?? fallback;
+}
+
+/** A positive integer no larger than {@link MAX_CONFIG_INT}. */
+function int(c: Json, key: string, file: string, fallback?: number): number {
+  const v = valueOr(c, key, fallback);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_CONFIG_INT) {
+    throw new Error(`${file}: expected "${key}" to be an integer in [1, ${MAX_CONFIG_INT}], got ${describe(c[key])}`);
+  }
+  return v;
+}
+
+/** A positive finite number (epsilons). */
+function positive(c: Json, key: string, file: string, fallback: number): number {
+  const v = valueOr(c, key, fallback);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new Error(`${file}: expected "${key}" to be a positive number, got ${describe(c[key])}`);
+  }
+  return v;
+}
+
+function bool(c: Json, key: string, file: string, fallback: boolean): boolean {
+  const v = valueOr(c, key, fallback);
+  if (typeof v !== 'boolean') throw new Error(`${file}: expected "${key}" to be true or false, got ${describe(c[key])}`);
+  return v;
+}
+
+/** Δ rank: "auto" (or absent) or a positive integer. */
+function rank(c: Json, key: string, file: string): number | 'auto' {
+  return c[key] == null || c[key] === 'auto' ? 'auto' : int(c, key, file);
+}
+
+/** Which layout a parsed config.json is in, or an Error naming what was found. */
+export function detectLayout(c: Json, file: string): CheckpointLayout {
+  if ('hidden_size' in c && 'num_hidden_layers' in c) return 'hf';
+  if ('d_model' in c && 'n_layer' in c) return 'original';
+  const keys = Object.keys(c);
+  throw new Error(
+    `${file}: unknown checkpoint layout: expected hidden_size + num_hidden_layers (-hf) or d_model + n_layer (original), ` +
+      `got keys [${keys.slice(0, 20).join(', ')}${keys.length > 20 ? `, ... (${keys.length} in all)` : ''}]`,
+  );
+}
+
+/** Parse the text of config.json; every field is checked (type and range) and errors name the file. */
+export function parseCheckpointConfig(text: string, file = 'config.json'): CheckpointConfig {
+  let c: Json;
+  try {
+    c = JSON.parse(text) as Json;
+  } catch (e) {
+    throw new Error(`${file}: expected JSON, got a parse error: ${(e as Error).message}`);
+  }
+  if (c == null || typeof c !== 'object' || Array.isArray(c)) throw new Error(`${file}: expected a JSON object, got ${describe(c)}`);
+  const layout = detectLayout(c, file);
+  if (layout === 'hf') {
+    if (c.tie_word_embeddings === false) {
+      throw new Error(`${file}: expected tie_word_embeddings true (MambaLM ties its head), got false`);
+    }
+    return {
+      layout,
+      args: {
+        dModel: int(c, 'hidden_size', file),
+        nLayers: int(c, 'num_hidden_layers', file),
+        dState: int(c, 'state_size', file, 16),
+        expandFactor: int(c, 'expand', file, 2),
+        dConv: int(c, 'conv_kernel', file, 4),
+        dtRank: rank(c, 'time_step_rank', file),
+        bias: bool(c, 'use_bias', file, false),
+        convBias: bool(c, 'use_conv_bias', file, true),
+        normEps: positive(c, 'layer_norm_epsilon', file, 1e-5),
+        vocabSize: int(c, 'vocab_size', file),
+        // -hf checkpoints store vocab_size already padded; keep their rows as they are.
+        padVocabSizeMultiple: int(c, 'pad_vocab_size_multiple', file, 1),
+      },
+    };
+  }
+  const rawSsm = c.ssm_cfg ?? {};
+  if (typeof rawSsm !== 'object' || Array.isArray(rawSsm)) throw new Error(`${file}: expected "ssm_cfg" to be an object, got ${describe(rawSsm)}`);
+  const ssm = rawSsm as Json;
+  const where = `${file} (ssm_cfg)`;
+  if (c.rms_norm === false) throw new Error(`${file}: expected rms_norm true, got false (LayerNorm Mamba is not supported)`);
+  if (ssm.layer != null && ssm.layer !== 'Mamba1') throw new Error(`${file}: expected ssm_cfg.layer Mamba1, got ${describe(ssm.layer)}`);
+  return {
+    layout,
+    args: {
+      dModel: int(c, 'd_model', file),
+      nLayers: int(c, 'n_layer', file),
+      dState: int(ssm, 'd_state', where, 16),
+      expandFactor: int(ssm, 'expand', where, 2),
+      dConv: int(ssm, 'd_conv', where, 4),
+      dtRank: rank(ssm, 'dt_rank', where),
+      bias: bool(ssm, 'bias', where, false),
+      convBias: bool(ssm, 'conv_bias', where, true),
+      normEps: positive(c, 'norm_epsilon', file, 1e-5),
+      vocabSize: int(c, 'vocab_size', file),
+      padVocabSizeMultiple: int(c, 'pad_vocab_size_multiple', file, 8),
+    },
+  };
+}

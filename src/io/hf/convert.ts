@@ -1,0 +1,124 @@
+/**
+ * convertCheckpoint: a Mamba checkpoint directory (-hf safetensors, single or sharded, F32/F16/BF16; or
+ * the original pytorch_model.bin) → a tfjs LayersModel directory (model.json + weight shards) that
+ * `tf.loadLayersModel('file://<out>/model.json')` loads once mamba-tfjs is imported.
+ *
+ * Never builds the model: model.json's topology comes from {@link mambaLMTopology}, the weight list
+ * from {@link mambaLMWeightShapes}, and tensors stream through one at a time (read, re-laid out,
+ * encoded, written). The output directory appears only when complete.
+ */
+import { promises as fsp } from 'fs';
+import { join } from 'path';
+import { version_layers } from '@tensorflow/tfjs-layers';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { MambaLMArgs } from '../../layers/mambaLM';
+import { readCheckpointConfig } from './loadCheckpoint';
+import type { CheckpointLayout } from './config';
+import { openCheckpointTensors } from './source';
+import { matchKeys } from './keys';
+import { mambaLMWeightShapes } from './weightPlan';
+import { mambaLMTopology } from '../tfjs/topology';
+import { toOurs } from './layout';
+import { float32ToFloat16Bits } from '../safetensors/halfFloat';
+import { DEFAULT_SHARD_BYTES, planShards, writeShards } from '../tfjs/shards';
+import { checkOutputOutsideInput, writeDirectoryAtomically } from '../outputDir';
+import { copyTokenizerFiles } from '../tokenizer/files';
+
+/** How weights are stored: float32, or float16 (tfjs `quantization: {dtype: 'float16'}`, read back as float32). */
+export type ConvertDtype = 'float32' | 'float16';
+
+export interface ConvertOptions {
+  /** Stored weight type (default float32). */
+  dtype?: ConvertDtype;
+  /** Largest weight shard in bytes (default 512 MiB). */
+  shardBytes?: number;
+  /** Replace a non-empty existing output directory (default false: an error). */
+  overwrite?: boolean;
+  /** Called after each weight is written. */
+  onProgress?: (done: number, total: number, name: string) => void;
+}
+
+export interface ConvertResult {
+  /** The output directory (as given). */
+  outDir: string;
+  /** The checkpoint's layout. */
+  layout: CheckpointLayout;
+  /** The MambaLM arguments read from config.json. */
+  args: MambaLMArgs;
+  dtype: ConvertDtype;
+  /** Weight shard file names. */
+  shards: string[];
+  /** Number of weights written. */
+  weights: number;
+  /** Total bytes of the weight shards. */
+  weightBytes: number;
+  /** Tokenizer files copied beside model.json. */
+  copied: string[];
+}
+
+/** Float32 values in the stored encoding. */
+function encode(data: Float32Array, dtype: ConvertDtype, key: string): Uint8Array {
+  if (dtype === 'float32') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const half = float32ToFloat16Bits(data);
+  for (let i = 0; i < data.length; i++) {
+    if ((half[i] & 0x7fff) === 0x7c00 && Number.isFinite(data[i])) {
+      throw new Error(`"${key}": value ${data[i]} at index ${i} overflows float16 (largest 65504); convert with --dtype float32`);
+    }
+  }
+  return new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
+}
+
+/**
+ * Convert `checkpointDir` into a tfjs model directory `outDir`.
+ * @throws Error naming the file or key: missing config.json, unknown layout, unreadable or inconsistent
+ *   tensor files, missing/unexpected keys, shape mismatches, an output directory that cannot be written.
+ *   Nothing is left at `outDir` after a failure, and an existing `outDir` is unchanged.
+ */
+export async function convertCheckpoint(checkpointDir: string, outDir: string, options: ConvertOptions = {}): Promise<ConvertResult> {
+  const dtype = options.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float16') throw new Error(`convert: expected dtype float32 or float16, got ${JSON.stringify(dtype)}`);
+  const { layout, args } = readCheckpointConfig(checkpointDir);
+  checkOutputOutsideInput(checkpointDir, outDir);
+  const weights = mambaLMWeightShapes(args);
+  const itemBytes = dtype === 'float16' ? 2 : 4;
+  const sizes = weights.map((w) => w.shape.reduce((a, b) => a * b, 1) * itemBytes);
+  const shards = planShards(sizes, options.shardBytes ?? DEFAULT_SHARD_BYTES);
+  const source = await openCheckpointTensors(checkpointDir);
+  try {
+    const keys = matchKeys(source, weights);
+    const specs: tf.io.WeightsManifestEntry[] = weights.map((w) => ({
+      name: w.name,
+      shape: w.shape,
+      dtype: 'float32',
+      ...(dtype === 'float16' ? { quantization: { dtype: 'float16' as const } } : {}),
+    }));
+    let names: string[] = [];
+    let copied: string[] = [];
+    await writeDirectoryAtomically(outDir, async (tmp) => {
+      names = await writeShards(tmp, shards, sizes, async (i) => {
+        const key = keys.get(weights[i].name) as string;
+        const raw = await source.readFloat32(key); // torch layout
+        const { data } = toOurs(weights[i].name, raw, source.shape(key)); // tfjs layout
+        const bytes = encode(data, dtype, key);
+        options.onProgress?.(i + 1, weights.length, weights[i].name);
+        return bytes;
+      }, (i) => `"${keys.get(weights[i].name)}" in ${source.fileOf(keys.get(weights[i].name) as string)}`);
+      const modelJson: tf.io.ModelJSON = {
+        // weightInit 'zeros': loading skips the random initialization, whose values would be overwritten anyway.
+        modelTopology: mambaLMTopology({ ...args, weightInit: 'zeros' }),
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${version_layers}`,
+        convertedBy: 'mamba-tfjs convert',
+        weightsManifest: [{ paths: names, weights: specs }],
+      };
+      await fsp.writeFile(join(tmp, 'model.json'), JSON.stringify(modelJson));
+      copied = await copyTokenizerFiles(checkpointDir, tmp);
+    }, { overwrite: options.overwrite });
+    return {
+      outDir, layout, args, dtype, shards: names, weights: weights.length,
+      weightBytes: sizes.reduce((a, b) => a + b, 0), copied,
+    };
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * exportHf: a tfjs MambaLM model directory (saved by model.save or written by convert) → a HuggingFace
+ * -hf checkpoint directory: config.json (MambaForCausalLM) + model.safetensors (F32, torch layout, keys
+ * `backbone.embeddings.weight`, `backbone.layers.i.mixer.in_proj.weight`, …, no lm_head: tied), which
+ * transformers' `MambaForCausalLM.from_pretrained` loads. Tensors stream one at a time.
+ */
+import { promises as fsp } from 'fs';
+import { dirname, join } from 'path';
+import type { MambaLMArgs } from '../../layers/mambaLM';
+import { TfjsWeights } from '../tfjs/weights';
+import { mambaLMArgsFromTopology } from '../tfjs/topologyArgs';
+import { mambaLMWeightShapes } from './weightPlan';
+import { matchKeys } from './keys';
+import { toTorch, torchShape } from './layout';
+import { hfConfigJson } from './exportConfig';
+import { SafetensorsTensorSpec, writeSafetensors } from '../safetensors';
+import { checkOutputOutsideInput, writeDirectoryAtomically } from '../outputDir';
+import { copyTokenizerFiles } from '../tokenizer/files';
+
+export interface ExportHfOptions {
+  /** Replace a non-empty existing output directory (default false: an error). */
+  overwrite?: boolean;
+  /** Called after each tensor is written. */
+  onProgress?: (done: number, total: number, name: string) => void;
+}
+
+export interface ExportHfResult {
+  outDir: string;
+  /** The MambaLM arguments found in model.json. */
+  args: MambaLMArgs;
+  /** Tensors written to model.safetensors. */
+  tensors: number;
+  /** Tokenizer files copied. */
+  copied: string[];
+}
+
+/**
+ * Export the tfjs model in `modelDir` (a directory holding model.json, or the model.json path) to `outDir`.
+ * @throws Error naming the file or key: no or several MambaLM layers, missing/unexpected weights, shape
+ *   mismatches, unreadable weight files, an output directory that cannot be written. Nothing is left at
+ *   `outDir` after a failure, and an existing `outDir` is unchanged.
+ */
+export async function exportHf(modelDir: string, outDir: string, options: ExportHfOptions = {}): Promise<ExportHfResult> {
+  const weights = await TfjsWeights.open(modelDir);
+  try {
+    const args = mambaLMArgsFromTopology(weights.modelJson.modelTopology, weights.modelJsonPath);
+    checkOutputOutsideInput(dirname(weights.modelJsonPath), outDir);
+    const plan = mambaLMWeightShapes(args);
+    const keys = matchKeys(weights, plan, (_name, shape) => shape); // both sides in tfjs layout
+    const specs: SafetensorsTensorSpec[] = plan.map((w) => ({ name: w.name, dtype: 'F32', shape: torchShape(w.name, w.shape) }));
+    let copied: string[] = [];
+    await writeDirectoryAtomically(outDir, async (tmp) => {
+      await fsp.writeFile(join(tmp, 'config.json'), hfConfigJson(args));
+      await writeSafetensors(join(tmp, 'model.safetensors'), specs, async (_spec, i) => {
+        const w = plan[i];
+        const data = await weights.readFloat32(keys.get(w.name) as string); // tfjs layout
+        options.onProgress?.(i + 1, plan.length, w.name);
+        return toTorch(w.name, data, w.shape).data; // torch layout
+      }, { format: 'pt' });
+      copied = await copyTokenizerFiles(dirname(weights.modelJsonPath), tmp);
+    }, { overwrite: options.overwrite });
+    return { outDir, args, tensors: plan.length, copied };
+  } finally {
+    await weights.close();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * matchKeys: check a checkpoint's tensors against the weights a model needs, by name and shape,
+ * before anything is read. Shared by loadCheckpoint, convert and export-hf.
+ */
+import { ourName, torchShape } from './layout';
+
+/** What matchKeys needs to know of a tensor source: its keys, their stored shapes, and where they live. */
+export interface KeyedShapes {
+  /** Every tensor key, in file order. */
+  keys(): string[];
+  /** The stored shape of a key. */
+  shape(key: string): number[];
+  /** Which file holds the key (for messages). */
+  fileOf(key: string): string;
+}
+
+/** A model weight: our name and our (tfjs-layout) shape. */
+export interface WeightShape {
+  name: string;
+  shape: number[];
+}
+
+/**
+ * Check a source's keys against the model's weights: every weight present once, nothing unknown,
+ * shapes equal. Keys without a weight of their own (the tied `lm_head.weight`) are skipped.
+ *
+ * @param storedShape the shape a weight has in the source, from our name and shape: the torch layout
+ *   by default (checkpoints); pass `(_n, s) => s` for sources in tfjs layout (a tfjs model directory)
+ * @returns our name → source key
+ * @throws Error naming the key and file on an unexpected key, a duplicate, a shape mismatch; or
+ *   listing every missing weight
+ */
+export function matchKeys(
+  source: KeyedShapes,
+  weights: WeightShape[],
+  storedShape: (name: string, ourShape: number[]) => number[] = torchShape,
+): Map<string, string> {
+  const wanted = new Map(weights.map((w) => [w.name, w.shape]));
+  const found = new Map<string, string>();
+  for (const key of source.keys()) {
+    const name = ourName(key);
+    if (name == null) continue;
+    const shape = wanted.get(name);
+    if (!shape) throw new Error(`unexpected key "${key}" in ${source.fileOf(key)}: the model has no such weight`);
+    if (found.has(name)) throw new Error(`key "${key}" in ${source.fileOf(key)} duplicates "${found.get(name)}"`);
+    const want = storedShape(name, shape);
+    const got = source.shape(key);
+    if (want.length !== got.length || want.some((d, i) => d !== got[i])) {
+      throw new Error(`shape mismatch for "${key}" in ${source.fileOf(key)}: expected [${want}], got [${got}]`);
+    }
+    found.set(name, key);
+  }
+  const missing = weights.filter((w) => !found.has(w.name)).map((w) => w.name);
+  if (missing.length) throw new Error(`missing key${missing.length > 1 ? 's' : ''} in checkpoint: ${missing.join(', ')}`);
+  return found;
+}
