@@ -1,7 +1,7 @@
 /**
  * Depthwise causal conv1d with bias, forward and backward, in WebAssembly SIMD (AssemblyScript source).
- * Part of the scan.wasm module (re-exported by scan.ts); driven by src/ops/convWasm.ts. Same arithmetic as
- * convForward/convBackward in src/ops/fusedConv.ts:
+ * Part of the scan.wasm module (re-exported by scan.ts); driven by src/ops/kernels/simd/conv.ts. Same arithmetic as
+ * convForward/convBackward in src/ops/kernels/js/convMath.ts:
  *   y[b, t, e] = bias[e] + sum_k w[k, e] x[b, t - (K-1) + k, e]   (zeros before t = 0)
  *
  * Shape glossary (row-major float32):

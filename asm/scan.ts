@@ -1,8 +1,8 @@
 /**
  * Fused selective scan (Mamba S6) in WebAssembly SIMD, AssemblyScript source.
  * Compiled by `npm run build` into dist/ops/scan.wasm and driven by
- * src/ops/fusedScanWasm.ts, which lays the arrays out in this module's memory.
- * Same arithmetic as src/ops/fusedScanMath.ts (read its header for the math).
+ * src/ops/kernels/simd/scan.ts, which lays the arrays out in this module's memory.
+ * Same arithmetic as src/ops/kernels/js/scanMath.ts (read its header for the math).
  *
  * Shape glossary (all arrays row-major, float32 unless noted):
  *   B  batch

@@ -1,6 +1,6 @@
 /**
  * softplus(x) = log(1 + exp(x)) over float32 arrays in WebAssembly SIMD (AssemblyScript source), part of the
- * scan.wasm module (re-exported by scan.ts); driven by src/ops/fusedSoftplus.ts.
+ * scan.wasm module (re-exported by scan.ts); driven by src/ops/kernels/simd/softplus.ts.
  *
  * Method, per lane: softplus(x) = max(x, 0) + log1p(e) with e = exp(-|x|) in (0, 1] (expf4), and
  * log1p(e) = 2 atanh(s) for s = e / (2 + e) in (0, 1/3] — no rounding of 1 + e, so tiny e keep their value —

@@ -32,10 +32,16 @@ export interface MambaConfig {
   bias?: boolean;
   /** Bias on the conv (default true). */
   convBias?: boolean;
-  /** Use the parallel scan (true, default) or the sequential loop (false) when no fused kernel is chosen. */
-  pscan?: boolean;
-  /** Scan implementation: 'auto' (fused when the backend has the kernel, else pscan/sequential by `pscan`). */
+  /**
+   * Scan implementation: 'auto' (default: the fused kernel when the backend has one, else the parallel scan),
+   * 'fused', 'pscan' (log-depth parallel scan of tf ops) or 'sequential' (a loop over L).
+   */
   scanMode?: 'auto' | 'fused' | 'pscan' | 'sequential';
+  /**
+   * @deprecated Read from models saved by mamba-tfjs 0.1 only: `pscan: false` with no explicit scanMode means
+   * scanMode 'sequential'. Use scanMode.
+   */
+  pscan?: boolean;
   /** Seed for the initial weights (default: unseeded). */
   seed?: number;
   /**
@@ -47,7 +53,7 @@ export interface MambaConfig {
 }
 
 /** A MambaConfig with every default filled in and the derived sizes. */
-export type ResolvedMambaConfig = Required<Omit<MambaConfig, 'seed' | 'dtRank'>> & {
+export type ResolvedMambaConfig = Required<Omit<MambaConfig, 'seed' | 'dtRank' | 'pscan'>> & {
   dtRank: number;
   seed: number | undefined;
   /** ED = expandFactor · dModel. */
@@ -77,8 +83,9 @@ export function resolveMambaConfig(c: MambaConfig): ResolvedMambaConfig {
   if (dtInit !== 'random' && dtInit !== 'constant') {
     throw new Error(`Mamba config: expected dtInit 'random' or 'constant', got ${JSON.stringify(dtInit)}`);
   }
-  const pscan = c.pscan ?? true;
-  const scanMode = c.scanMode ?? 'auto';
+  // Porting note: older saved configs chose the non-fused scan with `pscan: boolean`; scanMode replaces it.
+  const legacySequential = c.pscan === false && (c.scanMode == null || c.scanMode === 'auto');
+  const scanMode = legacySequential ? 'sequential' : c.scanMode ?? 'auto';
   if (!['auto', 'fused', 'pscan', 'sequential'].includes(scanMode)) {
     throw new Error(`Mamba config: expected scanMode auto|fused|pscan|sequential, got ${JSON.stringify(scanMode)}`);
   }
@@ -97,7 +104,6 @@ export function resolveMambaConfig(c: MambaConfig): ResolvedMambaConfig {
     normEps: c.normEps ?? 1e-5,
     bias: c.bias ?? false,
     convBias: c.convBias ?? true,
-    pscan,
     scanMode,
     seed: c.seed,
     weightInit: weightInitOf(c.weightInit),
@@ -105,10 +111,9 @@ export function resolveMambaConfig(c: MambaConfig): ResolvedMambaConfig {
   };
 }
 
-/** The scan mode a block runs: an explicit scanMode wins; 'auto' falls back to pscan or sequential. */
+/** The scan mode a block runs. */
 export function blockScanMode(c: ResolvedMambaConfig): 'auto' | 'fused' | 'pscan' | 'sequential' {
-  if (c.scanMode !== 'auto') return c.scanMode;
-  return c.pscan ? 'auto' : 'sequential';
+  return c.scanMode;
 }
 
 /** The serializable part of a config (what getConfig stores). */
@@ -116,7 +121,7 @@ export function configForSave(c: ResolvedMambaConfig): Record<string, number | s
   const out: Record<string, number | string | boolean> = {
     dModel: c.dModel, nLayers: c.nLayers, dtRank: c.dtRank, dState: c.dState, expandFactor: c.expandFactor,
     dConv: c.dConv, dtMin: c.dtMin, dtMax: c.dtMax, dtInit: c.dtInit, dtScale: c.dtScale,
-    dtInitFloor: c.dtInitFloor, normEps: c.normEps, bias: c.bias, convBias: c.convBias, pscan: c.pscan,
+    dtInitFloor: c.dtInitFloor, normEps: c.normEps, bias: c.bias, convBias: c.convBias,
     scanMode: c.scanMode,
   };
   if (c.seed != null) out.seed = c.seed;

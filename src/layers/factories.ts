@@ -1,7 +1,6 @@
 /**
  * Factory functions in the style of tf.layers.*, and a ready-made functional MambaLM model.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { RMSNorm, RMSNormArgs } from './rmsNorm';
 import { MambaBlock, MambaBlockArgs } from './mambaBlock';
@@ -52,4 +51,3 @@ export function findMambaLM(model: tfl.LayersModel): MambaLM {
   return lm;
 }
 
-export type { tf };

@@ -63,7 +63,7 @@ export class ResidualBlock extends ParentLayer {
   }
 
   /**
-   * Whether call() runs the block as one op with a hand-written backward (ops/fusedBlock.ts): when the scan runs
+   * Whether call() runs the block as one op with a hand-written backward (ops/block/fusedBlock.ts): when the scan runs
    * fused on the active backend, unless the flag MAMBA_TFJS_FUSED_BLOCK is false (the layer-by-layer ops).
    */
   usesFusedBlock(): boolean {

@@ -5,6 +5,7 @@ import * as path from 'path';
 import '../../src/index';
 import { createMambaLM, findMambaLM, mambaLayer, rmsNorm, mambaBlock } from '../../src/layers/factories';
 import { Mamba } from '../../src/layers/mamba';
+import { configForSave, resolveMambaConfig } from '../../src/layers/config';
 import { lmLoss } from '../../src/losses';
 import { expectAllClose } from '../helpers/close';
 
@@ -156,5 +157,38 @@ describe('bad input names what was expected and what came', () => {
   test('a bad config', () => {
     expect(() => mambaLayer({ dModel: 0, nLayers: 1 })).toThrow(/expected dModel to be a positive integer, got 0/);
     expect(() => createMambaLM({ vocabSize: 1.5, dModel: 4, nLayers: 1 })).toThrow(/expected vocabSize to be a positive integer, got 1.5/);
+  });
+});
+
+describe('scanMode is the one scan switch; the old `pscan` field still loads', () => {
+  test('resolveMambaConfig: pscan false (0.1 models) means sequential; an explicit scanMode wins; pscan is not saved', () => {
+    expect(resolveMambaConfig({ dModel: 8, nLayers: 1, pscan: false }).scanMode).toBe('sequential');
+    expect(resolveMambaConfig({ dModel: 8, nLayers: 1, pscan: true }).scanMode).toBe('auto');
+    expect(resolveMambaConfig({ dModel: 8, nLayers: 1, pscan: false, scanMode: 'fused' }).scanMode).toBe('fused');
+    const saved = configForSave(resolveMambaConfig({ dModel: 8, nLayers: 1, pscan: false }));
+    expect(saved.scanMode).toBe('sequential');
+    expect('pscan' in saved).toBe(false);
+  });
+
+  test('a model.json written with pscan: false loads with scanMode sequential and the same outputs', async () => {
+    const model = tf.sequential();
+    model.add(mambaLayer({ dModel: 8, nLayers: 1, inputShape: [null, 8], scanMode: 'sequential', seed: 3 }));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mamba-legacy-'));
+    try {
+      await model.save(`file://${dir}`);
+      const file = path.join(dir, 'model.json');
+      const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+      const layer = json.modelTopology.config.layers[0].config;
+      delete layer.scanMode;
+      layer.pscan = false; // as mamba-tfjs 0.1 saved it
+      fs.writeFileSync(file, JSON.stringify(json));
+      const again = await tf.loadLayersModel(`file://${file}`);
+      const inner = again.layers[0] as Mamba;
+      expect(inner.getConfig().scanMode).toBe('sequential');
+      const x = tf.randomNormal([1, 5, 8], 0, 1, 'float32', 4);
+      expectAllClose(await (again.predict(x) as tf.Tensor).data(), await (model.predict(x) as tf.Tensor).data(), 0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

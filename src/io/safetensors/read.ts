@@ -1,5 +1,5 @@
 /**
- * Reader for the safetensors format (the writer is safetensorsWriter.ts, re-exported here) (https://github.com/huggingface/safetensors):
+ * Reader for the safetensors format (the writer is ./write.ts; ./index.ts exports both) (https://github.com/huggingface/safetensors):
  * an 8-byte little-endian header length, a JSON header, then the raw tensor bytes.
  *
  * Our own implementation because no well-kept Node library streams large (> 2 GiB) files with bounds checks.

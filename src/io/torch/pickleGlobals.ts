@@ -6,8 +6,6 @@
 import * as yauzl from 'yauzl';
 import { describePickleValue, PickleGlobal, PickleGlobalSpec } from './unpickle';
 import { TorchDtype, TORCH_STORAGE_DTYPES, TORCH_DTYPE_NAMES } from './dtypes';
-import { intTuple } from './tensors';
-import { nonNegativeInt } from './tensors';
 
 /** A storage referenced by a pickle persistent id `('storage', torch.XStorage, key, location, numel)`. */
 export interface StorageRef {
@@ -110,3 +108,15 @@ export function loadStoragePid(pid: unknown): StorageMarker {
 
 /** The `persistentLoad` of torch pickles (storage persistent ids), for {@link unpickle} callers such as the fuzzer. */
 export const torchPersistentLoad: (pid: unknown) => unknown = loadStoragePid;
+
+export function intTuple(v: unknown, what: string): number[] {
+  if (!Array.isArray(v)) throw new Error(`expected ${what} to be a tuple of ints, got ${describePickleValue(v)}`);
+  return v.map((x, i) => nonNegativeInt(x, `${what}[${i}]`));
+}
+
+export function nonNegativeInt(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new Error(`expected ${what} to be a non-negative integer, got ${describePickleValue(v)}`);
+  }
+  return v;
+}

@@ -6,8 +6,7 @@ import * as yauzl from 'yauzl';
 import { describePickleValue } from './unpickle';
 import { dtypeByteSize } from './dtypes';
 import { checkEntryClaim } from './zip';
-import { TensorDescriptor } from './pickleGlobals';
-import { RebuiltTensor } from './pickleGlobals';
+import { RebuiltTensor, TensorDescriptor } from './pickleGlobals';
 
 /**
  * A tensor's float32 output may take at most this multiple of the file size (plus EXPANSION_SLACK bytes):
@@ -58,18 +57,6 @@ export function describeTensors(
     throw new Error(`${what}: expected a state dict of tensors, found none (top-level keys: ${keys || 'none'})`);
   }
   return tensors;
-}
-
-export function intTuple(v: unknown, what: string): number[] {
-  if (!Array.isArray(v)) throw new Error(`expected ${what} to be a tuple of ints, got ${describePickleValue(v)}`);
-  return v.map((x, i) => nonNegativeInt(x, `${what}[${i}]`));
-}
-
-export function nonNegativeInt(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new Error(`expected ${what} to be a non-negative integer, got ${describePickleValue(v)}`);
-  }
-  return v;
 }
 
 export function product(shape: readonly number[]): number {

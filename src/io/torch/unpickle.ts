@@ -10,17 +10,13 @@
  * `bytes` -> Uint8Array, `int` -> number (bigint when beyond 2^53), `float` -> number,
  * `None` -> null, `bool` -> boolean, `set`/`frozenset` -> `Set`.
  */
-import { latin1, messageOf, describe } from './pickleValues';
+import { messageOf, describe } from './pickleValues';
+import { PickleReader } from './pickleReader';
 import { PickleGlobal, UnpickleOptions, MARK, OPCODE_NAMES } from './pickleTypes';
 
 export { PickleGlobal } from './pickleTypes';
 export type { PickleGlobalSpec, UnpickleOptions } from './pickleTypes';
 export { describePickleValue } from './pickleValues';
-
-const UTF8 = new TextDecoder('utf-8');
-
-/** Largest length a string/bytes opcode may announce before we even check the remaining bytes. */
-const MAX_SAFE_LENGTH = Number.MAX_SAFE_INTEGER;
 
 /**
  * Parses a pickle without executing anything.
@@ -36,22 +32,15 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): unknown {
 }
 
 /** The pickle virtual machine: a stack, a mark stack and a memo. */
-class Unpickler {
-  private readonly view: DataView;
+class Unpickler extends PickleReader {
   private readonly stack: unknown[] = [];
   private readonly memo = new Map<number, unknown>();
-  private readonly source: string;
-  private pos = 0;
-  /** Offset and name of the opcode being executed, for error messages. */
-  private opStart = 0;
-  private opName = '';
 
   constructor(
-    private readonly data: Uint8Array,
+    data: Uint8Array,
     private readonly options: UnpickleOptions,
   ) {
-    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    this.source = options.source ?? 'pickle';
+    super(data, options.source ?? 'pickle');
   }
 
   /** Executes opcodes until `STOP`. */
@@ -297,68 +286,4 @@ class Unpickler {
     if (v === MARK) throw this.error('expected a value on the stack, found a MARK');
     return v;
   }
-
-  /** Reserves `n` bytes and returns their start offset. */
-  private need(n: number): number {
-    const remaining = this.data.length - this.pos;
-    if (n > remaining) {
-      throw this.error(`needed ${n} byte(s) at offset ${this.pos} but only ${remaining} remain (truncated pickle?)`);
-    }
-    const at = this.pos;
-    this.pos += n;
-    return at;
-  }
-
-  private u8(): number {
-    return this.data[this.need(1)];
-  }
-
-  private u32(): number {
-    return this.view.getUint32(this.need(4), true);
-  }
-
-  private u64(): number {
-    const v = this.view.getBigUint64(this.need(8), true);
-    if (v > BigInt(MAX_SAFE_LENGTH)) throw this.error(`64-bit length ${v} is too large`);
-    return Number(v);
-  }
-
-  private bytes(len: number): Uint8Array {
-    const at = this.need(len);
-    return this.data.subarray(at, at + len);
-  }
-
-  private utf8(len: number): string {
-    return UTF8.decode(this.bytes(len));
-  }
-
-  private latin1(len: number): string {
-    return latin1(this.bytes(len));
-  }
-
-  /** A newline-terminated ASCII line (for GLOBAL). */
-  private line(): string {
-    const end = this.data.indexOf(0x0a, this.pos);
-    if (end < 0) throw this.error(`expected a newline-terminated name at offset ${this.pos}, found end of data (truncated pickle?)`);
-    const text = latin1(this.data.subarray(this.pos, end));
-    this.pos = end + 1;
-    return text;
-  }
-
-  /** Little-endian two's-complement integer of `len` bytes; a number when exact, else bigint. */
-  private long(len: number): number | bigint {
-    const b = this.bytes(len);
-    if (len === 0) return 0;
-    let v = 0n;
-    for (let i = len - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-    if (b[len - 1] & 0x80) v -= 1n << BigInt(8 * len);
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-  }
-
-  /** An Error prefixed with the source, and (unless already said) the current opcode and offset. */
-  private error(message: string, withOpcode = true): Error {
-    const where = withOpcode ? ` (opcode ${this.opName} at offset ${this.opStart})` : '';
-    return new Error(`${this.source}: ${message}${where}`);
-  }
 }
-

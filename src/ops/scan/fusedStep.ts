@@ -7,7 +7,7 @@
  * Kernels:
  *   MambaSelectiveStep {h, x, delta, A, B, C, D} → [y (B, ED), h' (B, ED, N)]
  *   MambaConvStep      {state, x, w, bias}       → [out (B, ED), state' (B, K−1, ED)]
- * No gradients: they serve inference. Other backends run the tf-op versions (selectiveStep.ts, convState.ts).
+ * No gradients: they serve inference. Other backends run the tf-op versions (./selectiveStep.ts, ../conv/convState.ts).
  *
  * Porting note: a decoding step is small (B·ED·N ≈ 25k elements at mamba-130m, B = 1), so tfjs's per-op cost
  * dominates it: measured on wasm, 24 layers of the tf-op selective step took ~120 ms per token.

@@ -1,6 +1,6 @@
 /**
  * Memory layout helpers for the calls into the scan.wasm module (its own linear memory): a bump allocator of
- * 16-byte aligned regions, growth, and float32 views. Used by fusedScanWasm.ts and convWasm.ts.
+ * 16-byte aligned regions, growth, and float32 views. Used by ./scan.ts, ./conv.ts and ./softplus.ts.
  */
 /** Rounds up to a multiple of 16 (bytes) or of 4 (lanes). */
 export const align16 = (v: number): number => Math.ceil(v / 16) * 16;

@@ -1,5 +1,5 @@
 /**
- * Fast fused selective scan: the functions of ./fusedScanMath run by the
+ * Fast fused selective scan: the functions of ../js/scanMath.ts run by the
  * WebAssembly SIMD module dist/ops/scan.wasm (source asm/scan.ts), with the JS
  * loops as fallback when the module is not built or cannot load, or when the
  * flag MAMBA_TFJS_SCAN_IMPL = 'js' asks for them.
@@ -34,7 +34,7 @@ export function activeScanModule(): ScanWasmExports | null {
   return jsForced() ? null : loadScanWasm();
 }
 
-/** 'wasm-simd' when the fast functions run the SIMD module, 'js' when they run ./fusedScanMath. */
+/** 'wasm-simd' when the fast functions run the SIMD module, 'js' when they run ../js/scanMath.ts. */
 export function scanKernelImpl(): ScanKernelImpl {
   return activeScanModule() != null ? 'wasm-simd' : 'js';
 }

@@ -1,6 +1,6 @@
 /**
  * The webgpu fused-scan backward programs (chunked and sequential output passes) and the layout of
- * their single packed output. See ../fusedScanWebgpu.ts for the algorithm and the shape glossary.
+ * their single packed output. See ./scan.ts for the algorithm and the shape glossary.
  */
 import { GRAD_KERNEL, ProgramUniform, ScanDims, WebGPUProgramLike, X_SIZES, backwardWorkgroupWidth, constants } from './common';
 

@@ -122,7 +122,7 @@ export function constants(d: ScanDims): string {
 /**
  * A program of `count` invocations in flat workgroups of {@link FLAT_WORKGROUP} whose shader is `header` (WGSL
  * constants) and `fn main(index : i32) { body }`; `main` gets the flat invocation index and must bound-check it.
- * Used by the scan programs here and by the conv and silu-gradient kernels (../fusedConvWebgpu.ts, ../siluGradWebgpu.ts).
+ * Used by the scan programs here and by the conv and silu-gradient kernels (./conv.ts, ./siluGrad.ts).
  */
 export function flatWgslProgram(
   shaderKey: string, outputShape: number[], count: number, variableNames: string[], header: string, body: string,

@@ -1,7 +1,7 @@
 /**
  * The webgpu fused-scan programs that walk the recurrence forward: the chunked mode's local,
  * combine and output passes, and the sequential mode's forward and checkpoint passes.
- * See ../fusedScanWebgpu.ts for the algorithm and the shape glossary.
+ * See ./scan.ts for the algorithm and the shape glossary.
  */
 import { LOAD_A, ScanDims, WebGPUProgramLike, X_SIZES, flatProgram } from './common';
 

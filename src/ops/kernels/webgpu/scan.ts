@@ -16,7 +16,7 @@
  * Kernels (registered by registerKernels(), see {@link registerScanWebgpuKernels}):
  *   MambaSelectiveScan     {x, delta, A, B, C, D}     -> y (B, L, ED)
  *   MambaSelectiveScanGrad {x, delta, A, B, C, D, dy} -> [dx, ddelta, dA, dB, dC, dD]
- * Semantics are those of fusedScanMath.ts (h_t = exp(delta_t A) h_{t-1} + delta_t B_t x_t,
+ * Semantics are those of ../js/scanMath.ts (h_t = exp(delta_t A) h_{t-1} + delta_t B_t x_t,
  * y_t = h_t . C_t + D x_t, g_t = dy_t C_t + a_{t+1} g_{t+1}); the gradient registration
  * lives in fusedSelectiveScan.ts. Every invocation keeps its N states in private memory.
  *
