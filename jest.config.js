@@ -5,5 +5,6 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testTimeout: 120000,
   maxWorkers: 2,
+  setupFiles: ['<rootDir>/test/helpers/quietBanner.ts'], // tfjs's cpu-backend notice, silenced as selectBackend does
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: { warnOnly: false } }] },
 };

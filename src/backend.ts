@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmKernelFixes } from './ops/wasmKernelFixes';
+import { quietCpuBanner } from './cpuBanner';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 export const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu', 'tensorflow'];
@@ -71,6 +72,7 @@ export async function selectBackend(name?: string): Promise<BackendName> {
   if (!BACKENDS.includes(chosen)) {
     throw new Error(`unknown backend '${chosen}': expected one of ${BACKENDS.join(', ')}`);
   }
+  quietCpuBanner(); // tfjs's "install tfjs-node" notice: this package runs on pure tfjs on purpose
   await register(chosen);
   if (chosen === 'wasm') registerWasmKernelFixes(); // after the package registered its kernels
   const ok = await tf.setBackend(chosen);

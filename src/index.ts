@@ -24,6 +24,7 @@ export { mambaLayer, rmsNorm, mambaBlock, residualBlock, mambaLMLayer, createMam
 export { lmLoss } from './losses';
 export { selectBackend, defaultBackend, BACKENDS } from './backend';
 export { registerWasmKernelFixes } from './ops/wasmKernelFixes';
+export { quietCpuBanner } from './cpuBanner';
 export type { BackendName } from './backend';
 export { fileSystem, registerFileSystemHandler } from './io/fsHandler';
 export { loadCheckpoint } from './io/checkpoint';
