@@ -1,6 +1,7 @@
 /**
- * Backend choice: cpu (default, pure tfjs), wasm, webgpu, or tensorflow (tfjs-node / tfjs-node-gpu when the
- * user installed one). Optional packages are loaded dynamically and never required.
+ * Backend choice: cpu (pure tfjs), wasm (the default when @tensorflow/tfjs-backend-wasm is installed, see
+ * defaultBackend), webgpu, or tensorflow (tfjs-node / tfjs-node-gpu when the user installed one). Optional packages
+ * are loaded dynamically and never required.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmKernelFixes } from './ops/wasmKernelFixes';
