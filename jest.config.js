@@ -3,8 +3,9 @@ module.exports = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  setupFiles: ['<rootDir>/test/setup/registerKernels.ts'],
   testTimeout: 120000,
   maxWorkers: 2,
+  // tfjs's cpu-backend notice silenced as selectBackend does; then every kernel registered, as the package entry does
+  setupFiles: ['<rootDir>/test/helpers/quietBanner.ts', '<rootDir>/test/setup/registerKernels.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', diagnostics: { warnOnly: false } }] },
 };

@@ -7,32 +7,56 @@ const FIXTURES = path.resolve(__dirname, '../../shared/fixtures');
 const tf = require('@tensorflow/tfjs');
 const m = require('../dist');
 const { SafetensorsFile } = require('../dist/io/safetensors');
+const { toTorch } = require('../dist/io/hf/layout');
+
+/** Largest |a - b| over two arrays of equal length. */
+function maxDiff(a, b) {
+  let d = 0;
+  for (let i = 0; i < b.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+/** One line per scan mode for fixture `fx`, against `ref` (its reference.safetensors). */
+async function checkFixture(fx, ref) {
+  const ids = tf.tensor2d(await ref.readInt32('input_ids'), ref.entry('input_ids').shape, 'int32'); // (B, L)
+  const rl = await ref.readFloat32('logits');
+  const rloss = (await ref.readFloat32('loss'))[0];
+  const [b, L] = ids.shape;
+  for (const mode of ['pscan', 'sequential', 'fused']) {
+    const model = await m.loadCheckpoint(`${FIXTURES}/${fx}`, { scanMode: mode });
+    const lm = m.findMambaLM(model);
+    const d = maxDiff(tf.tidy(() => lm.call(ids, {}).dataSync()), rl); // logits (B, L, V)
+    const vars = lm.weights.map((w) => w.read());
+    const { value, grads } = tf.variableGrads(() => {
+      const out = lm.call(ids, {}); // (B, L, V)
+      return m.lmLoss(tf.slice(ids, [0, 1], [b, L - 1]), tf.slice(out, [0, 0, 0], [b, L - 1, out.shape[2]]));
+    }, vars);
+    let worst = 0;
+    for (const w of lm.weights) {
+      const g = grads[w.read().name];
+      const t = toTorch(w.originalName, g.dataSync(), g.shape).data;
+      const r = await ref.readFloat32(`grad.${w.originalName}`);
+      worst = Math.max(worst, maxDiff(t, r) / maxDiff(r, new Float32Array(r.length)));
+    }
+    const loss = value.dataSync()[0];
+    console.log(`${fx} ${mode}: logits max|diff| ${d.toExponential(2)}, loss rel ${(Math.abs(loss - rloss) / rloss).toExponential(2)}, worst grad rel ${worst.toExponential(2)}`);
+    tf.dispose([value, ...Object.values(grads)]);
+    model.dispose();
+  }
+  ids.dispose();
+}
+
 (async () => {
-  await tf.setBackend('cpu');
+  await m.selectBackend('cpu');
   for (const fx of ['tiny-hf', 'tiny-hf-bf16', 'tiny-orig']) {
     const ref = await SafetensorsFile.open(`${FIXTURES}/${fx}/reference.safetensors`);
-    const ids = tf.tensor2d(await ref.readInt32('input_ids'), ref.entry('input_ids').shape, 'int32');
-    const rl = await ref.readFloat32('logits');
-    for (const mode of ['pscan', 'sequential', 'fused']) {
-      const model = await m.loadCheckpoint(`${FIXTURES}/${fx}`, { scanMode: mode });
-      const lm = m.findMambaLM(model);
-      const l = lm.call(ids, {}).dataSync();
-      let d = 0; for (let i = 0; i < l.length; i++) d = Math.max(d, Math.abs(l[i] - rl[i]));
-      const [b, L] = ids.shape;
-      const vars = lm.weights.map((w) => w.read());
-      const { value, grads } = tf.variableGrads(() => { const out = lm.call(ids, {}); return m.lmLoss(tf.slice(ids, [0, 1], [b, L - 1]), tf.slice(out, [0, 0, 0], [b, L - 1, out.shape[2]])); }, vars);
-      let worst = 0;
-      for (const w of lm.weights) {
-        const g = grads[w.read().name];
-        const { toTorch } = require('../dist/io/hf/layout');
-        const t = toTorch(w.originalName, g.dataSync(), g.shape).data;
-        const r = await ref.readFloat32(`grad.${w.originalName}`);
-        let md = 0, mx = 0; for (let i = 0; i < r.length; i++) { md = Math.max(md, Math.abs(t[i] - r[i])); mx = Math.max(mx, Math.abs(r[i])); }
-        worst = Math.max(worst, md / mx);
-      }
-      const rloss = (await ref.readFloat32('loss'))[0];
-      console.log(`${fx} ${mode}: logits max|diff| ${d.toExponential(2)}, loss rel ${(Math.abs(value.dataSync()[0] - rloss) / rloss).toExponential(2)}, worst grad rel ${worst.toExponential(2)}`);
-      model.dispose();
+    try {
+      await checkFixture(fx, ref);
+    } finally {
+      await ref.close(); // closed here, not left to the garbage collector (Node's DEP0137 warning)
     }
   }
-})();
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -26,18 +26,34 @@ function drawCharts(dir) {
     ], { columns: 2 });
   }
   const train = rows.filter((r) => (r.bench === 'train-step' || r.bench === 'train-step-webgpu') && r.msPerStep != null);
-  if (train.length) {
-    // One series per backend, path and optimizer (webgpu rows name their path in `variant`).
-    const keyOf = (r) => `${r.backend} ${r.variant ?? r.mode}${r.optimizer === 'flatAdam' ? ' FlatAdam' : ''} d${r.dModel}×${r.nLayers} B${r.B}`;
-    const keys = [...new Set(train.map(keyOf))];
-    writeChart(path.join(dir, 'train-step.png'), {
-      title: 'Train step (forward, backward, Adam)', xLabel: 'sequence length L', yLabel: 'ms per step', xAxis: 'log2', yAxis: 'log10',
+  if (train.length) writeChart(path.join(dir, 'train-step.png'), trainStepPanels(train), { columns: 2 });
+}
+
+/**
+ * The train-step chart: one panel per model size (cpu/wasm rows and webgpu rows measure different models, so they
+ * do not share an axis), one series per backend, path and optimizer, the legend below the plot.
+ */
+function trainStepPanels(train) {
+  const sizeOf = (r) => `d${r.dModel}×${r.nLayers}, B ${r.B}`;
+  const keyOf = (r) => `${r.backend} ${r.variant ?? r.mode}${r.optimizer === 'flatAdam' ? ' FlatAdam' : ''}`; // webgpu rows name their path in variant
+  const sizes = [...new Set(train.map(sizeOf))];
+  return sizes.map((size) => {
+    const rows = train.filter((r) => sizeOf(r) === size);
+    const keys = [...new Set(rows.map(keyOf))];
+    return {
+      title: `Train step (forward, backward, Adam): ${size}`,
+      xLabel: 'sequence length L',
+      yLabel: 'ms per step',
+      xAxis: 'log2',
+      yAxis: 'log10',
+      legend: 'below',
+      height: 460,
       series: keys.map((k) => {
-        const pts = train.filter((r) => keyOf(r) === k).sort((a, b) => a.L - b.L);
+        const pts = rows.filter((r) => keyOf(r) === k).sort((a, b) => a.L - b.L);
         return { name: k, x: pts.map((r) => r.L), y: pts.map((r) => r.msPerStep) };
       }),
-    });
-  }
+    };
+  });
 }
 
 module.exports = { drawCharts };

@@ -82,8 +82,7 @@ async function childConvert(src, out, dtype) {
 /** Child: load a converted directory with plain tfjs (after importing mamba-tfjs for file:// and the layers). */
 async function childLoad(out) {
   const tf = require('@tensorflow/tfjs');
-  require(DIST);
-  await tf.setBackend('cpu');
+  await require(DIST).selectBackend('cpu'); // also spends tfjs's Node.js banner silently
   const t0 = performance.now();
   const model = await tf.loadLayersModel(`file://${path.join(out, 'model.json')}`);
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -94,9 +93,9 @@ async function childLoad(out) {
 
 /** Child: load a converted directory one weight at a time (mamba-tfjs loadTfjsModelStreaming). */
 async function childStreamLoad(out) {
-  const tf = require('@tensorflow/tfjs');
-  const { loadTfjsModelStreaming } = require(DIST);
-  await tf.setBackend('cpu');
+  require('@tensorflow/tfjs'); // the cpu backend
+  const { loadTfjsModelStreaming, selectBackend } = require(DIST);
+  await selectBackend('cpu');
   const t0 = performance.now();
   const model = await loadTfjsModelStreaming(out);
   const seconds = (performance.now() - t0) / 1000;

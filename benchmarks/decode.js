@@ -24,12 +24,23 @@ function args() {
   return out;
 }
 
+/** A progress line on stderr (each config takes minutes on the cpu backend at mamba-130m's size). */
+function progress(line) {
+  process.stderr.write(`decode.js: ${line}\n`);
+}
+
 /** One measurement: prefill time (first token) and decode tokens/s (the steps after it). */
-async function measure(model, batch, promptLength, newTokens, vocab) {
+async function measure(model, batch, promptLength, newTokens, vocab, label) {
   const prompt = Array.from({ length: batch }, (_, b) => Array.from({ length: promptLength }, (_, t) => (b * 131 + t * 17) % vocab));
   const stamps = [];
   const start = performance.now();
-  await generate(model, prompt, { maxNewTokens: newTokens, temperature: 0, onToken: () => { stamps.push(performance.now()); } });
+  const every = Math.max(1, Math.round(newTokens / 4));
+  const onToken = () => {
+    stamps.push(performance.now());
+    const n = stamps.length;
+    if (n === 1 || n % every === 0) progress(`${label}: token ${n}/${newTokens} (${((stamps[n - 1] - start) / 1000).toFixed(1)} s)`);
+  };
+  await generate(model, prompt, { maxNewTokens: newTokens, temperature: 0, onToken });
   const end = performance.now();
   const decodeSteps = stamps.length - 1;
   const decodeS = (stamps[stamps.length - 1] - stamps[0]) / 1000;
@@ -51,16 +62,20 @@ async function main() {
   const results = [];
   for (const backend of a.backends.split(',')) {
     await selectBackend(backend);
+    let t0 = performance.now();
     const model = createMambaLM({ ...shape, seed: 1 });
     const lm = findMambaLM(model);
+    progress(`${backend}: model built (${model.countParams()} parameters) in ${((performance.now() - t0) / 1000).toFixed(1)} s; warming up`);
     // Warm up (kernel registration, first allocations).
+    t0 = performance.now();
     await generate(model, [[1, 2]], { maxNewTokens: 2, temperature: 0 });
+    progress(`${backend}: warmed up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     for (const batch of a.batches.split(',').map(Number)) {
       const before = tf.memory().numTensors;
-      const r = await measure(model, batch, +a.prompt, +a.new, lm.vocabSize);
+      const r = await measure(model, batch, +a.prompt, +a.new, lm.vocabSize, `${backend} batch ${batch}`);
       if (tf.memory().numTensors !== before) throw new Error(`decode.js: tensors leaked: ${before} → ${tf.memory().numTensors}`);
       results.push({ backend, ...r });
-      process.stderr.write(`${backend} batch ${batch}: ${r.decodeTokensPerS} tokens/s\n`);
+      progress(`${backend} batch ${batch}: ${r.decodeTokensPerS} tokens/s (prefill ${r.prefillMs} ms)`);
     }
     model.dispose();
   }

@@ -3,7 +3,7 @@
  * tf.loadLayersModel, and continue a prompt with generate().
  *
  *   node examples/run.js pretrainedLLM [CHECKPOINT_DIR] [--prompt TEXT | --ids "1,2,3;4,5,6"]
- *     [--max-new-tokens 16] [--temperature 0] [--top-k K] [--top-p P] [--seed S] [--dtype float32|float16]
+ *     [--max-tokens 16] [--temperature 0] [--top-k K] [--top-p P] [--seed S] [--dtype float32|float16]
  *     [--tokenizer tokenizer.json] [--out DIR] [--backend cpu|wasm|webgpu|tensorflow]
  *
  * CHECKPOINT_DIR (else $MAMBA_CHECKPOINT, else the test fixture ../shared/fixtures/tiny-hf beside the project,
@@ -51,7 +51,7 @@ function promptIds(flags: Flags, tokenizer: MambaTokenizer | null): number[][] {
 }
 
 async function main(): Promise<void> {
-  const flags = readFlags(['prompt', 'ids', 'max-new-tokens', 'temperature', 'top-k', 'top-p', 'seed', 'dtype', 'tokenizer', 'out', 'backend']);
+  const flags = readFlags(['prompt', 'ids', 'max-tokens', 'temperature', 'top-k', 'top-p', 'seed', 'dtype', 'tokenizer', 'out', 'backend']);
   const checkpoint = flags.positionals[0] ?? process.env.MAMBA_CHECKPOINT ?? FIXTURE;
   const backend = await selectBackend(flags.opt('backend'));
   const tmp = flags.opt('out') ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'mamba-example-'));
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     const temperature = flags.num('temperature', 0);
     started = Date.now();
     const { sequences } = await generate(model, prompts, {
-      maxNewTokens: flags.num('max-new-tokens', 16),
+      maxNewTokens: flags.num('max-tokens', 16),
       temperature,
       topK: flags.opt('top-k') ? flags.num('top-k', 0) : undefined,
       topP: flags.opt('top-p') ? flags.num('top-p', 1) : undefined,

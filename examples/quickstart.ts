@@ -1,7 +1,14 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { mambaLayer, createMambaLM, lmLoss, loadCheckpoint } from 'mamba-tfjs';
+import { mambaLayer, createMambaLM, lmLoss, loadCheckpoint, selectBackend } from 'mamba-tfjs';
 
 async function main(): Promise<void> {
+  // 0. A backend: --backend NAME (cpu, wasm, webgpu, tensorflow), else $MAMBA_TFJS_BACKEND, else wasm when installed.
+  const flag = process.argv.indexOf('--backend');
+  console.log('backend:', await selectBackend(flag > 0 ? process.argv[flag + 1] : undefined));
+
   // 1. A Mamba stack inside tf.sequential: (batch, length, 16) → (batch, length, 1).
   const model = tf.sequential();
   model.add(mambaLayer({ dModel: 16, nLayers: 2, inputShape: [null, 16] }));
@@ -23,8 +30,10 @@ async function main(): Promise<void> {
   console.log('logits shape:', logits.shape);
 
   // 3. Save and load with plain @tensorflow/tfjs (mamba-tfjs registers a file:// handler).
-  await lm.save('file://./my-mamba');
-  const again = await tf.loadLayersModel('file://./my-mamba/model.json');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'my-mamba-'));
+  await lm.save(`file://${dir}`);
+  console.log('saved to', dir);
+  const again = await tf.loadLayersModel(`file://${dir}/model.json`);
   console.log('reloaded logits equal:', tf.equal(again.predict(inputs) as tf.Tensor, logits).all().dataSync()[0] === 1);
 
   // 4. A HuggingFace checkpoint directory (config.json + model.safetensors, e.g. state-spaces/mamba-130m-hf).
@@ -34,4 +43,7 @@ async function main(): Promise<void> {
   }
 }
 
-main();
+main().catch((e: Error) => {
+  console.error(e.message);
+  process.exitCode = 1;
+});

@@ -70,11 +70,31 @@ function resolveExample(name) {
   return file;
 }
 
+/** Ends the run with one line on stderr (the stack only with MAMBA_TFJS_DEBUG set). */
+function fail(e) {
+  console.error(`examples/run.js: ${e && e.message ? e.message : String(e)}`);
+  if (process.env.MAMBA_TFJS_DEBUG) console.error(e);
+  process.exit(1);
+}
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+
 const [name, ...flags] = process.argv.slice(2);
 if (!name || name === '--help' || name === '-h') {
-  console.log('usage: node examples/run.js <example> [flags]   (see examples/README.md)');
+  console.log('usage: node examples/run.js <example> [flags]   (<example> --help lists its flags; see examples/README.md)');
   process.exit(name ? 0 : 1);
 }
-const file = resolveExample(name);
+let file;
+try {
+  file = resolveExample(name);
+} catch (e) {
+  fail(e);
+}
+if ((flags.includes('--help') || flags.includes('-h')) && !fs.readFileSync(file, 'utf8').includes('readFlags(')) {
+  // An example that reads process.argv itself (quickstart, the README's code): its flags from the source.
+  const own = [...fs.readFileSync(file, 'utf8').matchAll(/process\.argv\.indexOf\('(--[\w-]+)'\)/g)].map((m) => `[${m[1]} VALUE]`);
+  console.log(`usage: node examples/run.js ${path.basename(file, '.ts')} ${own.join(' ')}   (see examples/README.md)`.replace(/ +\(/, '   ('));
+  process.exit(0);
+}
 process.argv = [process.argv[0], file, ...flags]; // the example reads its flags from process.argv.slice(2)
 require(file);

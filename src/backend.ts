@@ -1,10 +1,12 @@
 /**
- * Backend choice: cpu (default, pure tfjs), wasm, webgpu, or tensorflow (tfjs-node / tfjs-node-gpu when the
- * user installed one). Optional packages are loaded dynamically and never required.
+ * Backend choice: cpu (pure tfjs), wasm (the default when @tensorflow/tfjs-backend-wasm is installed, see
+ * defaultBackend), webgpu, or tensorflow (tfjs-node / tfjs-node-gpu when the user installed one). Optional packages
+ * are loaded dynamically and never required.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerKernels } from './ops/kernels/register';
 import { backendFlag } from './flags';
+import { quietCpuBanner } from './cpuBanner';
 
 export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 export const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu', 'tensorflow'];
@@ -74,6 +76,7 @@ export async function selectBackend(name?: string): Promise<BackendName> {
   if (!BACKENDS.includes(chosen)) {
     throw new Error(`unknown backend '${chosen}': expected one of ${BACKENDS.join(', ')}`);
   }
+  quietCpuBanner(); // tfjs's "install tfjs-node" notice: this package runs on pure tfjs on purpose
   await register(chosen);
   registerKernels(); // again, after the backend's package registered its own kernels (segmentSum, wasm fixes replace some)
   const ok = await tf.setBackend(chosen);

@@ -26,6 +26,7 @@ export { selectBackend, defaultBackend, BACKENDS } from './backend';
 export { registerWasmKernelFixes } from './ops/kernels/wasmFixes';
 export { registerKernels } from './ops/kernels/register';
 export * as flags from './flags';
+export { quietCpuBanner } from './cpuBanner';
 export type { BackendName } from './backend';
 export { fileSystem, registerFileSystemHandler } from './io/tfjs/fsHandler';
 export { loadCheckpoint } from './io/hf/loadCheckpoint';

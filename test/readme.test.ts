@@ -19,16 +19,21 @@ test('the README usage example is examples/quickstart.ts and runs', () => {
     .outputText.replace(/require\("mamba-tfjs"\)/g, JSON.stringify(path.join(root, 'dist/index.js')).replace(/^/, 'require(') + ')');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mamba-readme-'));
   fs.writeFileSync(path.join(dir, 'quickstart.js'), js);
-  const out = execFileSync(process.execPath, ['quickstart.js'], {
+  const out = execFileSync(process.execPath, ['quickstart.js', '--backend', 'cpu'], {
     cwd: dir,
     env: { ...process.env, NODE_PATH: path.join(root, 'node_modules'), MAMBA_CHECKPOINT: path.resolve(root, '../shared/fixtures/tiny-hf') },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  expect(out).toMatch(/^backend: cpu$/m); // --backend is honoured
   expect(out).toMatch(/sequential loss per epoch: \[/);
   expect(out).toMatch(/logits shape: \[ 2, 16, 256 \]/);
   expect(out).toMatch(/reloaded logits equal: true/);
   expect(out).toMatch(/checkpoint parameters: \d+/);
-  expect(fs.existsSync(path.join(dir, 'my-mamba/model.json'))).toBe(true);
+  const saved = /^saved to (.*)$/m.exec(out)?.[1] ?? '';
+  expect(path.dirname(saved)).toBe(os.tmpdir()); // under the system temp folder, not the working directory
+  expect(fs.existsSync(path.join(saved, 'model.json'))).toBe(true);
+  expect(fs.readdirSync(dir)).toEqual(['quickstart.js']);
   fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(saved, { recursive: true, force: true });
 });

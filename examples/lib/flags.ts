@@ -15,17 +15,28 @@ export interface Flags {
   positionals: string[];
 }
 
+/** The usage line of an example that takes these flags. */
+export function usage(example: string, names: string[]): string {
+  return `usage: node examples/run.js ${example} ${names.map((n) => `[--${n} VALUE]`).join(' ')}   (see examples/README.md)`;
+}
+
 /**
  * Parse `argv` (default: the example's own arguments) against the flag names it accepts; every flag takes a
- * value. Unknown flags are an error naming the accepted ones.
+ * value. `--help` / `-h` prints the usage line and exits. Any other unknown flag, or a flag without its value, is
+ * an error of one line naming the accepted flags.
+ * @param example the example's name, for the usage line (default: from process.argv[1])
  */
-export function readFlags(names: string[], argv: string[] = process.argv.slice(2)): Flags {
+export function readFlags(names: string[], argv: string[] = process.argv.slice(2), example = exampleName()): Flags {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage(example, names));
+    process.exit(0);
+  }
   const options = Object.fromEntries(names.map((n) => [n, { type: 'string' as const }]));
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new Error(`${(e as Error).message} (flags: ${names.map((n) => `--${n}`).join(' ')})`);
+    throw new Error(`${example}: ${parseError(e as Error & { code?: string }, argv)}; expected flags: ${names.map((n) => `--${n}`).join(' ')}`);
   }
   const values = parsed.values as Record<string, string | undefined>;
   return {
@@ -40,4 +51,17 @@ export function readFlags(names: string[], argv: string[] = process.argv.slice(2
     opt: (name) => values[name],
     positionals: parsed.positionals,
   };
+}
+
+/** The running example's name (its file name without .ts). */
+function exampleName(): string {
+  return (process.argv[1] ?? 'example').split(/[\\/]/).pop()?.replace(/\.ts$/, '') ?? 'example';
+}
+
+/** parseArgs's error as a short phrase: which flag was wrong and how. */
+function parseError(e: Error & { code?: string }, argv: string[]): string {
+  const flag = /'(-[^']*)'/.exec(e.message)?.[1] ?? argv.find((a) => a.startsWith('-')) ?? '';
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return `flag ${flag.split(' ')[0]} expects a value`;
+  return e.message.split('\n')[0];
 }

@@ -21,6 +21,8 @@ export interface Series {
   dashed?: boolean;
   /** Draw a dot at every point (default: when the series has at most 40 points). */
   markers?: boolean;
+  /** Write each point's value above it, formatted by this function (e.g. `(v) => v.toFixed(1) + ' %'`). */
+  labels?: (y: number) => string;
 }
 
 /** One chart panel. */
@@ -36,6 +38,10 @@ export interface ChartSpec {
   xMax?: number;
   yMin?: number;
   yMax?: number;
+  /** About how many y ticks to draw (default 5). */
+  yTicks?: number;
+  /** Where the legend goes: in the corner of the plot that covers fewer points (default), or below the plot. */
+  legend?: 'inside' | 'below';
   /** Panel size in pixels (default 640 x 400). */
   width?: number;
   height?: number;
@@ -71,7 +77,10 @@ function panelSize(spec: ChartSpec): [number, number] {
 /** SVG elements of one panel, drawn in the box [0, width] x [0, height]; `id` keeps its clip path unique in a grid. */
 export function chartBody(spec: ChartSpec, id = 'p0'): string {
   const [W, H] = panelSize(spec);
-  const m = { left: 72, right: 18, top: spec.title ? 36 : 14, bottom: spec.xLabel ? 52 : 32 };
+  const named = spec.series.filter((s) => s.name);
+  const showLegend = named.length > 1 || (named.length === 1 && !spec.yLabel);
+  const below = showLegend && spec.legend === 'below' ? belowLegendLayout(named, W - 72 - 18) : null;
+  const m = { left: 72, right: 18, top: spec.title ? 36 : 14, bottom: (spec.xLabel ? 52 : 32) + (below ? below.rows * 18 + 6 : 0) };
   const x0 = m.left;
   const x1 = W - m.right;
   const y0 = H - m.bottom;
@@ -80,7 +89,7 @@ export function chartBody(spec: ChartSpec, id = 'p0'): string {
     if (s.x.length !== s.y.length) throw new Error(`series "${s.name}": expected x and y of equal length, got ${s.x.length} and ${s.y.length}`);
   }
   const xs = makeScale(spec.xAxis ?? 'linear', spec.series.flatMap((s) => s.x), x0, x1, { min: spec.xMin, max: spec.xMax });
-  const ys = makeScale(spec.yAxis ?? 'linear', spec.series.flatMap((s) => s.y), y0, y1, { min: spec.yMin, max: spec.yMax, ticks: 5 });
+  const ys = makeScale(spec.yAxis ?? 'linear', spec.series.flatMap((s) => s.y), y0, y1, { min: spec.yMin, max: spec.yMax, ticks: spec.yTicks ?? 5 });
   const out: string[] = [];
   out.push(`<rect x="${x0}" y="${y1}" width="${x1 - x0}" height="${y0 - y1}" fill="#ffffff" stroke="none"/>`);
   // Grid and tick labels.
@@ -114,23 +123,52 @@ export function chartBody(spec: ChartSpec, id = 'p0'): string {
       else flush();
     }
     flush();
-    if (s.markers ?? s.x.length <= 40) {
-      for (let k = 0; k < s.x.length; k++) {
-        if (okX(s.x[k]) && okY(s.y[k])) out.push(`<circle cx="${px(xs.map(s.x[k]))}" cy="${px(ys.map(s.y[k]))}" r="3" fill="${color}"/>`);
-      }
+  });
+  out.push('</g>');
+  // Markers and value labels, clipped to the plot box grown by a marker's radius (a point on the frame stays whole).
+  out.push(`<clipPath id="${clipId}-m"><rect x="${x0 - 4}" y="${y1 - 4}" width="${x1 - x0 + 8}" height="${y0 - y1 + 8}"/></clipPath>`);
+  out.push(`<g clip-path="url(#${clipId}-m)">`);
+  spec.series.forEach((s, i) => {
+    const color = s.color ?? PALETTE[i % PALETTE.length];
+    const markers = s.markers ?? s.x.length <= 40;
+    for (let k = 0; k < s.x.length; k++) {
+      if (!okX(s.x[k]) || !okY(s.y[k])) continue;
+      const X = xs.map(s.x[k]);
+      const Y = ys.map(s.y[k]);
+      if (markers) out.push(`<circle cx="${px(X)}" cy="${px(Y)}" r="3" fill="${color}"/>`);
     }
   });
   out.push('</g>');
+  spec.series.forEach((s, i) => {
+    if (!s.labels) return;
+    const color = s.color ?? PALETTE[i % PALETTE.length];
+    for (let k = 0; k < s.x.length; k++) {
+      if (!okX(s.x[k]) || !okY(s.y[k])) continue;
+      const X = Math.min(Math.max(xs.map(s.x[k]), x0 + 24), x1 - 24); // whole labels at the ends of the axis
+      out.push(`<text x="${px(X)}" y="${px(ys.map(s.y[k]) - 8)}" font-size="11" text-anchor="middle" fill="${color}">${esc(s.labels(s.y[k]))}</text>`);
+    }
+  });
   // Titles.
   if (spec.title) out.push(`<text x="${px((x0 + x1) / 2)}" y="22" font-size="15" font-weight="bold" text-anchor="middle" fill="#111">${esc(spec.title)}</text>`);
-  if (spec.xLabel) out.push(`<text x="${px((x0 + x1) / 2)}" y="${H - 12}" font-size="13" text-anchor="middle" fill="#111">${esc(spec.xLabel)}</text>`);
+  if (spec.xLabel) out.push(`<text x="${px((x0 + x1) / 2)}" y="${y0 + 40}" font-size="13" text-anchor="middle" fill="#111">${esc(spec.xLabel)}</text>`);
   if (spec.yLabel) {
     const cy = px((y0 + y1) / 2);
     out.push(`<text x="16" y="${cy}" font-size="13" text-anchor="middle" fill="#111" transform="rotate(-90 16 ${cy})">${esc(spec.yLabel)}</text>`);
   }
-  // Legend, only when it helps: in the right-hand corner (top or bottom) that covers fewer points.
-  const named = spec.series.filter((s) => s.name);
-  if (named.length > 1 || (named.length === 1 && !spec.yLabel)) {
+  // Legend, only when it helps: below the plot, or in the right-hand corner (top or bottom) that covers fewer points.
+  if (below) {
+    const top = H - (below.rows * 18 + 6) - 4;
+    spec.series.forEach((s, i) => {
+      const j = named.indexOf(s);
+      if (j < 0) return;
+      const color = s.color ?? PALETTE[i % PALETTE.length];
+      const lx = x0 + (j % below.columns) * below.width;
+      const ly = top + 13 + Math.floor(j / below.columns) * 18;
+      const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+      out.push(`<line x1="${px(lx)}" y1="${px(ly - 4)}" x2="${px(lx + 20)}" y2="${px(ly - 4)}" stroke="${color}" stroke-width="2"${dash}/>`);
+      out.push(`<text x="${px(lx + 26)}" y="${px(ly)}" font-size="12" fill="#111">${esc(s.name)}</text>`);
+    });
+  } else if (showLegend) {
     const lw = Math.max(...named.map((s) => s.name.length)) * 7.2 + 38;
     const lh = named.length * 18 + 8;
     const lx = x1 - lw - 8;
@@ -158,6 +196,13 @@ export function chartBody(spec: ChartSpec, id = 'p0'): string {
     });
   }
   return out.join('\n');
+}
+
+/** Columns, column width and rows of a legend below a plot `width` pixels wide. */
+function belowLegendLayout(named: Series[], width: number): { columns: number; width: number; rows: number } {
+  const entry = Math.max(...named.map((s) => s.name.length)) * 7.2 + 40;
+  const columns = Math.max(1, Math.min(named.length, Math.floor(width / entry)));
+  return { columns, width: entry, rows: Math.ceil(named.length / columns) };
 }
 
 /** A complete SVG document holding the panels in a grid. */

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { convertCheckpoint, ConvertDtype } from '../io/hf/convert';
 import { DEFAULT_SHARD_BYTES } from '../io/tfjs/shards';
+import { withFlagNames } from './flagNames';
 
 /** Parses a positive number of megabytes (MiB) into bytes. */
 function parseMegabytes(value: string): number {
@@ -27,12 +28,12 @@ export function registerConvertCommand(program: Command): void {
     .option('--quiet', 'print only the summary', false)
     .action(async (checkpointDir: string, outDir: string, opts: { dtype: ConvertDtype; shardSize: number; overwrite: boolean; quiet: boolean }) => {
       const started = Date.now();
-      const result = await convertCheckpoint(checkpointDir, outDir, {
+      const result = await withFlagNames(() => convertCheckpoint(checkpointDir, outDir, {
         dtype: opts.dtype,
         shardBytes: opts.shardSize,
         overwrite: opts.overwrite,
         onProgress: opts.quiet || !process.stderr.isTTY ? undefined : (done, total, name) => process.stderr.write(`\r[${done}/${total}] ${name}\x1b[K`),
-      });
+      }));
       if (!opts.quiet && process.stderr.isTTY) process.stderr.write('\n');
       const mb = (result.weightBytes / 2 ** 20).toFixed(1);
       console.log(`converted ${checkpointDir} (${result.layout} layout) → ${outDir}: ${result.weights} weights, ${mb} MiB ${result.dtype} ` +

@@ -1,17 +1,20 @@
 /**
- * `mamba-tfjs generate --model DIR --prompt "…"`: continue a prompt, streaming the text to stdout through the
- * tokenizer.json beside the model, and end with a line giving the speed in tokens/s.
+ * `mamba-tfjs generate --model DIR --prompt "…"`: continue a prompt, streaming the text to stdout, and end with a
+ * line giving the speed in tokens/s. The text goes through the model's tokenizer: --tokenizer, else the byte-level
+ * one of a model trained by `mamba-tfjs train --task text` (saved in its model.json), else tokenizer.json beside
+ * the model. `--ids 1,2,3` gives the prompt as raw token ids instead; a model without any tokenizer then prints
+ * ids (comma-separated, as --ids takes them).
  *
- * DIR is a tfjs model directory (model.json, from `mamba-tfjs convert` or `model.save`) or a HuggingFace
+ * DIR is a tfjs model directory (model.json, from `mamba-tfjs convert`, `train` or `model.save`) or a HuggingFace
  * checkpoint directory (config.json + weights).
  */
-import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, selectBackend } from '../backend';
 import { findMambaLM } from '../layers/factories';
 import { loadModel, modelDirKind } from '../io/loadModel';
-import { loadTokenizer } from '../io/tokenizer/tokenizer';
+import type { MambaTokenizer } from '../io/tokenizer/tokenizer';
+import { resolveTokenizer } from './modelTokenizer';
 import { generate } from '../generation/generate';
 import { TextStreamer } from '../generation/textStreamer';
 
@@ -19,7 +22,10 @@ import { TextStreamer } from '../generation/textStreamer';
 export interface GenerateCommandOptions {
   /** Model directory: tfjs (model.json) or HuggingFace checkpoint (config.json). */
   model: string;
-  prompt: string;
+  /** The text to continue (or give `ids`). */
+  prompt?: string;
+  /** The prompt as raw token ids (instead of `prompt`). */
+  ids?: number[];
   /** New tokens at most (default 64). */
   maxTokens?: number;
   /** 0 = greedy (default 1). */
@@ -27,7 +33,7 @@ export interface GenerateCommandOptions {
   topK?: number;
   topP?: number;
   seed?: number;
-  /** Backend to run on (default: $MAMBA_TFJS_BACKEND or cpu). */
+  /** Backend to run on (default: $MAMBA_TFJS_BACKEND, else wasm when installed, else cpu). */
   backend?: string;
   /** tokenizer.json (default: the one in the model directory). */
   tokenizer?: string;
@@ -35,7 +41,7 @@ export interface GenerateCommandOptions {
 
 /** What a run printed and measured. */
 export interface GenerateCommandResult {
-  /** The generated text (without the prompt). */
+  /** The generated text (without the prompt); for a model without a tokenizer, the new ids comma-separated. */
   text: string;
   /** The new token ids. */
   tokens: number[];
@@ -59,25 +65,25 @@ export function formatStats(newTokens: number, seconds: number, promptTokens: nu
 export async function runGenerateCommand(
   options: GenerateCommandOptions, write: (text: string) => void = (t) => process.stdout.write(t),
 ): Promise<GenerateCommandResult> {
+  if ((options.prompt === undefined) === (options.ids === undefined)) {
+    throw new Error(`generate: expected exactly one of --prompt and --ids, got ${options.prompt === undefined ? 'neither' : 'both'}`);
+  }
   await selectBackend(options.backend);
   modelDirKind(options.model); // a missing or unrecognized directory is named before the tokenizer
-  const tokenizerPath = options.tokenizer ?? path.join(options.model, 'tokenizer.json');
-  const tokenizer = await loadTokenizer(tokenizerPath).catch((e: Error) => {
-    throw new Error(`${e.message}${options.tokenizer ? '' : ' (put tokenizer.json beside the model or pass --tokenizer)'}`);
-  });
+  const tokenizer = await resolveTokenizer(options.model, options.tokenizer, options.ids === undefined);
   const { model } = await loadModel(options.model);
   try {
     const lm = findMambaLM(model);
-    const ids = tokenizer.encode(options.prompt);
-    if (ids.length === 0) throw new Error(`generate: expected a prompt of at least one token, got ${JSON.stringify(options.prompt)}`);
+    const ids = options.ids ?? (tokenizer as MambaTokenizer).encode(options.prompt as string);
+    if (ids.length === 0) throw new Error(`generate: expected a prompt of at least one token, got ${JSON.stringify(options.prompt ?? '')}`);
     const outside = ids.find((id) => id >= lm.paddedVocab);
     if (outside !== undefined) {
-      throw new Error(`generate: the prompt's token ${outside} (${JSON.stringify(tokenizer.decode([outside]))}) is outside the model's ` +
-        `vocabulary: expected ids < ${lm.paddedVocab}`);
+      const shown = tokenizer ? ` (${JSON.stringify(tokenizer.decode([outside]))})` : '';
+      throw new Error(`generate: the prompt's token ${outside}${shown} is outside the model's vocabulary: expected ids < ${lm.paddedVocab}`);
     }
-    const streamer = new TextStreamer(tokenizer, ids);
+    const out = tokenizer ? textOutput(tokenizer, ids, options.prompt) : idOutput(ids);
     const tokens: number[] = [];
-    write(options.prompt);
+    write(out.prompt);
     const started = performance.now();
     let firstAt = started;
     await generate(model, [ids], {
@@ -86,23 +92,66 @@ export async function runGenerateCommand(
       topK: options.topK,
       topP: options.topP,
       seed: options.seed,
-      stopTokens: tokenizer.eosTokenId != null ? [tokenizer.eosTokenId] : [],
+      stopTokens: tokenizer?.eosTokenId != null ? [tokenizer.eosTokenId] : [],
       onToken: ([id], step) => {
         if (step === 0) firstAt = performance.now();
         tokens.push(id);
-        const piece = streamer.push(id);
+        const piece = out.push(id);
         if (piece) write(piece);
       },
     });
     const seconds = (performance.now() - started) / 1000;
-    const rest = streamer.flush();
+    const rest = out.flush();
     if (rest) write(rest);
     const statsLine = formatStats(tokens.length, seconds, ids.length, (firstAt - started) / 1000);
     write(`\n${statsLine}\n`);
-    return { text: streamer.text, tokens, tokensPerSecond: seconds > 0 ? tokens.length / seconds : 0, statsLine };
+    return { text: out.text(), tokens, tokensPerSecond: seconds > 0 ? tokens.length / seconds : 0, statsLine };
   } finally {
     model.dispose();
   }
+}
+
+/** How the prompt and each new token are printed. */
+interface Output {
+  prompt: string;
+  push(id: number): string;
+  flush(): string;
+  /** Everything printed after the prompt. */
+  text(): string;
+}
+
+/** Text through the tokenizer, streamed without partial characters. */
+function textOutput(tokenizer: MambaTokenizer, ids: number[], prompt: string | undefined): Output {
+  const streamer = new TextStreamer(tokenizer, ids);
+  return {
+    prompt: prompt ?? tokenizer.decode(ids),
+    push: (id) => streamer.push(id),
+    flush: () => streamer.flush(),
+    text: () => streamer.text,
+  };
+}
+
+/** Raw ids, comma-separated as --ids takes them (a model without a tokenizer). */
+function idOutput(ids: number[]): Output {
+  const pieces: string[] = [];
+  return {
+    prompt: ids.join(','),
+    push: (id) => {
+      pieces.push(String(id));
+      return `,${id}`;
+    },
+    flush: () => '',
+    text: () => pieces.join(','),
+  };
+}
+
+/** A parser for commander: comma-separated non-negative integer token ids. */
+export function tokenIds(v: string): number[] {
+  const parts = v.split(',').map((p) => p.trim());
+  const ids = parts.map(Number);
+  const bad = parts.find((p, i) => p === '' || !Number.isInteger(ids[i]) || ids[i] < 0);
+  if (bad !== undefined) throw new InvalidArgumentError(`expected comma-separated non-negative integer token ids such as 1,2,3, got "${v}"`);
+  return ids;
 }
 
 /** A parser for commander: an integer ≥ min. */
@@ -129,16 +178,17 @@ function number(lo: number, hi: number, loInclusive: boolean): (v: string) => nu
 export function registerGenerateCommand(program: Command): void {
   program
     .command('generate')
-    .description('continue a prompt with a Mamba language model, streaming the text (tokenizer.json beside the model)')
+    .description('continue a prompt with a Mamba language model, streaming the text (tokenizer.json beside the model, or a byte-level model from `train --task text`)')
     .requiredOption('--model <dir>', 'tfjs model directory (model.json) or HuggingFace checkpoint directory (config.json)')
-    .requiredOption('--prompt <text>', 'the text to continue')
+    .option('--prompt <text>', 'the text to continue')
+    .option('--ids <list>', 'the prompt as raw token ids, e.g. 1,2,3 (a model without a tokenizer then prints ids)', tokenIds)
     .option('--max-tokens <n>', 'new tokens at most', integer(0), 64)
     .option('--temperature <t>', 'sampling temperature; 0 decodes greedily', number(0, Infinity, true), 1)
     .option('--top-k <k>', 'sample among the k most likely tokens', integer(1))
     .option('--top-p <p>', 'sample among the most likely tokens holding probability p (nucleus)', number(0, 1, false))
     .option('--seed <n>', 'seed of the sampler (default: random)', integer(0))
     .option('--tokenizer <path>', 'tokenizer.json to use instead of the one in the model directory')
-    .addOption(new Option('--backend <name>', 'tfjs backend (default: $MAMBA_TFJS_BACKEND or cpu)').choices(BACKENDS))
+    .addOption(new Option('--backend <name>', 'tfjs backend (default: $MAMBA_TFJS_BACKEND, else wasm when installed, else cpu)').choices(BACKENDS))
     .action(async (opts: GenerateCommandOptions) => {
       await runGenerateCommand(opts);
     });

@@ -28,6 +28,7 @@ import { writeExtrapolationChart, writeTrainingChart } from './trainCharts';
 import { defaultOptions, learningRate, SCAN_MODES, TASK_NAMES, type TrainOptions } from './trainOptions';
 import { TrainRun, type TrainArgs } from './trainRun';
 import { setLearningRate, trainableVariables, trainStep } from './trainStep';
+import { formatSample, sampleText } from './textSample';
 
 export { validationRng, type TrainArgs } from './trainRun';
 
@@ -76,6 +77,22 @@ function tryChart(log: (l: string) => void, what: string, draw: () => string): s
   }
 }
 
+/** The validation line: loss and accuracy, and for the synthetic tasks the fraction of sequences fully right. */
+function validationLine(o: TrainOptions, v: EvalResult): string {
+  const seqs = o.task === 'text' ? '' : ` (sequences ${pct(v.seqAccuracy)})`;
+  return `validation loss ${v.loss.toFixed(4)}, accuracy ${pct(v.accuracy)}${seqs}`;
+}
+
+/** For text: a sample of the model's writing (a failure to sample is reported, never fatal). */
+async function textSampleLine(run: TrainRun): Promise<string | null> {
+  if (run.options.task !== 'text') return null;
+  try {
+    return formatSample(await sampleText(run.model, run.task, run.options.seed));
+  } catch (e) {
+    return `sample: could not generate: ${(e as Error).message}`;
+  }
+}
+
 /** Why the step loop ended early, if it did. */
 interface LoopEnd {
   interrupted: boolean;
@@ -117,7 +134,9 @@ async function trainLoop(run: TrainRun, io: TrainIO, log: (l: string) => void): 
       progress.update({ step: run.step, loss: r.loss, accuracy: r.accuracy, tokensPerSec: tps, lr });
       if (o.evalEvery > 0 && run.step % o.evalEvery === 0 && run.step < o.steps) {
         const v = await run.validate();
-        progress.note(`step ${run.step}: validation loss ${v.loss.toFixed(4)}, accuracy ${pct(v.accuracy)} (sequences ${pct(v.seqAccuracy)})`);
+        progress.note(`step ${run.step}: ${validationLine(o, v)}`);
+        const sample = await textSampleLine(run);
+        if (sample) progress.note(`step ${run.step}: ${sample}`);
         if (o.targetAccuracy > 0 && v.accuracy >= o.targetAccuracy) {
           end.reachedTarget = true;
           progress.note(`step ${run.step}: reached the target accuracy ${pct(o.targetAccuracy)}; stopping`);
@@ -161,8 +180,14 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
       extrapolation = rows;
     }
     if (charts.length) log(`charts: ${charts.join(', ')}`);
-    const scored = o.task === 'text' ? 'next bytes' : 'answer tokens';
-    log(`final accuracy: ${pct(final.accuracy)} of ${scored} (sequences fully right: ${pct(final.seqAccuracy)}) on ${final.sequences} held-out sequences; loss ${final.loss.toFixed(4)}`);
+    if (o.task === 'text') {
+      const sample = await textSampleLine(run);
+      if (sample) log(sample);
+      log(`final accuracy: ${pct(final.accuracy)} of next bytes on ${final.sequences} held-out sequences; loss ${final.loss.toFixed(4)}`);
+      log(`sample it: mamba-tfjs generate --model ${o.out} --prompt "…"`);
+    } else {
+      log(`final accuracy: ${pct(final.accuracy)} of answer tokens (sequences fully right: ${pct(final.seqAccuracy)}) on ${final.sequences} held-out sequences; loss ${final.loss.toFixed(4)}`);
+    }
     return {
       options: o,
       step: run.step,
@@ -222,7 +247,7 @@ export function registerTrain(program: Command): void {
     .option('--warmup <n>', `linear warm-up steps (default ${d.warmup})`, intArg(0))
     .option('--min-lr-ratio <x>', `cosine decay ends at lr * this (default ${d.minLrRatio}; 1 = constant)`, numArg)
     .option('--clip-norm <x>', `clip gradients to this global norm, 0 = off (default ${d.clipNorm})`, numArg)
-    .option('--eval-every <n>', `validate every n steps, 0 = only at the end (default ${d.evalEvery})`, intArg(0))
+    .option('--eval-every <n>', `validate every n steps, 0 = only at the end (default ${d.evalEvery}; text: a tenth of --steps, at most ${tx.evalEvery})`, intArg(0))
     .option('--eval-size <n>', `held-out sequences per validation (default ${d.evalSize}; text ${tx.evalSize})`, intArg(1))
     .option('--target-accuracy <x>', 'stop once a validation reaches this answer accuracy, e.g. 0.99 (default 0 = run all steps)', numArg)
     .option('--save-every <n>', 'also checkpoint every n steps (default 0 = at the end and on Ctrl-C)', intArg(0))

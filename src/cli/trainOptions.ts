@@ -142,8 +142,17 @@ export function resolveOptions(given: Partial<TrainOptions>, saved?: TrainOption
   }
   const task = defined.task ?? saved?.task ?? 'selective-copying';
   const o: TrainOptions = { ...defaultOptions(task), ...(saved ?? {}), ...defined };
+  if (!saved && defined.evalEvery === undefined && task === 'text') o.evalEvery = textEvalEvery(o.steps, o.evalEvery);
   validateOptions(o);
   return o;
+}
+
+/**
+ * Validation interval of a text run given no --eval-every: about ten validations (each with a text sample) during
+ * the run, at most every `cap` steps — so that a short run is validated during training, not only at the end.
+ */
+export function textEvalEvery(steps: number, cap: number): number {
+  return Math.max(1, Math.min(cap, Math.floor(steps / 10)));
 }
 
 /** Learning rate at a step: linear warm-up, then cosine decay to lr * minLrRatio at `steps`. */

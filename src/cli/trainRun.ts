@@ -10,7 +10,7 @@ import type { Task } from '../tasks/types';
 import { emptyHistory, loadTrainCheckpoint, readTrainState, saveTrainCheckpoint, type TrainHistory } from './trainCheckpoint';
 import { evaluate, type EvalResult } from './evaluate';
 import { defaultOptions, resolveOptions, type TrainOptions } from './trainOptions';
-import { buildTask, describeTask } from './trainTask';
+import { buildTask, describeTask, tokenizerMetadata } from './trainTask';
 
 /** Options as given: anything left undefined takes the default (or the resumed run's value). */
 export type TrainArgs = Partial<TrainOptions> & { /** Continue the run saved in `out`. */ resume?: boolean };
@@ -21,12 +21,6 @@ const VAL_SEED_OFFSET = 1_000_003;
 /** The stream of validation sequences of a run with this seed (the same sequences at every validation). */
 export function validationRng(seed: number): Rng {
   return new Rng(seed + VAL_SEED_OFFSET);
-}
-
-/** Silences tfjs-backend-cpu's one-time "install tfjs-node" banner: this package is pure tfjs on purpose. */
-function quietCpuBanner(): void {
-  const backend = tf.backend() as unknown as { firstUse?: boolean };
-  if (typeof backend.firstUse === 'boolean') backend.firstUse = false;
 }
 
 /** A training run in progress. Call {@link TrainRun.dispose} when done. */
@@ -56,8 +50,7 @@ export class TrainRun {
     const out = given.out ?? defaultOptions(given.task ?? 'selective-copying').out;
     const saved = resume ? readTrainState(out) : undefined;
     const o = resolveOptions({ ...given, out }, saved?.options);
-    const backend = await selectBackend(o.backend); // default: $MAMBA_TFJS_BACKEND, else wasm when installed, else cpu
-    quietCpuBanner();
+    const backend = await selectBackend(o.backend); // default: $MAMBA_TFJS_BACKEND, else wasm when installed, else cpu (no tfjs banner)
     const task = buildTask(o);
     log(`mamba-tfjs train | backend ${backend} | ${describeTask(o, task)}`);
     const optimizer = tf.train.adam(o.lr);
@@ -82,6 +75,8 @@ export class TrainRun {
       });
       run = new TrainRun(o, task, model, optimizer, new Rng(o.seed));
     }
+    const metadata = tokenizerMetadata(o);
+    if (metadata) run.model.setUserDefinedMetadata(metadata); // saved in model.json: `generate` samples it as text
     log(`model: D=${o.dModel}, ${o.nLayers} layers, N=${o.dState}, E=${o.expand}, ${run.model.countParams()} parameters; batch ${o.batch}, lr ${o.lr}, ${o.steps} steps`);
     return run;
   }

@@ -6,6 +6,7 @@ import { SelectiveCopyingTask } from '../tasks/selectiveCopying';
 import { TextDataTask } from '../tasks/textData';
 import type { Task } from '../tasks/types';
 import type { TrainOptions } from './trainOptions';
+import { BYTES_DESCRIPTOR, type TokenizerDescriptor } from '../generation/byteTokenizer';
 
 /** The task of a training run. */
 export function buildTask(o: TrainOptions): Task {
@@ -32,4 +33,12 @@ export function describeTask(o: TrainOptions, task: Task): string {
       return `text: ${o.data} (${sizes.train} train bytes, ${sizes.val} val bytes), T=${task.seqLen}, byte vocab 256`;
     }
   }
+}
+
+/**
+ * What model.json's userDefinedMetadata records for `mamba-tfjs generate`: the byte-level tokenizer of a text
+ * run; nothing for the synthetic tasks (their ids are symbols, sampled with `generate --ids`).
+ */
+export function tokenizerMetadata(o: TrainOptions): { tokenizer: TokenizerDescriptor } | null {
+  return o.task === 'text' ? { tokenizer: BYTES_DESCRIPTOR } : null;
 }

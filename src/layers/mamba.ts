@@ -13,6 +13,7 @@ import { NamedWeightsArgs, ParentLayer, weightPrefixOf, weightPrefixConfig } fro
 import { ResidualBlock } from './residualBlock';
 import { MambaConfig, ResolvedMambaConfig, configForSave, resolveMambaConfig } from './config';
 import { checkLastDim } from './validate';
+import { noteTrainingCall } from '../training/cpuHint';
 import type { MambaBlockCache, MambaCache } from './cache';
 
 /** Arguments of the Mamba stack: mamba.py's MambaConfig fields plus tf.layers' own. */
@@ -57,6 +58,7 @@ export class Mamba extends ParentLayer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs = {}): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs; // (B, L, D)
     checkLastDim(x, this.config.dModel, 'Mamba');
+    noteTrainingCall(kwargs.training); // one hint per process when training on 'cpu' without the wasm package
     return tf.tidy(() => this.blocks.reduce((h, block) => block.call(h, kwargs) as tf.Tensor, x)); // (B, L, D)
   }
 

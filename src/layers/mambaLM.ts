@@ -78,6 +78,16 @@ export class MambaLM extends ParentLayer {
     return [s[0], s[1], null];
   }
 
+  /**
+   * The output shape as `model.summary()` shows it, with the vocabulary filled in: (B, L, V). Only this report
+   * names V; the symbolic output tensors keep it unknown (see computeOutputShape), so `fit` with lmLoss still
+   * takes (B, L, 1) targets.
+   */
+  override get outputShape(): Shape {
+    const s = super.outputShape as Shape;
+    return [s[0], s[1], this.paddedVocab];
+  }
+
   /** Look up token ids: (B, L) → (B, L, D). Checks the ids. */
   embed(ids: tf.Tensor): tf.Tensor {
     checkTokenIds(ids, this.paddedVocab, 'MambaLM');

@@ -4,6 +4,8 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { chartSvg, svgToPng, writeChart } from '../../src/cli/chart';
 import { formatNumber, makeScale } from '../../src/cli/chartScale';
+import { writeExtrapolationChart, writeTrainingChart } from '../../src/cli/trainCharts';
+import { emptyHistory } from '../../src/cli/trainCheckpoint';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -132,5 +134,73 @@ describe('charts', () => {
 
   it('rejects series of unequal length', () => {
     expect(() => chartSvg({ series: [{ name: 'x', x: [1, 2], y: [1] }] })).toThrow(/expected x and y of equal length, got 2 and 1/);
+  });
+});
+
+describe('training and extrapolation charts', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'train-chart-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  /** Attribute values of the SVG elements matching `re` (first capture group as a number). */
+  const numbers = (svg: string, re: RegExp): number[] => [...svg.matchAll(re)].map((m) => Number(m[1]));
+  /** The pixel y of a y-axis tick labelled `label` in panel `panel` (tick labels sit 4 px below their line). */
+  function tickY(svg: string, label: string, panel: number): number {
+    const g = svg.split('<g transform=')[panel + 1];
+    const m = new RegExp(`<text x="[\\d.]+" y="([\\d.]+)" font-size="12" text-anchor="end" fill="#333">${label}</text>`).exec(g);
+    expect(m).not.toBeNull();
+    return Number((m as RegExpExecArray)[1]) - 4;
+  }
+
+  it('training: accuracy in % (0-100 axis), titled by what the task scores; validation points drawn whole', () => {
+    const h = emptyHistory();
+    for (let s = 1; s <= 100; s++) {
+      h.train.step.push(s);
+      h.train.loss.push(3 / s);
+      h.train.accuracy.push(0.5);
+    }
+    h.val = { step: [50, 100], loss: [0.1, 0.05], accuracy: [0.5, 0.75], seqAccuracy: [0, 0] };
+    const text = fs.readFileSync(writeTrainingChart(path.join(dir, 'text.svg'), h, 'text'), 'utf8');
+    expect(text).toContain('text: next-byte accuracy');
+    expect(text).not.toContain('answer accuracy');
+    expect(text).toContain('accuracy (%)');
+    const panel = text.split('<g transform=')[2];
+    // The validation series (second colour) at 50 % and 75 % of the way from the 0 tick to the 100 tick.
+    const cys = numbers(panel, /<circle cx="[\d.]+" cy="([\d.]+)" r="3" fill="#d62728"\/>/g);
+    const y0 = tickY(text, '0', 1);
+    const y100 = tickY(text, '100', 1);
+    expect(cys).toHaveLength(2);
+    expect(cys[0]).toBeCloseTo(y0 + 0.5 * (y100 - y0), 0);
+    expect(cys[1]).toBeCloseTo(y0 + 0.75 * (y100 - y0), 0);
+    // Markers are clipped to the plot box grown by their radius: the point at the last step (on the frame) is whole.
+    expect(panel).toMatch(/<clipPath id="clip-p1-m"><rect x="68" y="32" width="558" height="320"\/><\/clipPath>/);
+    const synthetic = fs.readFileSync(writeTrainingChart(path.join(dir, 'sc.svg'), h, 'selective-copying'), 'utf8');
+    expect(synthetic).toContain('selective-copying: answer accuracy');
+  });
+
+  it('extrapolation: value labels on every point, and room above 100 % so that a drop to 96.9 % shows', () => {
+    const rows = [64, 128, 256, 512, 1024].map((length, i) => ({ factor: 2 ** i, length, accuracy: i < 4 ? 1 : 0.96875, loss: 0 }));
+    const svg = fs.readFileSync(writeExtrapolationChart(path.join(dir, 'ex.svg'), rows, 64), 'utf8');
+    expect((svg.match(/>100 %<\/text>/g) ?? []).length).toBe(4);
+    expect(svg).toContain('>96.9 %</text>');
+    const top = numbers(svg, /<rect x="72" y="([\d.]+)" width/g)[0]; // the plot box's top edge
+    const cys = numbers(svg, /<circle cx="[\d.]+" cy="([\d.]+)" r="3"/g);
+    expect(Math.min(...cys)).toBeGreaterThan(top + 20); // 100 % is below the frame, with its label in between
+    expect(cys[4] - cys[0]).toBeGreaterThan(5); // the drop is visible: 3.1 points of 110 over 314 px
+  });
+
+  it('a legend below the plot: entries under the x label, the plot shorter, no entry over the data', () => {
+    const series = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].map((name, i) => ({ name, x: [1, 2, 4], y: [i + 1, i + 2, i + 3] }));
+    const { svg } = chartSvg({ title: 't', xLabel: 'x', yLabel: 'y', legend: 'below', series });
+    const plotBottom = (() => {
+      const m = /<rect x="72" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" fill="#ffffff"/.exec(svg) as RegExpExecArray;
+      return Number(m[1]) + Number(m[2]);
+    })();
+    const xLabelY = numbers(svg, /<text x="[\d.]+" y="([\d.]+)" font-size="13" text-anchor="middle" fill="#111">x<\/text>/g)[0];
+    const entryYs = numbers(svg, /<text x="[\d.]+" y="([\d.]+)" font-size="12" fill="#111">(?:alpha|beta|gamma|delta|epsilon)<\/text>/g);
+    expect(entryYs).toHaveLength(5);
+    expect(Math.min(...entryYs)).toBeGreaterThan(xLabelY);
+    expect(Math.max(...entryYs)).toBeLessThanOrEqual(400);
+    expect(xLabelY).toBeGreaterThan(plotBottom);
+    expect(plotBottom).toBeLessThan(400 - 52); // the plot gave up the legend's rows
+    expect(svg).not.toContain('fill-opacity="0.85"'); // no boxed legend inside the plot
   });
 });

@@ -51,7 +51,7 @@ test('pretrainedLLM converts tiny-hf, loads it and generates the reference greed
   const [b, p] = prompt.shape;
   const s = sequences.shape[1];
   const rows = Array.from({ length: b }, (_, i) => Array.from(prompt.data.slice(i * p, (i + 1) * p)));
-  const out = await runExample('pretrainedLLM', ['--ids', rows.map((r) => r.join(',')).join(';'), '--max-new-tokens', String(s - p)]);
+  const out = await runExample('pretrainedLLM', ['--ids', rows.map((r) => r.join(',')).join(';'), '--max-tokens', String(s - p)]);
   expect(out).toMatch(/converted .*tiny-hf \(hf layout\): 22 weights/);
   expect(out).toMatch(/loaded with tf\.loadLayersModel/);
   for (let i = 0; i < b; i++) {
@@ -60,3 +60,37 @@ test('pretrainedLLM converts tiny-hf, loads it and generates the reference greed
     expect((line as RegExpExecArray)[1].split(' ').map(Number)).toEqual(Array.from(sequences.data.slice(i * s, (i + 1) * s)));
   }
 }, 90_000);
+
+describe('examples/run.js answers a bad command line with one line', () => {
+  /** Runs examples/run.js; resolves to its exit code, stdout and stderr. */
+  async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(root, 'examples/run.js'), ...args], { cwd: root, encoding: 'utf8' });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code: number; stdout: string; stderr: string };
+      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
+  }
+
+  test('an unknown example: the known ones, no stack trace', async () => {
+    const r = await run(['nope']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('examples/run.js: no example "nope": expected one of pretrainedLLM, quickstart, sequentialRegression, worldModel\n');
+  });
+
+  test('EXAMPLE --help prints its flags; an unknown flag or a missing value is one line naming the accepted flags', async () => {
+    const help = await run(['worldModel', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: node examples\/run\.js worldModel \[--episodes VALUE\] .*\[--backend VALUE\]/);
+    expect(help.stderr).toBe('');
+    const quick = await run(['quickstart', '--help']);
+    expect(quick.stdout).toBe('usage: node examples/run.js quickstart [--backend VALUE]   (see examples/README.md)\n');
+    const bogus = await run(['sequentialRegression', '--bogus', '1']);
+    expect(bogus.code).toBe(1);
+    expect(bogus.stderr).toMatch(/^sequentialRegression: unknown flag --bogus; expected flags: --sequences .*--backend\n$/);
+    const missing = await run(['worldModel', '--epochs']);
+    expect(missing.stderr).toMatch(/^worldModel: flag --epochs expects a value; expected flags: /);
+    expect(missing.stderr.split('\n')).toHaveLength(2);
+  });
+});

@@ -200,7 +200,7 @@ describe('existing output directories', () => {
     const out = freshOut();
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'keep.txt'), 'precious');
-    await expect(convert(fixtureDir('tiny-hf-bf16'), out)).rejects.toThrow(/out already exists and is not empty/);
+    await expect(convert(fixtureDir('tiny-hf-bf16'), out)).rejects.toThrow(/out already exists and is not empty \(expected a new or empty directory; pass --overwrite to replace it\)/);
     expect(fs.readdirSync(out)).toEqual(['keep.txt']);
     const bad = checkpointDir({ 'config.json': '{"hidden_size": 4}' });
     await expect(convert(bad, out, '--overwrite')).rejects.toThrow(/unknown checkpoint layout/);
