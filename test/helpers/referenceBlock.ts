@@ -75,7 +75,7 @@ export function referenceStack(layer: Mamba, xs: Float32Array, ws: Float32Array,
   const slots = layer.blocks.map((blk) => {
     const m = blk.mixer.w;
     return {
-      eps: blk.norm.eps,
+      eps: blk.mixer.config.normEps, // the configured value, not the norm layer's own: a dropped eps shows
       dtRank: blk.mixer.config.dtRank,
       at: {
         norm: index(blk.norm.weight), inProj: index(m.inProj), inProjBias: index(m.inProjBias), conv: index(m.conv),

@@ -110,7 +110,7 @@ const CASES: BlockCase[] = [
   { name: 'D 16, 2 layers, N 8', cfg: { dModel: 16, nLayers: 2, dState: 8 }, B: 2, L: 9 },
   { name: 'D 12, in/out bias, no conv bias, N 4, odd L 13', cfg: { dModel: 12, nLayers: 1, dState: 4, bias: true, convBias: false }, B: 1, L: 13 },
   { name: 'D 8, N 3, K 3, L 1', cfg: { dModel: 8, nLayers: 1, dState: 3, dConv: 3 }, B: 3, L: 1 },
-  { name: 'D 16, 2 layers, R 3, E 1, N 5, bias, L 13', cfg: { dModel: 16, nLayers: 2, dState: 5, dtRank: 3, expandFactor: 1, bias: true }, B: 2, L: 13 },
+  { name: 'D 16, 2 layers, R 3, E 1, N 5, bias, L 13, eps 1e-3', cfg: { dModel: 16, nLayers: 2, dState: 5, dtRank: 3, expandFactor: 1, bias: true, normEps: 1e-3 }, B: 2, L: 13 },
 ];
 
 /** The stack, perturbed, and its input and output weights. */
