@@ -29,6 +29,7 @@ module.exports = [
     find: 'eps: this.backbone.config.normEps, ',
     replace: '',
     tests: ['test/io/checkpoint.test.ts'],
+    filter: 'pscan mode', // every fixture (a new one too), one scan mode
     note: "norm_f falls back to eps 1e-5. Every fixture so far has layer_norm_epsilon 1e-5, so this survives until a " +
       'fixture with another eps (tiny-hf-eps, in progress) is in checkpoint.test.ts',
   },
