@@ -140,7 +140,7 @@ function runMutant(dir, m) {
 }
 
 const esc = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const code = (s) => `\`${esc(s).replace(/`/g, "'")}\``;
+const code = (s) => (s === '' ? '(deleted)' : `\`${esc(s).replace(/`/g, "'")}\``);
 
 function writeReport(rows, baseline, totalSeconds, only) {
   const commit = run('git', ['rev-parse', '--short', 'HEAD'], ROOT).out.trim();
