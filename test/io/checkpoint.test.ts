@@ -38,7 +38,8 @@ async function checkAgainstReference(fixture: (typeof FIXTURE_NAMES)[number], sc
       return lmLoss(target, pred);
     }, vars);
     const refLoss = (await ref.float('loss')).data[0];
-    expect(Math.abs(value.dataSync()[0] - refLoss)).toBeLessThanOrEqual(1e-3 * Math.abs(refLoss));
+    // Measured: 6.5e-8 relative for tiny-hf (one float32 step at 7.29), 0 for the others.
+    expect(Math.abs(value.dataSync()[0] - refLoss)).toBeLessThanOrEqual(1e-5 * Math.abs(refLoss));
     const gradKeys = ref.keys().filter((k) => k.startsWith('grad.'));
     expect(gradKeys.length).toBe(lm.weights.length);
     for (const w of lm.weights) {
