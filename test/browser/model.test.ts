@@ -1,13 +1,13 @@
 /**
  * The tiny HF fixture in real headless Chromium on the cpu, wasm, webgl and webgpu (SwiftShader) backends: the page fetches
- * config.json and model.safetensors over http from 127.0.0.1, builds a MambaLM, and its logits (1e-4) and greedy
- * tokens must match the fixture's reference.safetensors.
+ * config.json and model.safetensors over http from 127.0.0.1, builds a MambaLM, and its logits (1e-4), next-token
+ * loss (1e-5 relative), weight gradients (2e-5 relative) and greedy tokens must match the fixture's reference.safetensors.
  */
 import * as path from 'path';
 import { openHarnessPage, PageSession } from './harness/session';
 import { Route, TYPES } from './harness/server';
 import { fixtureDir, openReference } from '../helpers/fixtures';
-import { maxAbsDiff } from '../helpers/close';
+import { maxAbs, maxAbsDiff } from '../helpers/close';
 import type { ModelRequest, ModelResult } from './pages/model';
 
 /** The fixture served to the page (change the fixture root in test/helpers/fixtures.ts). */
@@ -15,6 +15,9 @@ const FIXTURE = 'tiny-hf' as const;
 const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu'] as const;
 const WASM_DIR = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+/** Gradient bound: max|ours − ref| / max|ref| per weight (float32 vs the float64 reference). */
+const GRAD_RTOL = 2e-5;
 
 type Page = { modelChecks: { run(requestJson: string): Promise<string> } };
 
@@ -27,6 +30,8 @@ describe(`${FIXTURE} in headless Chromium`, () => {
   let request: ModelRequest;
   let refLogits: { data: Float32Array; shape: number[] };
   let refSequences: number[][];
+  let refLoss: number;
+  const refGrads = new Map<string, { data: Float32Array; shape: number[] }>();
   const t0 = Date.now();
 
   beforeAll(async () => {
@@ -37,6 +42,8 @@ describe(`${FIXTURE} in headless Chromium`, () => {
       const seq = await ref.int('generate.sequences');
       refLogits = await ref.float('logits');
       refSequences = rows(seq.data, seq.shape);
+      refLoss = (await ref.float('loss')).data[0];
+      for (const k of ref.keys().filter((key) => key.startsWith('grad.'))) refGrads.set(k.slice('grad.'.length), await ref.float(k));
       request = {
         backend: '', fixtureUrl: '/fixture',
         inputIds: { data: Array.from(ids.data), shape: ids.shape as [number, number] },
@@ -56,7 +63,7 @@ describe(`${FIXTURE} in headless Chromium`, () => {
     console.log(`model.test: ${((Date.now() - t0) / 1000).toFixed(1)} s in all (bundle ${s?.timings.bundle} ms, browser open ${s?.timings.open} ms); built-ins stubbed for src/: ${s?.stubbedBySrc.join(', ')}; served: ${[...new Set(s?.server.log)].join(', ')}`);
   });
 
-  test.each(BACKENDS)('%s: logits within 1e-4 of the reference, greedy tokens equal', async (backend) => {
+  test.each(BACKENDS)('%s: logits within 1e-4, loss and gradients close to the reference, greedy tokens equal', async (backend) => {
     const t = Date.now();
     let json: string;
     try {
@@ -66,11 +73,23 @@ describe(`${FIXTURE} in headless Chromium`, () => {
     }
     const r = JSON.parse(json) as ModelResult;
     const err = maxAbsDiff(r.logits.data, refLogits.data);
-    console.log(`${backend}: ${Date.now() - t} ms (${JSON.stringify(Object.fromEntries(Object.entries(r.ms).map(([k, v]) => [k, Math.round(v)])))}), max |logits − ref| ${err.toExponential(2)}`);
+    const lossErr = Math.abs(r.loss - refLoss) / Math.abs(refLoss);
+    let gradErr = 0;
+    let gradWorst = '';
+    for (const [name, g] of refGrads) {
+      const ours = r.grads[name];
+      expect(ours?.shape).toEqual(g.shape);
+      const e = maxAbsDiff(ours.data, g.data) / maxAbs(g.data);
+      if (!(e <= gradErr)) [gradErr, gradWorst] = [e, name];
+    }
+    console.log(`${backend}: ${Date.now() - t} ms (${JSON.stringify(Object.fromEntries(Object.entries(r.ms).map(([k, v]) => [k, Math.round(v)])))}), max |logits − ref| ${err.toExponential(2)}, loss rel. error ${lossErr.toExponential(2)}, worst grad rel. error ${gradErr.toExponential(2)} (${gradWorst})`);
     expect(r.backend).toBe(backend);
     expect(r.logits.shape).toEqual(refLogits.shape);
     expect(err).toBeLessThanOrEqual(1e-4);
+    expect(lossErr).toBeLessThanOrEqual(1e-5);
+    expect(Object.keys(r.grads).sort()).toEqual([...refGrads.keys()].sort());
+    expect(gradErr).toBeLessThanOrEqual(GRAD_RTOL);
     expect(r.sequences).toEqual(refSequences);
     expect(r.leaked).toBe(0);
-  }, 90000);
+  }, 150000); // ~40 s for webgpu at load 8 on 2 cores
 });

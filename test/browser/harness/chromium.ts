@@ -27,10 +27,12 @@ export function chromiumPath(): string {
 /**
  * Launch flags. No --disable-gpu: WebGL and WebGPU need the GPU process, here backed by SwiftShader
  * (ANGLE on SwiftShader's Vulkan for WebGL; Dawn on SwiftShader Vulkan for WebGPU, which has no adapter
- * without --enable-unsafe-webgpu and the Vulkan flags on Linux). --no-sandbox: CI runs as root.
+ * without --enable-unsafe-webgpu; Chromium 156 here needed only that flag, the Vulkan/ANGLE ones pin SwiftShader).
+ * --no-sandbox: CI runs as root. --disable-dev-shm-usage: containers often have a tiny /dev/shm.
  */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
+  '--disable-dev-shm-usage',
   '--disable-quic',
   '--no-first-run',
   '--disable-background-networking',

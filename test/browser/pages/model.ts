@@ -1,7 +1,8 @@
 /**
  * Browser entry of the model check: on a chosen tfjs backend (cpu, wasm, webgl), builds a MambaLM from the tiny
  * HF fixture fetched over http (config.json + model.safetensors, parsed with the project's safetensors header
- * parser and weight-layout code), then returns its logits for the reference's input ids and its greedy tokens.
+ * parser and weight-layout code), then returns its logits for the reference's input ids, the next-token loss and
+ * every weight's gradient on them, and its greedy tokens.
  * The comparison with reference.safetensors lives on the jest side (test/browser/model.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -10,7 +11,8 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { parseCheckpointConfig } from '../../../src/io/checkpointConfig';
 import { parseSafetensorsHeader } from '../../../src/io/safetensors';
 import { matchKeys } from '../../../src/io/matchKeys';
-import { toOurs } from '../../../src/io/weightLayout';
+import { toOurs, toTorch } from '../../../src/io/weightLayout';
+import { lmLoss } from '../../../src/losses';
 import { createMambaLM, findMambaLM } from '../../../src/layers/factories';
 import { generate } from '../../../src/generation/generate';
 
@@ -29,7 +31,10 @@ export interface ModelResult {
   backend: string;
   logits: { data: number[]; shape: number[] };
   sequences: number[][];
-  ms: { setBackend: number; load: number; forward: number; generate: number };
+  /** Next-token loss on the input ids and its gradient per weight (torch layout, keyed by HF name). */
+  loss: number;
+  grads: Record<string, { data: number[]; shape: number[] }>;
+  ms: { setBackend: number; load: number; forwardAndGrads: number; generate: number };
   leaked: number;
 }
 
@@ -65,6 +70,35 @@ async function loadFixture(baseUrl: string): Promise<tf.LayersModel> {
   return model;
 }
 
+/**
+ * One forward and backward pass: the logits (B, L, V), the loss of predicting ids[:, 1:] from ids[:, :-1] (the
+ * reference's `loss`) and every weight's gradient.
+ */
+async function forwardAndGrads(model: tf.LayersModel, ids: tf.Tensor2D): Promise<Pick<ModelResult, 'logits' | 'loss' | 'grads'>> {
+  const lm = findMambaLM(model);
+  const [b, l] = ids.shape;
+  const vars = lm.weights.map((w) => w.read() as tf.Variable);
+  let logits: tf.Tensor | null = null;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = lm.call(ids, {}) as tf.Tensor; // (B, L, V)
+    logits = tf.keep(out);
+    const pred = tf.slice(out, [0, 0, 0], [b, l - 1, out.shape[2] as number]); // (B, L−1, V)
+    const target = tf.slice(ids, [0, 1], [b, l - 1]); // (B, L−1)
+    return lmLoss(target, pred);
+  }, vars);
+  const kept = logits as unknown as tf.Tensor; // (B, L, V)
+  const result: Pick<ModelResult, 'logits' | 'loss' | 'grads'> = {
+    logits: { data: Array.from(await kept.data()), shape: kept.shape }, loss: (await value.data())[0], grads: {},
+  };
+  for (const w of lm.weights) {
+    const g = grads[(w.read() as tf.Variable).name];
+    const torch = toTorch(w.originalName, (await g.data()) as Float32Array, g.shape);
+    result.grads[w.originalName] = { data: Array.from(torch.data), shape: torch.shape };
+  }
+  tf.dispose([kept, value, ...Object.values(grads)]);
+  return result;
+}
+
 /** Runs the request on its backend; JSON in and out (Playwright serializes large arrays slowly). */
 async function run(requestJson: string): Promise<string> {
   const q = JSON.parse(requestJson) as ModelRequest;
@@ -76,10 +110,8 @@ async function run(requestJson: string): Promise<string> {
   const model = await loadFixture(q.fixtureUrl);
   const t2 = performance.now();
   const ids = tf.tensor2d(q.inputIds.data, q.inputIds.shape, 'int32'); // (B, L)
-  const { hidden, logits } = findMambaLM(model).forwardWithHidden(ids); // logits (B, L, V)
-  const logitsData = Array.from(await logits.data());
-  const logitsShape = logits.shape;
-  tf.dispose([ids, ...hidden, logits]);
+  const trained = await forwardAndGrads(model, ids);
+  ids.dispose();
   const t3 = performance.now();
   // HF generate masked prompt tokens equal to the pad id 0; the same mask here (see test/generation/generate.test.ts).
   const attentionMask = q.prompt.map((r) => r.map((id) => (id === 0 ? 0 : 1)));
@@ -88,9 +120,9 @@ async function run(requestJson: string): Promise<string> {
   model.dispose();
   const result: ModelResult = {
     backend: tf.getBackend(),
-    logits: { data: logitsData, shape: logitsShape },
     sequences: out.sequences,
-    ms: { setBackend: t1 - t0, load: t2 - t1, forward: t3 - t2, generate: t4 - t3 },
+    ...trained,
+    ms: { setBackend: t1 - t0, load: t2 - t1, forwardAndGrads: t3 - t2, generate: t4 - t3 },
     leaked: tf.memory().numTensors - before,
   };
   return JSON.stringify(result);
