@@ -5,7 +5,7 @@
 const path = require('path');
 const FIXTURES = path.resolve(__dirname, '../../shared/fixtures');
 const tf = require('@tensorflow/tfjs');
-const m = require('../dist');
+const m = require('../dist/node');
 const { SafetensorsFile } = require('../dist/io/safetensors');
 const { toTorch } = require('../dist/io/hf/layout');
 

@@ -82,7 +82,7 @@ async function childConvert(src, out, dtype) {
 /** Child: load a converted directory with plain tfjs (after importing mamba-tfjs for file:// and the layers). */
 async function childLoad(out) {
   const tf = require('@tensorflow/tfjs');
-  await require(DIST).selectBackend('cpu'); // also spends tfjs's Node.js banner silently
+  await require(path.join(DIST, 'node')).selectBackend('cpu'); // also spends tfjs's Node.js banner silently
   const t0 = performance.now();
   const model = await tf.loadLayersModel(`file://${path.join(out, 'model.json')}`);
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -94,7 +94,7 @@ async function childLoad(out) {
 /** Child: load a converted directory one weight at a time (mamba-tfjs loadTfjsModelStreaming). */
 async function childStreamLoad(out) {
   require('@tensorflow/tfjs'); // the cpu backend
-  const { loadTfjsModelStreaming, selectBackend } = require(DIST);
+  const { loadTfjsModelStreaming, selectBackend } = require(path.join(DIST, 'node'));
   await selectBackend('cpu');
   const t0 = performance.now();
   const model = await loadTfjsModelStreaming(out);

@@ -9,7 +9,7 @@
  */
 
 const tf = require('@tensorflow/tfjs');
-const { createMambaLM, findMambaLM, selectBackend } = require('../dist/index.js');
+const { createMambaLM, findMambaLM, selectBackend } = require('../dist/node.js');
 const { generate } = require('../dist/generation/generate.js');
 
 /** --name value pairs of argv, with defaults. */

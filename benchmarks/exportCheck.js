@@ -13,7 +13,7 @@
 const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
-const mamba = require('../dist');
+const mamba = require('../dist/node');
 const { SafetensorsFile } = require('../dist/io/safetensors');
 
 const fixtures = path.join(__dirname, '..', '..', 'shared', 'fixtures');

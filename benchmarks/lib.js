@@ -4,7 +4,7 @@
  */
 const os = require('os');
 const tf = require('@tensorflow/tfjs');
-const mamba = require('../dist');
+const mamba = require('../dist/node');
 
 /** Median of an array of numbers. */
 function median(xs) {

@@ -40,7 +40,7 @@ function peakRssMiB() {
 /** One run, inside the child process: prints a JSON line. */
 async function child(spec, L, layers) {
   const tf = require('@tensorflow/tfjs');
-  const mamba = require('../dist');
+  const mamba = require('../dist/node');
   const [kind, backend, mode] = spec.split(':');
   await mamba.selectBackend(backend);
   const baseline = peakRssMiB();

@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { convertCheckpoint, generate, selectBackend, type ConvertDtype } from '../src';
+import { convertCheckpoint, generate, selectBackend, type ConvertDtype } from '../src/node';
 import { loadTokenizer, type MambaTokenizer } from '../src/io/tokenizer/tokenizer';
 import { readFlags, type Flags } from './lib/flags';
 

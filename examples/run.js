@@ -56,7 +56,7 @@ require.extensions['.ts'] = (module, filename) => {
 /** `import 'mamba-tfjs'` (as examples/quickstart.ts writes it) loads this checkout's sources. */
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
-  return resolveFilename.call(this, request === 'mamba-tfjs' ? path.join(ROOT, 'src') : request, ...rest);
+  return resolveFilename.call(this, request === 'mamba-tfjs' ? path.join(ROOT, 'src', 'node') : request, ...rest);
 };
 
 /** The example file named by `name` ('worldModel', 'worldModel.ts' or 'examples/worldModel.ts'). */

@@ -9,7 +9,7 @@
  *     [--d-model 16] [--layers 2] [--lr 0.01] [--seed 1] [--backend cpu|wasm|webgpu|tensorflow]
  */
 import * as tf from '@tensorflow/tfjs';
-import { mambaLayer, selectBackend } from '../src';
+import { mambaLayer, selectBackend } from '../src/node';
 import { Rng } from '../src/tasks/rng';
 import { readFlags } from './lib/flags';
 

@@ -15,7 +15,7 @@
  *     [--layers 1] [--lr 0.01] [--seed 1] [--backend cpu|wasm|webgpu|tensorflow]
  */
 import * as tf from '@tensorflow/tfjs';
-import { mambaLayer, selectBackend } from '../src';
+import { mambaLayer, selectBackend } from '../src/node';
 import { Rng } from '../src/tasks/rng';
 import { readFlags } from './lib/flags';
 import { ACTIONS, CELLS, FEATURES, drawGrid, nextCell, play, toTensors } from './lib/gridGame';

@@ -1,74 +1,62 @@
 /**
- * Backend choice: cpu (pure tfjs), wasm (the default when @tensorflow/tfjs-backend-wasm is installed, see
- * defaultBackend), webgpu, or tensorflow (tfjs-node / tfjs-node-gpu when the user installed one). Optional packages
- * are loaded dynamically and never required.
+ * Backend choice: cpu (pure tfjs), wasm (the default where @tensorflow/tfjs-backend-wasm is available, see
+ * defaultBackend), webgl, webgpu, or tensorflow (tfjs-node / tfjs-node-gpu where the user installed one).
+ *
+ * How a backend gets registered depends on the platform: in a browser (or any bundle) the app imports the backend
+ * packages it wants (and, for wasm, calls setWasmPaths first), and selectBackend only activates one; in Node the
+ * package's Node entry installs a loader (src/node/backends.ts) that requires optional packages on demand.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerKernels } from './ops/kernels/register';
 import { backendFlag } from './flags';
 import { quietCpuBanner } from './cpuBanner';
 
-export type BackendName = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
-export const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgpu', 'tensorflow'];
+export type BackendName = 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tensorflow';
+export const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'];
 
-/** require() that bundlers and tsc leave alone, for optional peers. */
-function optionalRequire(name: string): unknown {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(name);
+/** How backends reach tfjs's registry on this platform. */
+export interface BackendPlatform {
+  /** Registers backend `name` with tfjs (no-op when registered); throws one line naming what to install. */
+  load(name: BackendName): Promise<void>;
+  /** Whether backend `name` can be loaded without an error. */
+  available(name: BackendName): boolean;
 }
 
-async function register(name: BackendName): Promise<void> {
-  if (tf.findBackendFactory(name)) return;
-  try {
-    if (name === 'cpu') {
-      optionalRequire('@tensorflow/tfjs-backend-cpu'); // comes with @tensorflow/tfjs and with the wasm backend
-    } else if (name === 'wasm') {
-      const wasm = optionalRequire('@tensorflow/tfjs-backend-wasm') as { setWasmPaths?: (p: string) => void };
-      const path = optionalRequire('path') as typeof import('path');
-      const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-      wasm.setWasmPaths?.(path.join(dir, 'dist') + path.sep);
-    } else if (name === 'webgpu') {
-      const g = globalThis as { navigator?: { gpu?: unknown } };
-      if (!g.navigator?.gpu) {
-        const { create, globals } = optionalRequire('webgpu') as { create: (o: string[]) => unknown; globals: object };
-        Object.assign(globalThis, globals);
-        Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
-      }
-      optionalRequire('@tensorflow/tfjs-backend-webgpu');
-    } else if (name === 'tensorflow') {
-      try {
-        optionalRequire('@tensorflow/tfjs-node-gpu');
-      } catch {
-        optionalRequire('@tensorflow/tfjs-node');
-      }
-    }
-  } catch (e) {
-    const pkg = { cpu: '@tensorflow/tfjs-backend-cpu (or @tensorflow/tfjs)', wasm: '@tensorflow/tfjs-backend-wasm', webgpu: '@tensorflow/tfjs-backend-webgpu and webgpu', tensorflow: '@tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu' }[name];
-    throw new Error(`backend '${name}' needs ${pkg} installed (optional peer dependency): ${(e as Error).message}`);
-  }
+/** Browsers and bundles: only the backends the app imported. */
+const registeredOnly: BackendPlatform = {
+  async load(name) {
+    if (tf.findBackendFactory(name)) return;
+    const pkg = name === 'tensorflow' ? '@tensorflow/tfjs-node' : `@tensorflow/tfjs-backend-${name}`;
+    throw new Error(`backend '${name}' is not registered: import '${pkg}' before selectBackend('${name}')` +
+      (name === 'wasm' ? ' (and call its setWasmPaths if the .wasm files are not served beside the page)' : ''));
+  },
+  available: (name) => tf.findBackendFactory(name) != null,
+};
+
+let platform: BackendPlatform = registeredOnly;
+
+/** Installs how backends are loaded (the Node entry installs one that requires the optional packages). */
+export function setBackendPlatform(p: BackendPlatform): void {
+  platform = p;
 }
 
-/** Whether an optional package can be loaded. */
-function installed(pkg: string): boolean {
-  try {
-    require.resolve(pkg);
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether backend `name` is registered or can be loaded on this platform. */
+export function backendAvailable(name: BackendName): boolean {
+  return tf.findBackendFactory(name) != null || platform.available(name);
 }
 
 /**
- * The backend used when none is named: 'wasm' when @tensorflow/tfjs-backend-wasm is installed — the faster CPU
+ * The backend used when none is named: 'wasm' when @tensorflow/tfjs-backend-wasm is available (installed in
+ * Node, imported in a browser) — the faster CPU
  * backend for training (benchmarks/: a train step of Mamba(64, 2) at L 256 runs several times faster than on
  * 'cpu', whose matmul is plain JavaScript) — else 'cpu'.
  */
 export function defaultBackend(): BackendName {
-  return installed('@tensorflow/tfjs-backend-wasm') ? 'wasm' : 'cpu';
+  return backendAvailable('wasm') ? 'wasm' : 'cpu';
 }
 
 /**
- * Make a backend active. name: an argument, else $MAMBA_TFJS_BACKEND, else defaultBackend().
+ * Make a backend active. name: an argument, else the flag MAMBA_TFJS_BACKEND, else defaultBackend().
  * @returns the active backend's name
  */
 export async function selectBackend(name?: string): Promise<BackendName> {
@@ -77,7 +65,7 @@ export async function selectBackend(name?: string): Promise<BackendName> {
     throw new Error(`unknown backend '${chosen}': expected one of ${BACKENDS.join(', ')}`);
   }
   quietCpuBanner(); // tfjs's "install tfjs-node" notice: this package runs on pure tfjs on purpose
-  await register(chosen);
+  await platform.load(chosen);
   registerKernels(); // again, after the backend's package registered its own kernels (segmentSum, wasm fixes replace some)
   const ok = await tf.setBackend(chosen);
   if (!ok) throw new Error(`backend '${chosen}' failed to initialize`);

@@ -1,9 +1,10 @@
 /**
- * mamba-tfjs: Mamba (Gu & Dao, 2023) for TensorFlow.js.
+ * mamba-tfjs: Mamba (Gu & Dao, 2023) for TensorFlow.js — the core entry, for browsers and bundles as for Node:
+ * ops, layers, losses, generation, tasks, training helpers and backend choice. It imports only
+ * @tensorflow/tfjs-core and @tensorflow/tfjs-layers (no Node built-in); the file-system side is in ./node.ts.
  *
- * Importing this module registers the layers for (de)serialization, every kernel (one call: registerKernels(),
- * ops/kernels/register.ts), and a `file://` save/load handler when none is registered (pure @tensorflow/tfjs
- * has none).
+ * Importing it registers the layers for (de)serialization and every kernel (one call: registerKernels(),
+ * ops/kernels/register.ts).
  */
 export { pscan, scanCore } from './ops/scan/pscan';
 export { scanSequential } from './ops/scan/scanSequential';
@@ -22,18 +23,13 @@ export type { MambaLMArgs } from './layers/mambaLM';
 export type { MambaConfig } from './layers/config';
 export { mambaLayer, rmsNorm, mambaBlock, residualBlock, mambaLMLayer, createMambaLM, findMambaLM } from './layers/factories';
 export { lmLoss } from './losses';
-export { selectBackend, defaultBackend, BACKENDS } from './backend';
+export { selectBackend, defaultBackend, backendAvailable, setBackendPlatform, BACKENDS } from './backend';
+export type { BackendPlatform } from './backend';
 export { registerWasmKernelFixes } from './ops/kernels/wasmFixes';
 export { registerKernels } from './ops/kernels/register';
 export * as flags from './flags';
 export { quietCpuBanner } from './cpuBanner';
 export type { BackendName } from './backend';
-export { fileSystem, registerFileSystemHandler } from './io/tfjs/fsHandler';
-export { loadCheckpoint } from './io/hf/loadCheckpoint';
-export { convertCheckpoint } from './io/hf/convert';
-export type { ConvertOptions, ConvertResult, ConvertDtype } from './io/hf/convert';
-export { exportHf } from './io/hf/exportHf';
-export type { ExportHfOptions, ExportHfResult } from './io/hf/exportHf';
 export { mambaLMTopology } from './io/tfjs/topology';
 export { mambaLMWeightShapes } from './io/hf/weightPlan';
 export { generate } from './generation/generate';
@@ -47,8 +43,6 @@ export { selectiveStep, finalScanState } from './ops/scan/selectiveStep';
 export { convStep, convTail } from './ops/conv/convState';
 export { hasStepKernels } from './ops/scan/fusedStep';
 export type { StepImpl } from './ops/scan/fusedStep';
-export { loadModel, loadTfjsModelStreaming, modelDirKind } from './io/loadModel';
-export type { ModelDirKind } from './io/loadModel';
 export { NanGuard } from './training/nanGuard';
 export type { NanGuardTrip, NanGuardOptions } from './training/nanGuard';
 export { clipGradientsByGlobalNorm, withClipNorm } from './training/clipNorm';
@@ -57,8 +51,6 @@ export { fusedResidualBlock, recomputesInBackward, setRecomputeInBackward } from
 export type { ClipNormState } from './training/clipNorm';
 export { chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from './ops/scan/chunkedScan';
 
-import { registerFileSystemHandler } from './io/tfjs/fsHandler';
 import { registerKernels } from './ops/kernels/register';
 
 registerKernels();
-registerFileSystemHandler();

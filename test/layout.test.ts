@@ -73,3 +73,23 @@ test('bare imports are the tfjs peers, node built-ins or declared dependencies o
   }
   expect(bad).toEqual([]);
 });
+
+test('the core entry (src/index.ts) reaches only @tensorflow/tfjs-core and -layers: no Node built-in, no I/O package', () => {
+  const seen = new Set<string>();
+  const bad: string[] = [];
+  const walk = (f: string): void => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const s of specifiers(f)) {
+      if (s.startsWith('.')) walk(resolveLocal(f, s));
+      else if (s !== '@tensorflow/tfjs-core' && s !== '@tensorflow/tfjs-layers' && !s.startsWith('@tensorflow/tfjs-layers/')) {
+        bad.push(`${path.relative(ROOT, f)}: '${s}'`);
+      }
+    }
+    const text = fs.readFileSync(f, 'utf8');
+    if (/\brequire\(|__dirname|\bBuffer\./.test(text)) bad.push(`${path.relative(ROOT, f)}: require/__dirname/Buffer`);
+  };
+  walk(path.join(SRC, 'index.ts'));
+  expect(bad).toEqual([]);
+  expect(seen.size).toBeGreaterThan(40);
+});

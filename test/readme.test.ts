@@ -16,7 +16,7 @@ test('the README usage example is examples/quickstart.ts and runs', () => {
 
   const js = ts
     .transpileModule(example, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } })
-    .outputText.replace(/require\("mamba-tfjs"\)/g, JSON.stringify(path.join(root, 'dist/index.js')).replace(/^/, 'require(') + ')');
+    .outputText.replace(/require\("mamba-tfjs"\)/g, JSON.stringify(path.join(root, 'dist/node.js')).replace(/^/, 'require(') + ')');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mamba-readme-'));
   fs.writeFileSync(path.join(dir, 'quickstart.js'), js);
   const out = execFileSync(process.execPath, ['quickstart.js', '--backend', 'cpu'], {

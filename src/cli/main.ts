@@ -8,6 +8,8 @@ import * as path from 'path';
 import { Command } from 'commander';
 import { registerKernels } from '../ops/kernels/register';
 import { registerFileSystemHandler } from '../io/tfjs/fsHandler';
+import { setBackendPlatform } from '../backend';
+import { nodeBackends } from '../node/backends';
 import { registerTrain } from './train';
 import { registerConvertCommand } from './convertCommand';
 import { registerGenerateCommand } from './generateCommand';
@@ -44,6 +46,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[] = process.argv): Promise<void> {
   registerKernels();
   registerFileSystemHandler();
+  setBackendPlatform(nodeBackends);
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {

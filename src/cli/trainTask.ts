@@ -1,6 +1,7 @@
 /**
  * Builds the training task named by the options.
  */
+import * as fs from 'fs';
 import { InductionHeadsTask } from '../tasks/inductionHeads';
 import { SelectiveCopyingTask } from '../tasks/selectiveCopying';
 import { TextDataTask } from '../tasks/textData';
@@ -17,7 +18,7 @@ export function buildTask(o: TrainOptions): Task {
       return new InductionHeadsTask({ seqLen: o.seqLen, nSymbols: o.vocab });
     case 'text':
       if (!o.data) throw new Error('--data: expected a text file for --task text, got none');
-      return TextDataTask.fromFile(o.data, { seqLen: o.seqLen });
+      return new TextDataTask(new Uint8Array(fs.readFileSync(o.data)), { seqLen: o.seqLen });
   }
 }
 

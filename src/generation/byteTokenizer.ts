@@ -13,6 +13,8 @@ export interface TokenizerDescriptor {
   vocabSize: number;
 }
 
+const UTF8 = new TextEncoder();
+
 /** The descriptor of byte-level models. */
 export const BYTES_DESCRIPTOR: TokenizerDescriptor = { kind: 'bytes', vocabSize: 256 };
 
@@ -24,7 +26,7 @@ export class ByteTokenizer implements MambaTokenizer {
 
   encode(text: string): number[] {
     if (typeof text !== 'string') throw new Error(`ByteTokenizer.encode: expected a string, got ${typeof text}`);
-    return Array.from(Buffer.from(text, 'utf8'));
+    return Array.from(UTF8.encode(text));
   }
 
   /** Text of the bytes `ids`; ids of 256 and above (a model's padding rows) decode to nothing. */

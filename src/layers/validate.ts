@@ -22,14 +22,21 @@ export function checkLastDim(x: tf.Tensor, d: number, layer: string): void {
   checkNonEmpty(x, layer, 'an input');
 }
 
+/** Backends whose tensors live in host memory, where reading the ids is a cheap copy. */
+export const HOST_MEMORY_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm', 'tensorflow']);
+
 /**
  * Token ids must be (B, L), B, L ≥ 1, integers in [0, vocab) (vocab: the padded vocabulary, so the padding
- * rows' ids pass). Reads the ids (they are small). NaN and fractional ids are refused here; note that a model
+ * rows' ids pass). Reads the ids (they are small) on host-memory backends only. NaN and fractional ids are refused here; note that a model
  * from createMambaLM declares int32 ids, and tfjs-layers casts float feeds to int32 before this layer sees them.
  */
 export function checkTokenIds(ids: tf.Tensor, vocab: number, layer: string): void {
   if (ids.rank !== 2) throw new Error(`${layer}: expected token ids of rank 2 (batch, length), got shape [${ids.shape}]`);
   checkNonEmpty(ids, layer, 'token ids');
+  // Porting note: on GPU backends the values are not read: that would be a synchronous GPU readback on every
+  // forward pass (in Chromium's WebGPU it lost the device from the second training step). There, ids out of range
+  // gather zero rows, as tf.gather does on those backends.
+  if (!HOST_MEMORY_BACKENDS.has(tf.getBackend())) return;
   const values = ids.dataSync();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];

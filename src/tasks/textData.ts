@@ -3,7 +3,6 @@
  * x = window[0 .. T-1] and y = window[1 .. T] (next-byte prediction, every position scored).
  * The last `valFraction` of the file is held out for validation.
  */
-import * as fs from 'fs';
 import type { Rng } from './rng';
 import { emptyBatch, type SampleOptions, type Task, type TokenBatch } from './types';
 
@@ -39,11 +38,6 @@ export class TextDataTask implements Task {
       );
     }
     this.seqLen = T;
-  }
-
-  /** Reads a whole file as bytes. */
-  static fromFile(path: string, config: TextDataConfig): TextDataTask {
-    return new TextDataTask(new Uint8Array(fs.readFileSync(path)), config);
   }
 
   /** Number of bytes in the train and validation splits. */

@@ -7,20 +7,16 @@
  * a gradient tape (tf.variableGrads / optimizer.minimize in a custom loop).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { backendAvailable } from '../backend';
 
 /** The hint's text. */
 export const CPU_TRAINING_HINT =
   "mamba-tfjs: training on tfjs's 'cpu' backend (plain JavaScript, about 20x slower than 'wasm' for Mamba). " +
   "Install @tensorflow/tfjs-backend-wasm and call selectBackend('wasm') (or set MAMBA_TFJS_BACKEND=wasm).";
 
-/** Whether @tensorflow/tfjs-backend-wasm can be loaded. */
+/** Whether @tensorflow/tfjs-backend-wasm can be loaded (installed in Node, imported in a browser). */
 export function wasmInstalled(): boolean {
-  try {
-    require.resolve('@tensorflow/tfjs-backend-wasm');
-    return true;
-  } catch {
-    return false;
-  }
+  return backendAvailable('wasm');
 }
 
 /** The hint for a model training on `backend`, or null when none is due. */

@@ -15,7 +15,8 @@
  * the state is matched by position, as tf.train.adam restores its own.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types';
+/** tfjs-core's NamedTensor (not exported from its entry). */
+type NamedTensor = { name: string; tensor: tf.Tensor };
 
 interface Slot {
   name: string;

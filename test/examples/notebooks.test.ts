@@ -69,7 +69,7 @@ describe.each(notebooks)('%s', (name) => {
   });
 
   test('its cells run', async () => {
-    expect(fs.existsSync(path.join(root, 'dist/index.js'))).toBe(true); // npm run build
+    expect(fs.existsSync(path.join(root, 'dist/node.js'))).toBe(true); // npm run build
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(dir, 'cells.js'), path.join(dir, name)], {
       cwd: root,
       env: { ...process.env, NOTEBOOK_STEPS: STEPS[name] ?? '40' },

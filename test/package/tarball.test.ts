@@ -4,34 +4,16 @@
  * with mambaLayer and predict; the CLI must run; the tarball must hold the library and CLI only (no fuzz, no tests).
  * Needs the build (`npm test` builds first) and the npm registry or npm's cache for the two peers.
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { installedVersion, run, scratchProject } from '../helpers/pack';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 let scratch: string;
 let files: string[];
 
-/** Runs a command, returning stdout; on failure the error carries its stderr. */
-function run(cmd: string, args: string[], cwd: string, timeout = 240_000): string {
-  return execFileSync(cmd, args, { cwd, encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error' } });
-}
-
 beforeAll(() => {
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mamba-tfjs-pack-'));
-  const [packed] = JSON.parse(run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], ROOT)) as { filename: string; files: { path: string }[] }[];
-  files = packed.files.map((f) => f.path);
-  const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@tensorflow/tfjs-core/package.json'), 'utf8')).version as string;
-  fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({
-    name: 'scratch', version: '1.0.0', private: true,
-    dependencies: {
-      '@tensorflow/tfjs-core': version, '@tensorflow/tfjs-layers': version,
-      'mamba-tfjs': `file:${path.join(scratch, path.basename(packed.filename))}`,
-    },
-  }));
-  run(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], scratch);
+  const version = installedVersion('@tensorflow/tfjs-core');
+  ({ dir: scratch, files } = scratchProject('mamba-tfjs-pack-', { '@tensorflow/tfjs-core': version, '@tensorflow/tfjs-layers': version }));
 }, 300_000);
 
 afterAll(() => {

@@ -3,7 +3,9 @@
  * Each gives a clear Error or the behaviour documented in docs/limits.md.
  */
 import * as tf from '@tensorflow/tfjs';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { createMambaLM, findMambaLM, mambaLayer, generate } from '../../src';
+import { checkTokenIds } from '../../src/layers/validate';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -51,6 +53,25 @@ describe('token ids', () => {
     const ids = tf.zeros(shape as number[], 'int32');
     expect(() => model.apply(ids)).toThrow(/^MambaLM: expected token ids with batch >= 1 and length >= 1, got shape/);
     ids.dispose();
+  });
+
+  test('ids are read on host-memory backends only: no synchronous GPU readback per forward pass on webgl/webgpu', async () => {
+    const ids = tf.tensor2d([[1, 99]], [1, 2], 'int32'); // 99: out of range
+    const read = jest.spyOn(ids, 'dataSync');
+    // A backend that is not in host memory, as webgl and webgpu are not (a cpu backend under another name).
+    tf.registerBackend('test-gpu', () => new MathBackendCPU());
+    try {
+      await tf.setBackend('test-gpu');
+      expect(() => checkTokenIds(ids, 16, 'MambaLM')).not.toThrow();
+      expect(read).not.toHaveBeenCalled();
+      await tf.setBackend('cpu');
+      expect(() => checkTokenIds(ids, 16, 'MambaLM')).toThrow(/got 99 at flat index 1/);
+      expect(read).toHaveBeenCalledTimes(1);
+    } finally {
+      await tf.setBackend('cpu');
+      tf.removeBackend('test-gpu');
+      ids.dispose();
+    }
   });
 
   test('length 0 through model.predict is refused by the layer too', () => {

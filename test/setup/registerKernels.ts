@@ -6,5 +6,8 @@
  */
 import '@tensorflow/tfjs';
 import { registerKernels } from '../../src/ops/kernels/register';
+import { setBackendPlatform } from '../../src/backend';
+import { nodeBackends } from '../../src/node/backends';
 
 registerKernels();
+setBackendPlatform(nodeBackends); // as the Node entry (src/node.ts) does

@@ -1,16 +1,14 @@
 /**
- * Bundles a browser entry (test/browser/pages/*.ts) with esbuild: platform browser, ESM, tfjs resolved
- * once through its "browser"/"module" fields, Node built-ins stubbed (./nodeStubs).
+ * Bundles a browser entry (test/browser/pages/*.ts) with esbuild: platform browser, ESM, tfjs resolved once
+ * through its "browser"/"module" fields. No Node built-in is stubbed: a src/ module that reaches one fails the
+ * bundle (the core is browser-clean, issue #14).
  */
 import * as esbuild from 'esbuild';
-import { nodeStubs } from './nodeStubs';
 
 /** A bundled page script. */
 export interface Bundle {
   /** The JavaScript (ESM). */
   code: string;
-  /** Node built-ins stubbed, as 'name <- importer'. */
-  stubbed: string[];
   /** Build time in ms. */
   ms: number;
 }
@@ -18,7 +16,6 @@ export interface Bundle {
 /** Bundles `entry` (an absolute path) in memory. */
 export async function bundlePage(entry: string): Promise<Bundle> {
   const t0 = Date.now();
-  const stubbed = new Set<string>();
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
@@ -27,13 +24,11 @@ export async function bundlePage(entry: string): Promise<Bundle> {
     format: 'esm',
     target: 'es2022',
     logLevel: 'silent',
-    // src/ops/scanWasmModule.ts reads __dirname; process.env reads are guarded by `typeof process`.
-    define: { __dirname: '"/"', 'process.env.NODE_ENV': '"production"' },
-    plugins: [nodeStubs(stubbed)],
+    define: { 'process.env.NODE_ENV': '"production"' },
   });
   if (result.errors.length > 0 || result.outputFiles.length !== 1) {
     const msgs = await esbuild.formatMessages(result.errors, { kind: 'error' });
     throw new Error(`bundle.ts: esbuild failed on ${entry}:\n${msgs.join('\n')}`);
   }
-  return { code: result.outputFiles[0].text, stubbed: [...stubbed].sort(), ms: Date.now() - t0 };
+  return { code: result.outputFiles[0].text, ms: Date.now() - t0 };
 }

@@ -11,10 +11,6 @@ import { Route, serveStatic, StaticServer, TYPES } from './server';
 /** A page served and opened. */
 export interface PageSession extends BrowserSession {
   server: StaticServer;
-  /** Built-ins the bundle stubbed, as 'name <- importer' (see nodeStubs.ts). */
-  stubbed: string[];
-  /** The part of `stubbed` imported by the project's src/. */
-  stubbedBySrc: string[];
   /** Milliseconds: bundle, launch + load. */
   timings: { bundle: number; open: number };
 }
@@ -48,8 +44,6 @@ export async function openHarnessPage(name: string, routes: Map<string, Route> =
   return {
     ...session,
     server,
-    stubbed: bundle.stubbed,
-    stubbedBySrc: bundle.stubbed.filter((x) => / <- src\//.test(x)),
     timings: { bundle: bundle.ms, open: Date.now() - t0 },
     close: async () => {
       await session.close();
