@@ -5,12 +5,11 @@
  * Package `exports` give Node this entry (`require('mamba-tfjs')`, `import … from 'mamba-tfjs'`) and bundlers the
  * core; it is also reachable as 'mamba-tfjs/node'.
  */
-import { setBackendPlatform } from './backend';
-import { nodeBackends } from './node/backends';
-import { registerFileSystemHandler } from './io/tfjs/fsHandler';
+import { setupNode } from './node/setup';
 
 export * from './index';
 export { nodeBackends } from './node/backends';
+export { setupNode } from './node/setup';
 export { fileSystem, registerFileSystemHandler } from './io/tfjs/fsHandler';
 export { loadCheckpoint } from './io/hf/loadCheckpoint';
 export { convertCheckpoint } from './io/hf/convert';
@@ -22,5 +21,4 @@ export type { ModelDirKind } from './io/loadModel';
 export { loadTokenizer } from './io/tokenizer/tokenizer';
 export type { MambaTokenizer } from './io/tokenizer/tokenizer';
 
-setBackendPlatform(nodeBackends);
-registerFileSystemHandler();
+setupNode();

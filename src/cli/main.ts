@@ -6,10 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
-import { registerKernels } from '../ops/kernels/register';
-import { registerFileSystemHandler } from '../io/tfjs/fsHandler';
-import { setBackendPlatform } from '../backend';
-import { nodeBackends } from '../node/backends';
+import { setupNode } from '../node/setup';
 import { registerTrain } from './train';
 import { registerConvertCommand } from './convertCommand';
 import { registerGenerateCommand } from './generateCommand';
@@ -34,6 +31,7 @@ function version(): string {
 
 /** Builds the command-line program with every subcommand registered. */
 export function buildProgram(): Command {
+  setupNode(); // kernels, the file:// handler, the backend loader
   const program = new Command('mamba-tfjs')
     .description('Mamba (selective state-space model) for TensorFlow.js')
     .version(version())
@@ -44,9 +42,6 @@ export function buildProgram(): Command {
 
 /** Runs the program on `argv` (default process.argv); errors are printed without a stack trace. */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  registerKernels();
-  registerFileSystemHandler();
-  setBackendPlatform(nodeBackends);
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { createMambaLM, selectBackend } from '../index';
+import { createMambaLM, selectBackend } from '../node';
 import { Rng } from '../tasks/rng';
 import type { Task } from '../tasks/types';
 import { emptyHistory, loadTrainCheckpoint, readTrainState, saveTrainCheckpoint, type TrainHistory } from './trainCheckpoint';

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
-import '../../src/index';
+import '../../src/node';
 import { loadCheckpoint } from '../../src/io/hf/loadCheckpoint';
 import { loadTokenizer } from '../../src/io/tokenizer/tokenizer';
 import { registerGenerateCommand, runGenerateCommand } from '../../src/cli/generateCommand';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import '../../src/index'; // registers the layers and the file:// handler
+import '../../src/node'; // registers the layers and the file:// handler
 import { readTrainState } from '../../src/cli/trainCheckpoint';
 import { evaluate } from '../../src/cli/evaluate';
 import { runTrain, validationRng, type TrainArgs } from '../../src/cli/train';

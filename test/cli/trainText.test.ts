@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import '../../src/index';
+import '../../src/node';
 import { buildProgram } from '../../src/cli/main';
 import { runGenerateCommand, tokenIds } from '../../src/cli/generateCommand';
 import { ByteTokenizer } from '../../src/generation/byteTokenizer';

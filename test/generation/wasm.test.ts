@@ -2,7 +2,7 @@
  * Recurrent inference and generate on the wasm backend (which also takes the transposed decoding head).
  */
 import * as tf from '@tensorflow/tfjs';
-import '../../src/index';
+import '../../src/node';
 import { selectBackend } from '../../src/backend';
 import { loadCheckpoint } from '../../src/io/hf/loadCheckpoint';
 import { findMambaLM } from '../../src/layers/factories';

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import '../../src/index';
+import '../../src/node';
 import { registerConvertCommand } from '../../src/cli/convertCommand';
 import { loadCheckpoint } from '../../src/io/hf/loadCheckpoint';
 import { findMambaLM } from '../../src/layers/factories';

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import '../../src/index';
+import '../../src/node';
 import { fileSystem } from '../../src/io/tfjs/fsHandler';
 import { createMambaLM } from '../../src/layers/factories';
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import '../../src/index';
+import '../../src/node';
 import { convertCheckpoint } from '../../src/io/hf/convert';
 import { loadModel, loadTfjsModelStreaming } from '../../src/io/loadModel';
 import { createMambaLM } from '../../src/layers/factories';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import '../../src/index';
+import '../../src/node';
 import { createMambaLM, findMambaLM, mambaLayer, rmsNorm, mambaBlock } from '../../src/layers/factories';
 import { Mamba } from '../../src/layers/mamba';
 import { configForSave, resolveMambaConfig } from '../../src/layers/config';

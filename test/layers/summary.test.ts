@@ -3,7 +3,7 @@
  * lmLoss still takes sparse (B, L, 1) targets (see MambaLM.computeOutputShape's porting note).
  */
 import * as tf from '@tensorflow/tfjs';
-import '../../src/index';
+import '../../src/node';
 import { createMambaLM } from '../../src/layers/factories';
 import { lmLoss } from '../../src/losses';
 

@@ -3,7 +3,7 @@
  * unchunked pscan and to the sequential loop — values and gradients (the sequential loop's from plain autodiff).
  */
 import * as tf from '@tensorflow/tfjs';
-import '../../src';
+import '../../src/node';
 import { selectiveScan } from '../../src/ops/scan/selectiveScan';
 import { chunkLength, chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from '../../src/ops/scan/chunkedScan';
 import { expectAllClose, expectRelClose } from '../helpers/close';

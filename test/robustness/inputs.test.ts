@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { createMambaLM, findMambaLM, mambaLayer, generate } from '../../src';
+import { createMambaLM, findMambaLM, mambaLayer, generate } from '../../src/node';
 import { checkTokenIds } from '../../src/layers/validate';
 
 beforeAll(async () => {

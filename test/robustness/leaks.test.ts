@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { createMambaLM, generate, lmLoss } from '../../src';
+import { createMambaLM, generate, lmLoss } from '../../src/node';
 
 interface Usage {
   numTensors: number;

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { NanGuard, clipGradientsByGlobalNorm, withClipNorm, createMambaLM, lmLoss, mambaLayer } from '../../src';
+import { NanGuard, clipGradientsByGlobalNorm, withClipNorm, createMambaLM, lmLoss, mambaLayer } from '../../src/node';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

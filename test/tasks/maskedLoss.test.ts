@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createMambaLM } from '../../src/index';
+import { createMambaLM } from '../../src/node';
 import { answerAccuracy, inputIds, maskedLmLoss, targetIds, targetPairs } from '../../src/tasks/maskedLoss';
 import { Rng } from '../../src/tasks/rng';
 import { SelectiveCopyingTask } from '../../src/tasks/selectiveCopying';

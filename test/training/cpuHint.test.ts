@@ -37,7 +37,7 @@ const lines = [];
 const warn = console.warn;
 console.warn = (...a) => { lines.push(a.join(' ')); };
 const tf = require('module').createRequire(${JSON.stringify(path.join(ROOT, 'package.json'))})('@tensorflow/tfjs');
-const mamba = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+const mamba = require(${JSON.stringify(path.join(ROOT, 'dist', 'node.js'))});
 (async () => { ${body} })()
   .then(() => { process.stdout.write(JSON.stringify(lines)); })
   .catch((e) => { warn('FAILED', e); process.exit(1); });
@@ -59,7 +59,7 @@ lm.predict(x);
 `;
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) throw new Error('dist/index.js is missing: run `npm run build` first');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'node.js'))) throw new Error('dist/node.js is missing: run `npm run build` first');
 });
 
 afterAll(() => {

@@ -7,6 +7,7 @@
  * And two names have aliases: the original layout's `backbone.embedding.weight` is our
  * `backbone.embeddings.weight`, and its `lm_head.weight` is the tied embedding (dropped on load).
  */
+import { transpose2d } from '../../ops/kernels/js/arrays';
 
 const LINEAR = /\.(in_proj|x_proj|dt_proj|out_proj)\.weight$/;
 const CONV = /\.conv1d\.weight$/;
@@ -18,13 +19,10 @@ export function ourName(key: string): string | null {
   return key;
 }
 
-/** Transpose a row-major (r, c) matrix into (c, r). */
-export function transpose2d(src: Float32Array, rows: number, cols: number): Float32Array {
+/** A new row-major (c, r) matrix: the transpose of `src` (r, c). */
+function transposed(src: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(src.length);
-  for (let i = 0; i < rows; i++) {
-    const base = i * cols;
-    for (let j = 0; j < cols; j++) out[j * rows + i] = src[base + j];
-  }
+  transpose2d(src, rows, cols, out);
   return out;
 }
 
@@ -39,18 +37,18 @@ export function torchShape(name: string, ourShape: number[]): number[] {
 export function toOurs(name: string, data: Float32Array, shape: number[]): { data: Float32Array; shape: number[] } {
   if (LINEAR.test(name)) {
     if (shape.length !== 2) throw new Error(`${name}: expected a 2-d linear weight, got shape [${shape}]`);
-    return { data: transpose2d(data, shape[0], shape[1]), shape: [shape[1], shape[0]] };
+    return { data: transposed(data, shape[0], shape[1]), shape: [shape[1], shape[0]] };
   }
   if (CONV.test(name)) {
     if (shape.length !== 3 || shape[1] !== 1) throw new Error(`${name}: expected a conv weight of shape (ED, 1, K), got [${shape}]`);
-    return { data: transpose2d(data, shape[0], shape[2]), shape: [shape[2], shape[0]] };
+    return { data: transposed(data, shape[0], shape[2]), shape: [shape[2], shape[0]] };
   }
   return { data, shape };
 }
 
 /** Our weight → torch layout, for export. `shape` is our shape. */
 export function toTorch(name: string, data: Float32Array, shape: number[]): { data: Float32Array; shape: number[] } {
-  if (LINEAR.test(name)) return { data: transpose2d(data, shape[0], shape[1]), shape: [shape[1], shape[0]] };
-  if (CONV.test(name)) return { data: transpose2d(data, shape[0], shape[1]), shape: [shape[1], 1, shape[0]] };
+  if (LINEAR.test(name)) return { data: transposed(data, shape[0], shape[1]), shape: [shape[1], shape[0]] };
+  if (CONV.test(name)) return { data: transposed(data, shape[0], shape[1]), shape: [shape[1], 1, shape[0]] };
   return { data, shape };
 }
