@@ -9,7 +9,7 @@
  * | --- | --- | --- | --- |
  * | MAMBA_TFJS_BACKEND | cpu, wasm, webgpu, webgl, tensorflow, '' | '' | selectBackend()'s choice when given no name ('' = wasm when installed, else cpu) |
  * | MAMBA_TFJS_FUSED_BLOCK | true, false | true | a residual block runs as one op with a hand-written backward where the scan runs fused |
- * | MAMBA_TFJS_RECOMPUTE | auto, true, false | auto | the fused block recomputes its intermediates in the backward pass (auto: on webgpu only) |
+ * | MAMBA_TFJS_RECOMPUTE | auto, true, false (strings or booleans) | auto | the fused block recomputes its intermediates in the backward pass (auto: on webgpu only) |
  * | MAMBA_TFJS_SCAN_IMPL | simd, js | simd | cpu/wasm kernels run the WebAssembly SIMD module, or the JS loops |
  * | MAMBA_TFJS_WEBGPU_SCAN_MODE | chunked, sequential | chunked | the WGSL scan's algorithm |
  * | MAMBA_TFJS_WEBGPU_SCAN_CHUNK | 1 … 64 | 32 | chunk length T of the chunked WGSL scan |
@@ -80,7 +80,7 @@ function oneOf(name: string, allowed: readonly FlagValue[]): (v: FlagValue) => v
 register(BACKEND_FLAG, () => envVar(BACKEND_FLAG) ?? '');
 register(FUSED_BLOCK_FLAG, () => envBool(FUSED_BLOCK_FLAG, true), oneOf(FUSED_BLOCK_FLAG, [true, false]));
 register(RECOMPUTE_FLAG, () => envChoice(RECOMPUTE_FLAG, ['1', 'true', '0', 'false'], 'auto').replace('1', 'true').replace('0', 'false'),
-  oneOf(RECOMPUTE_FLAG, ['auto', 'true', 'false']));
+  oneOf(RECOMPUTE_FLAG, ['auto', 'true', 'false', true, false])); // tfjs parses URL flags 'true' into true
 register(SCAN_IMPL_FLAG, () => envChoice<ScanImpl>(SCAN_IMPL_FLAG, ['simd', 'js'], 'simd'), oneOf(SCAN_IMPL_FLAG, ['simd', 'js']));
 register(WEBGPU_SCAN_MODE_FLAG, () => envChoice<WebgpuScanMode>(WEBGPU_SCAN_MODE_FLAG, ['chunked', 'sequential'], 'chunked'),
   oneOf(WEBGPU_SCAN_MODE_FLAG, ['chunked', 'sequential']));
@@ -94,7 +94,7 @@ register(WEBGPU_SCAN_UNROLL_FLAG, () => envBool(WEBGPU_SCAN_UNROLL_FLAG, false),
 /** MAMBA_TFJS_FUSED_BLOCK. */
 export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
 /** MAMBA_TFJS_RECOMPUTE. */
-export const recomputePolicy = (): RecomputePolicy => ENV.get(RECOMPUTE_FLAG) as RecomputePolicy;
+export const recomputePolicy = (): RecomputePolicy => String(ENV.get(RECOMPUTE_FLAG)) as RecomputePolicy;
 /** MAMBA_TFJS_SCAN_IMPL. */
 export const scanImpl = (): ScanImpl => ENV.get(SCAN_IMPL_FLAG) as ScanImpl;
 /** MAMBA_TFJS_BACKEND ('' when unset). */
