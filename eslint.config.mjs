@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.build-dev/', 'node_modules/', 'coverage/', '.device/', '.gen/', 'demo/dist/', 'benchmarks/results/', 'asm/'] }, // asm/: AssemblyScript, checked by its own compiler
+  { ignores: ['dist/', '.build-dev/', 'node_modules/', 'coverage/', '.device/', '.gen/', 'demo/dist/', 'docs/api/', 'benchmarks/results/', 'asm/'] }, // asm/: AssemblyScript, checked by its own compiler
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

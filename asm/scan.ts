@@ -1,6 +1,6 @@
 /**
  * Fused selective scan (Mamba S6) in WebAssembly SIMD, AssemblyScript source.
- * Compiled by `npm run build` into dist/ops/scan.wasm and driven by
+ * Compiled by `npm run build:wasm` (scripts/embed-wasm.js, embedded in src/ops/kernels/simd/scanWasmBinary.ts) and driven by
  * src/ops/kernels/simd/scan.ts, which lays the arrays out in this module's memory.
  * Same arithmetic as src/ops/kernels/js/scanMath.ts (read its header for the math).
  *

@@ -10,7 +10,7 @@
  * node_modules a symlink to this checkout's, and <tmp>/shared a symlink to ../shared (the fixtures the tests read).
  * The copy is built once (npm run build); its tests then run unmutated (the baseline: a mutant is only "killed"
  * if its tests passed without it). Each mutant is applied to the copy, built if needed (asm/ → build:wasm), its
- * tests run with one jest worker, and the file (and dist/ops/scan.wasm) put back, checked byte for byte.
+ * tests run with one jest worker, and the file (and src/ops/kernels/simd/scanWasmBinary.ts) put back, checked byte for byte.
  * The same copy serves every mutant, so ts-jest's cache stays warm.
  */
 'use strict';

@@ -11,7 +11,9 @@ import { registerKernels } from './ops/kernels/register';
 import { backendFlag } from './flags';
 import { quietCpuBanner } from './cpuBanner';
 
+/** A backend selectBackend accepts. */
 export type BackendName = 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tensorflow';
+/** Every backend name selectBackend accepts. */
 export const BACKENDS: BackendName[] = ['cpu', 'wasm', 'webgl', 'webgpu', 'tensorflow'];
 
 /** How backends reach tfjs's registry on this platform. */

@@ -38,12 +38,19 @@ function envChoice<T extends string>(name: string, allowed: readonly T[], fallba
   return (allowed as readonly string[]).includes(v ?? '') ? (v as T) : fallback;
 }
 
+/** Flag: selectBackend()'s choice when given no name ('' = wasm when available, else cpu). */
 export const BACKEND_FLAG = 'MAMBA_TFJS_BACKEND';
+/** Flag: run a residual block as one op with a hand-written backward where the scan runs fused (default true). */
 export const FUSED_BLOCK_FLAG = 'MAMBA_TFJS_FUSED_BLOCK';
+/** Flag: the fused block recomputes its intermediates in the backward pass ('auto': on webgpu only). */
 export const RECOMPUTE_FLAG = 'MAMBA_TFJS_RECOMPUTE';
+/** Flag: cpu/wasm kernels run the WebAssembly SIMD module ('simd') or the JS loops ('js'). */
 export const SCAN_IMPL_FLAG = 'MAMBA_TFJS_SCAN_IMPL';
+/** Flag: the WGSL scan's algorithm, 'chunked' or 'sequential'. */
 export const WEBGPU_SCAN_MODE_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_MODE';
+/** Flag: chunk length T of the chunked WGSL scan (1 … 64, default 32). */
 export const WEBGPU_SCAN_CHUNK_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_CHUNK';
+/** Flag: unroll the WGSL state loops (default false). */
 export const WEBGPU_SCAN_UNROLL_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_UNROLL';
 
 /** Every flag name, in the table's order. */

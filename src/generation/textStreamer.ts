@@ -27,6 +27,7 @@ const CONTEXT = 8;
 /** The window slides once it holds this many tokens. */
 const SLIDE_AT = 32;
 
+/** Turns token ids into text incrementally (for streaming generation): push ids, get back the newly printable text. */
 export class TextStreamer {
   /** Every token id (the prompt's, then the generated ones). */
   private readonly ids: number[];

@@ -24,10 +24,15 @@ export function layerSeed(seed: number | undefined, i: number): number | undefin
   return seed == null ? undefined : seed * 1009 + i * 7919 + 1;
 }
 
+/** A stack of nLayers residual blocks as a tf.layers layer, (B, L, D) → (B, L, D). */
 export class Mamba extends ParentLayer {
+  /** Name under which tfjs serializes the layer. */
   static className = 'Mamba';
+  /** The config with every default filled in. */
   readonly config: ResolvedMambaConfig;
+  /** Prefix of the weight names (`backbone.` inside a MambaLM). */
   readonly weightPrefix: string;
+  /** The residual blocks, in order. */
   readonly blocks: ResidualBlock[];
 
   constructor(args: MambaArgs) {

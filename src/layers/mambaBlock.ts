@@ -23,6 +23,7 @@ import { MambaBlockCache, checkBlockCache, emptyBlockCache } from './cache';
 import { convStep, convTail } from '../ops/conv/convState';
 import { finalScanState, selectiveStep } from '../ops/scan/selectiveStep';
 
+/** Arguments of {@link MambaBlock}: mamba.py's MambaConfig fields (nLayers optional) plus tf.layers' own. */
 export interface MambaBlockArgs extends NamedWeightsArgs, Omit<MambaConfig, 'nLayers'> {
   /** Unused by a single block; accepted so one config object fits every layer. */
   nLayers?: number;
@@ -43,10 +44,15 @@ export interface MambaBlockWeights {
   outProjBias: LayerVariable | null; // (D)
 }
 
+/** The Mamba mixer as a tf.layers layer, (B, L, D) → (B, L, D): in_proj → causal conv → silu → selective scan → gate → out_proj. */
 export class MambaBlock extends layers.Layer {
+  /** Name under which tfjs serializes the layer. */
   static className = 'MambaBlock';
+  /** The config with every default filled in. */
   readonly config: ResolvedMambaConfig;
+  /** Prefix of this block's weight names (`…mixer.`). */
   readonly weightPrefix: string;
+  /** The block's weights, named as the checkpoint keys. */
   readonly w: MambaBlockWeights;
 
   constructor(args: MambaBlockArgs) {

@@ -18,6 +18,7 @@ import { checkTokenIds } from './validate';
 import { matMulTransposeB } from '../ops/linear/matMul';
 import type { MambaCache } from './cache';
 
+/** Arguments of {@link MambaLM}: the Mamba stack's plus the vocabulary. */
 export interface MambaLMArgs extends Omit<MambaArgs, 'weightPrefix'> {
   /** Vocabulary size before padding. */
   vocabSize: number;
@@ -36,14 +37,21 @@ export function paddedVocabSize(vocabSize: number, multiple = 8): number {
   return Math.ceil(vocabSize / multiple) * multiple;
 }
 
+/** A Mamba language model as a tf.layers layer: token ids (B, L) → logits (B, L, V), with decoding methods. */
 export class MambaLM extends ParentLayer {
+  /** Name under which tfjs serializes the layer. */
   static className = 'MambaLM';
+  /** Vocabulary size before padding. */
   readonly vocabSize: number;
+  /** The padded vocabulary is a multiple of this. */
   readonly padVocabSizeMultiple: number;
   /** V: rows of the embedding and width of the logits. */
   readonly paddedVocab: number;
+  /** Token embedding (V, D), also the tied output head. */
   readonly embedding: LayerVariable; // (V, D)
+  /** The Mamba stack. */
   readonly backbone: Mamba;
+  /** The final RMSNorm (norm_f). */
   readonly normF: RMSNorm;
 
   constructor(args: MambaLMArgs) {

@@ -19,21 +19,25 @@ export abstract class ParentLayer extends layers.Layer {
   /** Sub-layers whose weights this layer exposes (in order). */
   protected abstract subLayers(): layers.Layer[];
 
+  /** This layer's trainable weights, then its sub-layers' (none when not trainable). */
   override get trainableWeights(): LayerVariable[] {
     if (!this.trainable) return [];
     return [...super.trainableWeights, ...this.subLayers().flatMap((l) => l.trainableWeights)];
   }
 
+  /** Sets this layer's own trainable weights (tf.layers' setter). */
   override set trainableWeights(weights: LayerVariable[]) {
     super.trainableWeights = weights;
   }
 
+  /** This layer's non-trainable weights, then its sub-layers' (all of theirs when this layer is not trainable). */
   override get nonTrainableWeights(): LayerVariable[] {
     const own = super.nonTrainableWeights;
     const sub = this.subLayers().flatMap((l) => (this.trainable ? l.nonTrainableWeights : l.weights));
     return [...own, ...sub];
   }
 
+  /** Sets this layer's own non-trainable weights (tf.layers' setter). */
   override set nonTrainableWeights(weights: LayerVariable[]) {
     super.nonTrainableWeights = weights;
   }

@@ -20,10 +20,15 @@ import type { MambaBlockCache } from './cache';
 
 export type ResidualBlockArgs = MambaBlockArgs;
 
+/** One residual block as a tf.layers layer: x + mixer(rmsnorm(x)), (B, L, D) → (B, L, D). */
 export class ResidualBlock extends ParentLayer {
+  /** Name under which tfjs serializes the layer. */
   static className = 'ResidualBlock';
+  /** Prefix of this block's weight names (`backbone.layers.i.`). */
   readonly weightPrefix: string;
+  /** The RMSNorm before the mixer. */
   readonly norm: RMSNorm;
+  /** The mixer. */
   readonly mixer: MambaBlock;
 
   constructor(args: ResidualBlockArgs) {

@@ -12,6 +12,7 @@ import { NamedWeightsArgs, weightPrefixOf, weightPrefixConfig } from './parentLa
 import { constant } from './initializers';
 import { checkLastDim } from './validate';
 
+/** Arguments of {@link RMSNorm}. */
 export interface RMSNormArgs extends NamedWeightsArgs {
   /** Size of the normalized (last) axis. */
   dModel: number;
@@ -19,11 +20,17 @@ export interface RMSNormArgs extends NamedWeightsArgs {
   eps?: number;
 }
 
+/** RMSNorm as a tf.layers layer: x / √(mean(x²) + eps) · weight over the last axis, (B, L, D) → (B, L, D). */
 export class RMSNorm extends layers.Layer {
+  /** Name under which tfjs serializes the layer. */
   static className = 'RMSNorm';
+  /** Size of the normalized (last) axis. */
   readonly dModel: number;
+  /** Added to the mean square before the root. */
   readonly eps: number;
+  /** Prefix of this layer's weight names (`…norm.` gives `…norm.weight`). */
   readonly weightPrefix: string;
+  /** The scale, (D). */
   readonly weight: LayerVariable; // (D)
 
   constructor(args: RMSNormArgs) {

@@ -25,11 +25,17 @@ interface Slot {
   size: number;
 }
 
+/** Adam with tf.train.adam's arithmetic, run once over all variables laid end to end (see the file's header). */
 export class FlatAdam extends tf.Optimizer {
+  /** Name under which tfjs serializes the optimizer. */
   static className = 'FlatAdam';
+  /** Step size. */
   readonly learningRate: number;
+  /** Decay of the first moment. */
   readonly beta1: number;
+  /** Decay of the second moment. */
   readonly beta2: number;
+  /** Added to the root of the second moment. */
   readonly epsilon: number;
   private slots: Slot[] | null = null;
   private m: tf.Variable | null = null; // (S)
@@ -134,7 +140,7 @@ export class FlatAdam extends tf.Optimizer {
     this.slots = null;
   }
 
-  /** [iterations, layout (as JSON bytes), m, v]: what setWeights needs to resume. */
+  /** The state setWeights needs to resume: iterations, the layout (as JSON bytes), m and v. */
   override async getWeights(): Promise<NamedTensor[]> {
     const out: NamedTensor[] = [await this.saveIterations()];
     if (this.slots && this.m && this.v) {
@@ -145,6 +151,7 @@ export class FlatAdam extends tf.Optimizer {
     return out;
   }
 
+  /** Restores the state getWeights returned (iterations, layout, m, v). */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const rest = await this.extractIterations(weightValues);
     const byName = new Map(rest.map((w) => [w.name, w.tensor]));

@@ -24,6 +24,7 @@ import { Callback, Logs } from '@tensorflow/tfjs-layers';
 export interface NanGuardTrip {
   /** The log key that became non-finite (e.g. 'loss'). */
   key: string;
+  /** Its value (NaN or ±Infinity). */
   value: number;
   /** 1-based epoch. */
   epoch: number;
@@ -70,16 +71,19 @@ export class NanGuard extends Callback {
     return this.error !== null;
   }
 
+  /** Resets the guard (a new fit starts counting steps at 1). */
   override async onTrainBegin(): Promise<void> {
     this.error = null;
     this.trip = null;
     this.globalStep = 0;
   }
 
+  /** Records the epoch, for the trip report. */
   override async onEpochBegin(epoch: number): Promise<void> {
     this.epoch = epoch;
   }
 
+  /** Checks the watched logs; on a non-finite value records the trip and stops training. */
   override async onBatchEnd(batch: number, logs?: Logs): Promise<void> {
     this.globalStep++;
     if (this.error !== null || logs == null) return;

@@ -27,6 +27,7 @@ import { copyTokenizerFiles } from '../tokenizer/files';
 /** How weights are stored: float32, or float16 (tfjs `quantization: {dtype: 'float16'}`, read back as float32). */
 export type ConvertDtype = 'float32' | 'float16';
 
+/** Options of {@link convertCheckpoint}. */
 export interface ConvertOptions {
   /** Stored weight type (default float32). */
   dtype?: ConvertDtype;
@@ -38,6 +39,7 @@ export interface ConvertOptions {
   onProgress?: (done: number, total: number, name: string) => void;
 }
 
+/** What {@link convertCheckpoint} wrote. */
 export interface ConvertResult {
   /** The output directory (as given). */
   outDir: string;
@@ -45,6 +47,7 @@ export interface ConvertResult {
   layout: CheckpointLayout;
   /** The MambaLM arguments read from config.json. */
   args: MambaLMArgs;
+  /** Stored weight type. */
   dtype: ConvertDtype;
   /** Weight shard file names. */
   shards: string[];

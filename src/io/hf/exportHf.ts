@@ -17,6 +17,7 @@ import { SafetensorsTensorSpec, writeSafetensors } from '../safetensors';
 import { checkOutputOutsideInput, writeDirectoryAtomically } from '../outputDir';
 import { copyTokenizerFiles } from '../tokenizer/files';
 
+/** Options of {@link exportHf}. */
 export interface ExportHfOptions {
   /** Replace a non-empty existing output directory (default false: an error). */
   overwrite?: boolean;
@@ -24,7 +25,9 @@ export interface ExportHfOptions {
   onProgress?: (done: number, total: number, name: string) => void;
 }
 
+/** What {@link exportHf} wrote. */
 export interface ExportHfResult {
+  /** The output directory (as given). */
   outDir: string;
   /** The MambaLM arguments found in model.json. */
   args: MambaLMArgs;

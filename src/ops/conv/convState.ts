@@ -3,7 +3,7 @@
  *
  * Shape letters: B batch, L length, K conv width, ED inner channels.
  * Tap k of the weight (K, ED) multiplies the input k − (K−1) steps back; tap K−1 is the current step
- * (the convention of causalDepthwiseConv in linear.ts).
+ * (the convention of causalDepthwiseConv in ./compositeConv.ts).
  *
  * Porting note: tfjs's cpu backend broadcasts a size-1 axis element by element and copies a strided slice one
  * element at a time, each ~50x slower than a matMul over the same data. So the step sums the taps and shifts

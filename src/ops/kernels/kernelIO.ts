@@ -1,6 +1,6 @@
 /**
- * Plumbing shared by the custom tfjs kernels (fusedSelectiveScan.ts, fusedStep.ts, segmentSum.ts,
- * webgpu/*.ts): the parts of the cpu and wasm backends they use, typed access to their
+ * Plumbing shared by the custom tfjs kernels (./scan.ts, ./conv.ts, ./softplus.ts, ./step.ts, ./segmentSum.ts,
+ * ./webgpu/*.ts): the parts of the cpu and wasm backends they use, typed access to their
  * arrays, input checks and idempotent registration.
  *
  * Nothing is imported from the backend packages: the backend objects reach the kernels at run time,

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkScanInputs } from './pscan';
 
 /**
+ * The linear scan H_t = A_t · H_{t−1} + X_t as a plain loop over t (the reference for pscan; L steps deep).
  * @param A (B, L, ED, N) multipliers (any rank ≥ 2 with length on axis 1)
  * @param X (B, L, ED, N) inputs, same shape
  * @returns H (B, L, ED, N)

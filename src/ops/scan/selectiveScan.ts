@@ -19,8 +19,10 @@ import { scanSequential } from './scanSequential';
 import { fusedSelectiveScan, hasFusedScanKernel } from './fusedSelectiveScan';
 import { DEFAULT_CHUNK_ELEMENTS, chunkLength, chunkedSelectiveScan } from './chunkedScan';
 
+/** How the scan runs: 'auto' (the fused kernel where the backend has one, else pscan), 'fused', 'pscan' or 'sequential'. */
 export type ScanMode = 'auto' | 'fused' | 'pscan' | 'sequential';
 
+/** Options of {@link selectiveScan}. */
 export interface SelectiveScanOptions {
   /** Which implementation runs the scan (default 'auto'). */
   mode?: ScanMode;
@@ -50,6 +52,7 @@ function checkShapes(x: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, B: tf.Tensor,
 }
 
 /**
+ * The selective scan: discretize (Δ, A, B), scan, contract with C and add D·x; `options.mode` picks the implementation.
  * @param x     (B, L, ED) input after the conv and silu
  * @param delta (B, L, ED) step sizes Δ (after softplus)
  * @param A     (ED, N) state matrix (negative)

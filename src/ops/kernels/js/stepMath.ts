@@ -1,5 +1,5 @@
 /**
- * The loops of the fused decoding-step kernels (fusedStep.ts), over flat float32 arrays, so that the cpu and
+ * The loops of the fused decoding-step kernels (../step.ts), over flat float32 arrays, so that the cpu and
  * wasm kernels share them.
  *
  * Shape letters: B batch, ED inner channels, N state size, K conv width.

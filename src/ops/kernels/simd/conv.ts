@@ -1,6 +1,6 @@
 /**
  * Fast depthwise causal conv: convMath's functions run by the WebAssembly SIMD module (asm/conv.ts, part of
- * dist/ops/scan.wasm), with the JS loops as fallback (module missing, MAMBA_TFJS_SCAN_IMPL=js, odd sizes).
+ * the module embedded in ./scanWasmBinary.ts), with the JS loops as fallback (module missing, MAMBA_TFJS_SCAN_IMPL=js, odd sizes).
  *
  * Shape glossary: B batch, L length, ED inner channels, K conv width.
  * Each call copies its inputs into the module's memory and the results out: O(B L ED) copies for O(B L ED K) work.

@@ -1,7 +1,7 @@
 /**
  * Fast fused selective scan: the functions of ../js/scanMath.ts run by the
- * WebAssembly SIMD module dist/ops/scan.wasm (source asm/scan.ts), with the JS
- * loops as fallback when the module is not built or cannot load, or when the
+ * WebAssembly SIMD module (source asm/scan.ts, embedded in ./scanWasmBinary.ts), with
+ * the JS loops as fallback when the module cannot load, or when the
  * flag MAMBA_TFJS_SCAN_IMPL = 'js' asks for them.
  *
  * Shape glossary:

@@ -1,5 +1,5 @@
 /**
- * The depthwise causal conv kernels (MambaCausalConv1d, MambaCausalConv1dGrad; see fusedConv.ts) for the 'webgpu'
+ * The depthwise causal conv kernels (MambaCausalConv1d, MambaCausalConv1dGrad; see ../../conv/causalConv.ts) for the 'webgpu'
  * backend, as WGSL compute shaders.
  *
  * Shape glossary:

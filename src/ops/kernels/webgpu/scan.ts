@@ -18,7 +18,7 @@
  *   MambaSelectiveScanGrad {x, delta, A, B, C, D, dy} -> [dx, ddelta, dA, dB, dC, dD]
  * Semantics are those of ../js/scanMath.ts (h_t = exp(delta_t A) h_{t-1} + delta_t B_t x_t,
  * y_t = h_t . C_t + D x_t, g_t = dy_t C_t + a_{t+1} g_{t+1}); the gradient registration
- * lives in fusedSelectiveScan.ts. Every invocation keeps its N states in private memory.
+ * lives in ../scan.ts. Every invocation keeps its N states in private memory.
  *
  * Mode 'chunked' (default): the scan is cut into nC chunks of T steps that run in
  * parallel, B * nC * ED invocations, so short serial chains even at B = 1.
@@ -221,7 +221,7 @@ const webgpuBackward: tf.KernelFunc = ({ inputs, backend }) => {
 /**
  * Registers the webgpu fused-scan kernels. Safe to call any number of times (and
  * without @tensorflow/tfjs-backend-webgpu installed). The gradient
- * of MambaSelectiveScan is registered by fusedSelectiveScan.ts.
+ * of MambaSelectiveScan is registered by ../scan.ts (one gradient for every backend).
  */
 export function registerScanWebgpuKernels(): void {
   registerOnce(FORWARD_KERNEL, BACKEND, webgpuForward);
