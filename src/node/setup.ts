@@ -8,6 +8,7 @@ import { registerFileSystemHandler } from '../io/tfjs/fsHandler';
 import { registerKernels } from '../ops/kernels/register';
 import { nodeBackends } from './backends';
 
+/** Registers the kernels and the file:// handler, and installs the Node backend loader. Idempotent. */
 export function setupNode(): void {
   registerKernels();
   registerFileSystemHandler();
