@@ -8,8 +8,9 @@ import * as path from 'path';
 import { TorchCheckpoint, TORCH_PICKLE_GLOBALS } from '../../src/io/torchBin';
 import { unpickle } from '../../src/io/unpickle';
 import { P, crc32, makeZip, stateDictPickle, tensorItem, torchZip, u32 } from '../helpers/torchZip';
+import { fixtureDir } from '../helpers/fixtures';
 
-const FIXTURE_DIR = path.resolve(__dirname, '../../../shared/fixtures/tiny-orig');
+const FIXTURE_DIR = fixtureDir('tiny-orig');
 const FIXTURE = path.join(FIXTURE_DIR, 'pytorch_model.bin');
 
 // ---------------------------------------------------------------------------------------------

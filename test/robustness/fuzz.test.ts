@@ -16,8 +16,8 @@ import { TorchCheckpoint, TORCH_PICKLE_GLOBALS, torchPersistentLoad } from '../.
 import { unpickle } from '../../src/io/unpickle';
 import { parseCheckpointConfig } from '../../src/io/checkpointConfig';
 import { P, tensorItem, stateDictPickle, torchZip } from '../helpers/torchZip';
+import { FIXTURES } from '../helpers/fixtures';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');
 const SEED = 20240611;
 const CASES: Record<string, number> = { safetensors: 300, torch: 300, unpickle: 600, config: 600 };
 
