@@ -3,7 +3,7 @@
  * Usage: npm run build && node benchmarks/accuracy.js
  */
 const path = require('path');
-const FIXTURES = path.resolve(__dirname, '../../shared/fixtures');
+const FIXTURES = path.resolve(__dirname, '../test/fixtures');
 const tf = require('@tensorflow/tfjs');
 const m = require('../dist/node');
 const { SafetensorsFile } = require('../dist/io/safetensors');

@@ -6,7 +6,7 @@
  *   python3 benchmarks/export_check.py scratch/export-check      # prints and writes result.json
  * Cases, each a directory under the output with `hf/` (the export) and `case.json` (input ids and the logits of
  * our tfjs model for them, float32, flattened):
- * - every fixture in ../shared/fixtures: convert → tfjs model → export-hf (also holds the fixture's reference
+ * - every fixture in test/fixtures: convert → tfjs model → export-hf (also holds the fixture's reference
  *   logits, from transformers in float64);
  * - a fresh MambaLM made in tfjs (vocab 100, padded to 104; all weights randomised), saved, then exported.
  */
@@ -16,7 +16,7 @@ const tf = require('@tensorflow/tfjs');
 const mamba = require('../dist/node');
 const { SafetensorsFile } = require('../dist/io/safetensors');
 
-const fixtures = path.join(__dirname, '..', '..', 'shared', 'fixtures');
+const fixtures = path.join(__dirname, '..', 'test', 'fixtures');
 
 /** Logits of `model` for `ids` (B, L), flattened. */
 async function logitsOf(model, ids) {

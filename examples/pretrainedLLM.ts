@@ -6,7 +6,7 @@
  *     [--max-tokens 16] [--temperature 0] [--top-k K] [--top-p P] [--seed S] [--dtype float32|float16]
  *     [--tokenizer tokenizer.json] [--out DIR] [--backend cpu|wasm|webgpu|tensorflow]
  *
- * CHECKPOINT_DIR (else $MAMBA_CHECKPOINT, else the test fixture ../shared/fixtures/tiny-hf beside the project,
+ * CHECKPOINT_DIR (else $MAMBA_CHECKPOINT, else the project's test fixture test/fixtures/tiny-hf,
  * random weights) is a HuggingFace Mamba checkpoint: config.json + model.safetensors (state-spaces/mamba-*-hf)
  * or pytorch_model.bin (state-spaces/mamba-*). With a tokenizer.json beside it (or --tokenizer) the prompt is
  * text and the continuation is printed as text; without one, prompts and outputs are raw token ids.
@@ -20,8 +20,8 @@ import { convertCheckpoint, generate, selectBackend, type ConvertDtype } from '.
 import { loadTokenizer, type MambaTokenizer } from '../src/io/tokenizer/tokenizer';
 import { readFlags, type Flags } from './lib/flags';
 
-/** The test fixture: a tiny random-weight Mamba in the -hf layout, beside the project. */
-const FIXTURE = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'tiny-hf');
+/** The test fixture: a tiny random-weight Mamba in the -hf layout, in the project's test/fixtures. */
+const FIXTURE = path.resolve(__dirname, '..', 'test', 'fixtures', 'tiny-hf');
 
 /** Prompt ids from --ids: rows separated by ';', ids by ',' or spaces. */
 function parseIds(text: string): number[][] {

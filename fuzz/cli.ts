@@ -5,7 +5,7 @@
  * target as a table, and exits with status 1 when any case crashed, was slow or used too much memory.
  *
  * Options: --cases N (per target, default 5000), --seed S (default 1), --targets a,b (default all),
- * --fixtures DIR (default ../shared/fixtures beside the project), --save DIR (write failing inputs there),
+ * --fixtures DIR (default the project's test/fixtures), --save DIR (write failing inputs there),
  * --time-limit MS (default 1000), --only-case I (replay one case).
  */
 import * as fs from 'fs';
@@ -34,7 +34,7 @@ function intOption(name: string, value: string | undefined, min: number): number
 /** Parses the command line. */
 export function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
-    cases: 5000, seed: 1, targets: null, fixtures: path.resolve(__dirname, '../../../shared/fixtures'), save: null,
+    cases: 5000, seed: 1, targets: null, fixtures: path.resolve(__dirname, '../../test/fixtures'), save: null,
     timeLimitMs: 1000, onlyCase: null,
   };
   for (let i = 0; i < argv.length; i++) {

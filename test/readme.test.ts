@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import * as ts from 'typescript';
+import { fixtureDir } from './helpers/fixtures';
 
 const root = path.resolve(__dirname, '..');
 
@@ -21,7 +22,7 @@ test('the README usage example is examples/quickstart.ts and runs', () => {
   fs.writeFileSync(path.join(dir, 'quickstart.js'), js);
   const out = execFileSync(process.execPath, ['quickstart.js', '--backend', 'cpu'], {
     cwd: dir,
-    env: { ...process.env, NODE_PATH: path.join(root, 'node_modules'), MAMBA_CHECKPOINT: path.resolve(root, '../shared/fixtures/tiny-hf') },
+    env: { ...process.env, NODE_PATH: path.join(root, 'node_modules'), MAMBA_CHECKPOINT: fixtureDir('tiny-hf') },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });

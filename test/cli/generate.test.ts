@@ -14,9 +14,9 @@ import '../../src/node';
 import { loadCheckpoint } from '../../src/io/hf/loadCheckpoint';
 import { loadTokenizer } from '../../src/io/tokenizer/tokenizer';
 import { registerGenerateCommand, runGenerateCommand } from '../../src/cli/generateCommand';
-import { fixtureDir, openReference } from '../helpers/fixtures';
+import { TOKENIZER_JSON, fixtureDir, openReference } from '../helpers/fixtures';
 
-const TOKENIZER = path.resolve(__dirname, '../../../shared/tokenizers/gpt-neox-20b/tokenizer.json');
+const TOKENIZER = TOKENIZER_JSON;
 const PROMPT = 'The man and the'; // ids 510, 637, 285, 253: all inside tiny-hf's vocabulary of 1000
 const STATS = /^(\d+) tokens in \d+\.\d\d s: \d+\.\d\d tokens\/s \(prompt: (\d+) tokens in \d+ ms\)$/;
 let dir: string;

@@ -2,12 +2,12 @@
  * TextStreamer: pieces printed one token at a time add up to the whole decoded text, and never show half a
  * character (multi-byte UTF-8 split across byte-level BPE tokens).
  */
-import * as path from 'path';
 import { loadTokenizer, MambaTokenizer } from '../../src/io/tokenizer/tokenizer';
 import { TextStreamer } from '../../src/generation/textStreamer';
 import { ByteTokenizer } from '../../src/generation/byteTokenizer';
+import { TOKENIZER_JSON } from '../helpers/fixtures';
 
-const TOKENIZER = path.resolve(__dirname, '../../../shared/tokenizers/gpt-neox-20b/tokenizer.json');
+const TOKENIZER = TOKENIZER_JSON;
 let tokenizer: MambaTokenizer;
 
 beforeAll(async () => {

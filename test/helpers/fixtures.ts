@@ -1,11 +1,13 @@
 /**
- * Access to ../shared/fixtures (read in place, never copied into the project).
+ * The project's test data in test/fixtures (test/fixtures/README.md says where it came from and how to rebuild it).
  */
 import * as path from 'path';
 import { SafetensorsFile } from '../../src/io/safetensors';
 
-export const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');
-export const FIXTURE_NAMES = ['tiny-hf', 'tiny-hf-bf16', 'tiny-orig'] as const;
+export const FIXTURES = path.resolve(__dirname, '../fixtures');
+/** The GPT-NeoX-20B tokenizer of the state-spaces/mamba-* models. */
+export const TOKENIZER_JSON = path.join(FIXTURES, 'tokenizers/gpt-neox-20b/tokenizer.json');
+export const FIXTURE_NAMES = ['tiny-hf', 'tiny-hf-bf16', 'tiny-orig', 'tiny-hf-eps'] as const;
 export type FixtureName = (typeof FIXTURE_NAMES)[number];
 
 export function fixtureDir(name: FixtureName): string {

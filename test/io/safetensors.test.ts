@@ -1,5 +1,5 @@
 /**
- * Tests of the safetensors reader/writer and the half-float conversions, on the shared fixtures
+ * Tests of the safetensors reader/writer and the half-float conversions, on the project's fixtures
  * and on crafted (valid and corrupted) files in a temporary directory.
  */
 import * as fs from 'fs';
@@ -10,8 +10,8 @@ import {
 } from '../../src/io/safetensors';
 import { bf16BitsToFloat32, float16BitsToFloat32, float32ToBF16Bits, float32ToFloat16Bits } from '../../src/io/safetensors/halfFloat';
 import { expectAllClose } from '../helpers/close';
+import { FIXTURES } from '../helpers/fixtures';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');
 const TINY_HF = path.join(FIXTURES, 'tiny-hf/model.safetensors');
 const TINY_BF16 = path.join(FIXTURES, 'tiny-hf-bf16/model.safetensors');
 const TINY_REF = path.join(FIXTURES, 'tiny-hf/reference.safetensors');

@@ -6,8 +6,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadTokenizer, MambaTokenizer } from '../../src/io/tokenizer/tokenizer';
+import { TOKENIZER_JSON } from '../helpers/fixtures';
 
-const TOKENIZER = path.resolve(__dirname, '../../../shared/tokenizers/gpt-neox-20b/tokenizer.json');
+const TOKENIZER = TOKENIZER_JSON;
 
 const json = JSON.parse(fs.readFileSync(TOKENIZER, 'utf8')) as {
   model: { vocab: Record<string, number> };

@@ -9,8 +9,9 @@ import { TorchCheckpoint } from '../../src/io/torch/checkpoint';
 import { TORCH_PICKLE_GLOBALS } from '../../src/io/torch/pickleGlobals';
 import { unpickle } from '../../src/io/torch/unpickle';
 import { P, crc32, makeZip, stateDictPickle, tensorItem, torchZip, u32 } from '../helpers/torchZip';
+import { fixtureDir } from '../helpers/fixtures';
 
-const FIXTURE_DIR = path.resolve(__dirname, '../../../shared/fixtures/tiny-orig');
+const FIXTURE_DIR = fixtureDir('tiny-orig');
 const FIXTURE = path.join(FIXTURE_DIR, 'pytorch_model.bin');
 
 // ---------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ import { TORCH_PICKLE_GLOBALS, torchPersistentLoad } from '../../src/io/torch/pi
 import { unpickle } from '../../src/io/torch/unpickle';
 import { parseCheckpointConfig } from '../../src/io/hf/config';
 import { P, tensorItem, stateDictPickle, torchZip } from '../helpers/torchZip';
+import { FIXTURES } from '../helpers/fixtures';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');
 const SEED = 20240611;
 const CASES: Record<string, number> = { safetensors: 300, torch: 300, unpickle: 600, config: 600 };
 

@@ -48,6 +48,13 @@ function bool(c: Json, key: string, file: string, fallback: boolean): boolean {
   return v;
 }
 
+/** Δ's initialisation scheme: "random" or "constant". */
+function dtInit(c: Json, key: string, file: string): 'random' | 'constant' {
+  const v = valueOr(c, key, 'random');
+  if (v !== 'random' && v !== 'constant') throw new Error(`${file}: expected "${key}" to be "random" or "constant", got ${describe(c[key])}`);
+  return v;
+}
+
 /** Δ rank: "auto" (or absent) or a positive integer. */
 function rank(c: Json, key: string, file: string): number | 'auto' {
   return c[key] == null || c[key] === 'auto' ? 'auto' : int(c, key, file);
@@ -90,6 +97,12 @@ export function parseCheckpointConfig(text: string, file = 'config.json'): Check
         bias: bool(c, 'use_bias', file, false),
         convBias: bool(c, 'use_conv_bias', file, true),
         normEps: positive(c, 'layer_norm_epsilon', file, 1e-5),
+        // Δ's initialisation (no effect on loaded weights; kept so that export-hf writes them back).
+        dtMin: positive(c, 'time_step_min', file, 0.001),
+        dtMax: positive(c, 'time_step_max', file, 0.1),
+        dtInit: dtInit(c, 'time_step_init_scheme', file),
+        dtScale: positive(c, 'time_step_scale', file, 1),
+        dtInitFloor: positive(c, 'time_step_floor', file, 1e-4),
         vocabSize: int(c, 'vocab_size', file),
         // -hf checkpoints store vocab_size already padded; keep their rows as they are.
         padVocabSizeMultiple: int(c, 'pad_vocab_size_multiple', file, 1),
