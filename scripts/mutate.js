@@ -7,7 +7,7 @@
  * is wrong (a snippet not found exactly once, a missing test file, a baseline failure, a mutant that does not build).
  *
  * The work happens in a copy: <tmp>/repo holds src, test, asm and the other tracked folders and configs, with
- * node_modules a symlink to this checkout's, and <tmp>/shared a symlink to ../shared (the fixtures the tests read).
+ * node_modules a symlink to this checkout's (the fixtures the tests read are in test/fixtures).
  * The copy is built once (npm run build); its tests then run unmutated (the baseline: a mutant is only "killed"
  * if its tests passed without it). Each mutant is applied to the copy, built if needed (asm/ → build:wasm), its
  * tests run with one jest worker, and the file (and src/ops/kernels/simd/scanWasmBinary.ts) put back, checked byte for byte.
@@ -101,8 +101,6 @@ function makeCopy() {
     if (fs.existsSync(src)) fs.cpSync(src, path.join(dir, entry), { recursive: true });
   }
   fs.symlinkSync(fs.realpathSync(path.join(ROOT, 'node_modules')), path.join(dir, 'node_modules'));
-  const shared = path.resolve(ROOT, '../shared');
-  if (fs.existsSync(shared)) fs.symlinkSync(fs.realpathSync(shared), path.join(tmp, 'shared'));
   console.log(`mutate: copy in ${dir}; building…`);
   const b = run('npm', ['run', 'build'], dir);
   if (!b.ok) throw new Error(`mutate: the unmutated copy does not build:\n${b.out.slice(-3000)}`);

@@ -93,3 +93,17 @@ test('the core entry (src/index.ts) reaches only @tensorflow/tfjs-core and -laye
   expect(bad).toEqual([]);
   expect(seen.size).toBeGreaterThan(40);
 });
+
+test('a clone alone runs the tests: nothing the tests, examples or notebooks read lies outside the project', () => {
+  const roots = ['test', 'examples', 'notebooks', 'fuzz', 'scripts'].map((d) => path.join(ROOT, d));
+  const files = roots.flatMap((d) => (fs.existsSync(d) ? listFiles(d) : [])).filter((f) => /\.(ts|js|ipynb|sh)$/.test(f));
+  const outside = files.filter((f) => /\.\.\/shared|['"]shared['"]/.test(fs.readFileSync(f, 'utf8'))).map((f) => path.relative(ROOT, f));
+  expect(outside.filter((f) => f !== 'test/layout.test.ts')).toEqual([]);
+});
+
+function listFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? (e.name === 'node_modules' || e.name === 'fixtures' ? [] : listFiles(p)) : [p];
+  });
+}
