@@ -7,8 +7,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+
 import * as tf from '@tensorflow/tfjs';
-import '../../src/index';
+import '../../src/node'; // the file:// handler
 import { loadCheckpoint } from '../../src/io/hf/loadCheckpoint';
 import { convertCheckpoint } from '../../src/io/hf/convert';
 import { findMambaLM } from '../../src/layers/factories';
