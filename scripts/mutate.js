@@ -22,7 +22,8 @@ const { spawnSync } = require('child_process');
 const ROOT = path.resolve(__dirname, '..');
 const MUTANTS = require('./mutants.js');
 const COPY = ['src', 'test', 'asm', 'scripts', 'notebooks', 'examples', 'benchmarks', 'docs',
-  'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.test.json', 'jest.config.js', 'README.md'];
+  'fuzz', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.test.json', 'tsconfig.esm.json', 'jest.config.js',
+  'README.md', 'typedoc.json', 'eslint.config.mjs'];
 const WASM = 'src/ops/kernels/simd/scanWasmBinary.ts'; // the SIMD module, embedded by build:wasm
 const REPORT = path.join(ROOT, 'docs', 'mutation.md');
 const TEST_TIMEOUT_MS = 15 * 60 * 1000;
@@ -91,7 +92,7 @@ function firstFailure(out) {
   return '';
 }
 
-/** The copy: <tmp>/repo (COPY + node_modules symlink + a full build) and <tmp>/shared. */
+/** The copy: <tmp>/repo (COPY + node_modules symlink + a full build). */
 function makeCopy() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mamba-mutate-'));
   const dir = path.join(tmp, 'repo');

@@ -11,7 +11,7 @@ afterAll(async () => {
 });
 
 test('unknown or missing backends give a clear error', async () => {
-  await expect(selectBackend('metal')).rejects.toThrow(/unknown backend 'metal': expected one of cpu, wasm, webgpu, tensorflow/);
+  await expect(selectBackend('metal')).rejects.toThrow(/unknown backend 'metal': expected one of cpu, wasm, webgl, webgpu, tensorflow/);
   await expect(selectBackend('tensorflow')).rejects.toThrow(/needs @tensorflow\/tfjs-node or @tensorflow\/tfjs-node-gpu installed/);
 });
 
