@@ -3,6 +3,7 @@
  * before anything is read. Shared by loadCheckpoint, convert and export-hf.
  */
 import { ourName, torchShape } from './layout';
+import { capList } from '../describeValue';
 
 /** What matchKeys needs to know of a tensor source: its keys, their stored shapes, and where they live. */
 export interface KeyedShapes {
@@ -51,6 +52,6 @@ export function matchKeys(
     found.set(name, key);
   }
   const missing = weights.filter((w) => !found.has(w.name)).map((w) => w.name);
-  if (missing.length) throw new Error(`missing key${missing.length > 1 ? 's' : ''} in checkpoint: ${missing.join(', ')}`);
+  if (missing.length) throw new Error(`missing key${missing.length > 1 ? 's' : ''} in checkpoint: ${capList(missing)}`);
   return found;
 }

@@ -7,16 +7,25 @@ import { resolveMambaConfig } from '../../layers/config';
 
 type Json = Record<string, unknown>;
 
-/** Every `{class_name: 'MambaLM', config}` object inside `node`. */
+/** Every `{class_name: 'MambaLM', config}` object inside `node` (iterative: safe on any nesting depth). */
 function findAll(node: unknown, out: Json[]): Json[] {
-  if (Array.isArray(node)) {
-    for (const item of node) findAll(item, out);
-  } else if (node !== null && typeof node === 'object') {
-    const obj = node as Json;
-    if (obj.class_name === 'MambaLM' && obj.config !== null && typeof obj.config === 'object') out.push(obj.config as Json);
-    for (const v of Object.values(obj)) findAll(v, out);
+  const todo: unknown[] = [node];
+  while (todo.length > 0) {
+    const item = todo.pop();
+    if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) todo.push(item[i]);
+    } else if (item !== null && typeof item === 'object') {
+      const obj = item as Json;
+      if (obj.class_name === 'MambaLM' && obj.config !== null && typeof obj.config === 'object') out.push(obj.config as Json);
+      todo.push(...Object.values(obj).reverse());
+    }
   }
   return out;
+}
+
+/** How many MambaLM layers a modelTopology holds. */
+export function countMambaLMLayers(topology: unknown): number {
+  return findAll(topology, []).length;
 }
 
 /** Fields of the saved config → MambaLMArgs fields. */
