@@ -31,6 +31,7 @@ afterAll(() => {
 });
 
 /** A copy of the template model directory with model.json edited by `edit`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function variant(name: string, edit: (json: Record<string, any>, dir: string) => void): string {
   const dir = path.join(tmp, name);
   fs.cpSync(model, dir, { recursive: true });
