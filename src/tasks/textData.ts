@@ -3,7 +3,7 @@
  * x = window[0 .. T-1] and y = window[1 .. T] (next-byte prediction, every position scored).
  * The last `valFraction` of the file is held out for validation.
  */
-import * as fs from 'fs';
+import { readRegularFileSync } from '../io/regularFile';
 import type { Rng } from './rng';
 import { emptyBatch, type SampleOptions, type Task, type TokenBatch } from './types';
 
@@ -43,7 +43,8 @@ export class TextDataTask implements Task {
 
   /** Reads a whole file as bytes. */
   static fromFile(path: string, config: TextDataConfig): TextDataTask {
-    return new TextDataTask(new Uint8Array(fs.readFileSync(path)), config);
+    // Regular files only (not /dev/zero or a FIFO), read whole: one Buffer holds at most 2 GiB.
+    return new TextDataTask(new Uint8Array(readRegularFileSync(path, 'a text file for --data', 2 ** 31 - 1)), config);
   }
 
   /** Number of bytes in the train and validation splits. */
