@@ -13,7 +13,12 @@ export interface KeyedShapes {
   shape(key: string): number[];
   /** Which file holds the key (for messages). */
   fileOf(key: string): string;
+  /** The stored element type of a key, where the source knows it (checkpoints: F32, BF16, I64, ...). */
+  dtype?(key: string): string;
 }
+
+/** Element types a weight may be stored as: floats only (integers or booleans as weights are a wrong file). */
+export const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 
 /** A model weight: our name and our (tfjs-layout) shape. */
 export interface WeightShape {
@@ -44,6 +49,10 @@ export function matchKeys(
     const shape = wanted.get(name);
     if (!shape) throw new Error(`unexpected key "${key}" in ${source.fileOf(key)}: the model has no such weight`);
     if (found.has(name)) throw new Error(`key "${key}" in ${source.fileOf(key)} duplicates "${found.get(name)}"`);
+    const dtype = source.dtype?.(key);
+    if (dtype !== undefined && !FLOAT_DTYPES.has(dtype)) {
+      throw new Error(`"${key}" in ${source.fileOf(key)} is stored as ${dtype}; expected a float weight (F32, F16, BF16 or F64)`);
+    }
     const want = storedShape(name, shape);
     const got = source.shape(key);
     if (want.length !== got.length || want.some((d, i) => d !== got[i])) {

@@ -19,12 +19,14 @@ export interface TensorSource {
   readFloat32(key: string): Promise<Float32Array>;
   /** Which file holds the key (for messages). */
   fileOf(key: string): string;
+  /** The stored element type of a key (F32, BF16, I64, ...). */
+  dtype(key: string): string;
   close(): Promise<void>;
 }
 
 interface Readable {
   keys(): string[];
-  entry(name: string): { shape: number[] };
+  entry(name: string): { shape: number[]; dtype: string };
   readFloat32(name: string): Promise<Float32Array>;
   close(): Promise<void>;
 }
@@ -48,6 +50,9 @@ class MultiFileSource implements TensorSource {
   }
   fileOf(key: string): string {
     return this.get(key).path;
+  }
+  dtype(key: string): string {
+    return this.get(key).file.entry(key).dtype;
   }
   async close(): Promise<void> {
     await Promise.all(this.files.map((f) => f.close()));
