@@ -4,6 +4,7 @@
  */
 import type { MambaLMArgs } from '../../layers/mambaLM';
 import { resolveMambaConfig } from '../../layers/config';
+import { describe } from '../describeValue';
 
 type Json = Record<string, unknown>;
 
@@ -52,13 +53,17 @@ export function mambaLMArgsFromTopology(topology: unknown, file: string): MambaL
   for (const [key, field, type] of FIELDS) {
     const v = c[key];
     if (v === undefined || v === null) continue;
-    if (typeof v !== type) throw new Error(`${file}: MambaLM config "${key}" should be a ${type}, got ${JSON.stringify(v)}`);
+    if (typeof v !== type) throw new Error(`${file}: MambaLM config "${key}" should be a ${type}, got ${describe(v)}`);
     args[field] = v;
   }
   for (const need of ['vocab_size', 'd_model', 'n_layers']) {
     if (c[need] == null) throw new Error(`${file}: MambaLM config lacks "${need}"`);
   }
   const out = args as unknown as MambaLMArgs;
-  resolveMambaConfig(out); // checks every field
+  try {
+    resolveMambaConfig(out); // checks every field
+  } catch (e) {
+    throw new Error(`${file}: MambaLM config: ${(e as Error).message.replace(/^Mamba config: /, '')}`);
+  }
   return out;
 }

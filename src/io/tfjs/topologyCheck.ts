@@ -15,7 +15,12 @@ export function checkTopologyAgainstWeights(topology: unknown, weights: KeyedSha
   }
   if (countMambaLMLayers(topology) !== 1) return; // not a MambaLM: tfjs checks the weights it builds
   const args = mambaLMArgsFromTopology(topology, file);
-  checkPlanAgainst(args, weights, file, (_name, shape) => shape); // model.json stores the tfjs layout
+  try {
+    checkPlanAgainst(args, weights, file, (_name, shape) => shape); // model.json stores the tfjs layout
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(msg.startsWith(file) ? msg : `${file}: ${msg}`);
+  }
 }
 
 /** Weight specs (name and shape) as the key source of {@link checkTopologyAgainstWeights}. */
