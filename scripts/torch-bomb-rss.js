@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * Peak RSS of reading a storage zip bomb (issue #12, item 4): a torch checkpoint whose one deflated storage
- * entry inflates to 256 MiB of zeros (about 256 KB on disk) while its 8 tensors need 64 bytes each.
+ * Peak RSS of reading a torch zip bomb (issue #12, items 2 and 4):
+ *   storage bomb (default): one deflated storage entry inflating to 256 MiB of zeros (about 256 KB on disk)
+ *     while its 8 tensors need 64 bytes each;
+ *   --pickle: data.pkl of 256 MiB of MARK opcodes, deflated (about 256 KB).
  *
- *   node scripts/torch-bomb-rss.js [srcRoot]     (srcRoot default: ./src; e.g. an older checkout's src)
+ *   node scripts/torch-bomb-rss.js [--pickle] [srcRoot]     (srcRoot default: ./src; e.g. an older checkout's src)
  *
  * Bundles <srcRoot>/io/torch/checkpoint.ts with esbuild, opens the bomb in a child process, reads every tensor
  * and prints the outcome, seconds and peak RSS.
@@ -14,7 +16,9 @@ const os = require('os');
 const path = require('path');
 const zlib = require('zlib');
 
-const srcRoot = path.resolve(process.argv[2] ?? 'src');
+const args = process.argv.slice(2);
+const pickleBomb = args.includes('--pickle');
+const srcRoot = path.resolve(args.filter((a) => !a.startsWith('--'))[0] ?? 'src');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bomb-rss-'));
 
 function pickle() {
@@ -63,11 +67,25 @@ function zip(files) {
 }
 
 const bomb = path.join(tmp, 'bomb.bin');
-fs.writeFileSync(bomb, zip([
+const makeAt = args.indexOf('--make');
+if (makeAt >= 0) {
+  writeBomb(args[makeAt + 1]);
+  process.exit(0);
+}
+// Built in a child process: this one stays small, and the reader's child does not inherit its peak RSS.
+execFileSync(process.execPath, [__filename, ...(pickleBomb ? ['--pickle'] : []), '--make', bomb]);
+
+function writeBomb(file) {
+  fs.writeFileSync(file, zip(pickleBomb ? [
+  ['archive/data.pkl', Buffer.alloc(256 * 1024 * 1024, 0x28), true],
+  ['archive/byteorder', Buffer.from('little'), false],
+  ['archive/data/0', Buffer.alloc(512), false],
+] : [
   ['archive/data.pkl', pickle(), false],
   ['archive/byteorder', Buffer.from('little'), false],
   ['archive/data/0', Buffer.alloc(256 * 1024 * 1024), true],
 ]));
+}
 const bundle = path.join(tmp, 'reader.js');
 const esbuild = path.join(__dirname, '..', 'node_modules', '.bin', 'esbuild');
 execFileSync(esbuild, [path.join(srcRoot, 'io/torch/checkpoint.ts'), '--bundle', '--platform=node', `--outfile=${bundle}`, '--external:yauzl', '--log-level=error']);
