@@ -6,6 +6,7 @@
  *   torch        TorchCheckpoint.open + readFloat32 of every tensor (zip records and the pickle inside)
  *   unpickle     unpickle() of data.pkl with torch's allowlist and persistent-id loader, and of a rich pickle
  *   config       parseCheckpointConfig, then the model config it yields resolved (no model is built)
+ *   modeljson    a tfjs model.json (topology, weightsManifest) through the streaming index and the file:// load
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,6 +25,7 @@ import { pickleFieldScanner, pickleOpMutator, wholeInput, PickleLocator } from '
 import { headerJsonMutator, headerLengthMutator, hugeTensorMutator } from './safetensorsMutations';
 import { mutateJson } from './jsonMutations';
 import { richPickle } from './pickleSeed';
+import { modelJsonTarget } from './modelJsonTarget';
 
 /** A named seed input. */
 export interface Seed {
@@ -175,5 +177,5 @@ export function configTarget(fixtures: string): FuzzTarget {
 
 /** All targets, by name. */
 export function allTargets(fixtures: string): FuzzTarget[] {
-  return [safetensorsTarget(fixtures), torchTarget(fixtures), unpickleTarget(fixtures), configTarget(fixtures)];
+  return [safetensorsTarget(fixtures), torchTarget(fixtures), unpickleTarget(fixtures), configTarget(fixtures), modelJsonTarget()];
 }

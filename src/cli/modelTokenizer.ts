@@ -5,18 +5,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadTokenizer, type MambaTokenizer } from '../io/tokenizer/tokenizer';
+import { readJsonFileSync } from '../io/regularFile';
 import { ByteTokenizer, tokenizerDescriptor } from '../generation/byteTokenizer';
 
 /** The descriptor saved in `dir/model.json`, or null (no model.json, or none saved). */
 function savedDescriptor(dir: string): ReturnType<typeof tokenizerDescriptor> {
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: expected JSON, got a parse error: ${(e as Error).message}`);
-  }
+  const json = readJsonFileSync(file, 'a tfjs model.json'); // regular files only, capped, errors name the file
   return tokenizerDescriptor((json as { userDefinedMetadata?: unknown } | null)?.userDefinedMetadata, file);
 }
 

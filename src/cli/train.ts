@@ -20,6 +20,7 @@
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { TrainHistory } from './trainCheckpoint';
+import { StopSignals } from './trainSignals';
 import type { EvalResult } from './evaluate';
 import { evaluateExtrapolation, formatExtrapolationTable, type ExtrapolationRow } from './extrapolation';
 import { writeJsonAtomicSync } from '../io/files';
@@ -100,20 +101,15 @@ interface LoopEnd {
 }
 
 /** Trains until `steps`, a Ctrl-C, or the target accuracy; validates and checkpoints on the way. */
-async function trainLoop(run: TrainRun, io: TrainIO, log: (l: string) => void): Promise<LoopEnd> {
+async function trainLoop(run: TrainRun, signals: StopSignals, io: TrainIO, log: (l: string) => void): Promise<LoopEnd> {
   const o = run.options;
   const vars = trainableVariables(run.model);
   const progress = new TrainProgress(run.step, o.steps, { tty: io.tty, log });
   const end: LoopEnd = { interrupted: false, reachedTarget: false };
-  const onSigint = (): void => {
-    if (end.interrupted) process.exit(130);
-    end.interrupted = true;
-    progress.note('interrupted: saving a checkpoint after this step (Ctrl-C again to quit without saving)');
-  };
-  if (io.handleSignals !== false) process.on('SIGINT', onSigint);
+  signals.note = (line) => progress.note(line);
   try {
     let tps = 0;
-    while (run.step < o.steps && !end.interrupted && !end.reachedTarget) {
+    while (run.step < o.steps && !signals.interrupted && !end.reachedTarget) {
       const t0 = performance.now();
       const lr = learningRate(o, run.step);
       setLearningRate(run.optimizer, lr);
@@ -142,13 +138,14 @@ async function trainLoop(run: TrainRun, io: TrainIO, log: (l: string) => void): 
           progress.note(`step ${run.step}: reached the target accuracy ${pct(o.targetAccuracy)}; stopping`);
         }
       }
-      if (o.saveEvery > 0 && run.step % o.saveEvery === 0 && run.step < o.steps) await run.save();
+      if (o.saveEvery > 0 && run.step % o.saveEvery === 0 && run.step < o.steps) await signals.guardSave(() => run.save());
       await new Promise((resolve) => setImmediate(resolve)); // lets a pending SIGINT be handled
     }
   } finally {
     progress.stop();
-    if (io.handleSignals !== false) process.off('SIGINT', onSigint);
+    signals.note = log;
   }
+  end.interrupted = signals.interrupted;
   return end;
 }
 
@@ -160,12 +157,14 @@ async function trainLoop(run: TrainRun, io: TrainIO, log: (l: string) => void): 
 export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<TrainResult> {
   const log = io.log ?? ((l: string) => console.log(l));
   const run = await TrainRun.open(args, log);
+  const signals = new StopSignals(log);
+  if (io.handleSignals !== false) signals.install(); // SIGINT and SIGTERM, through the final save
   try {
     const o = run.options;
     const startStep = run.step;
-    const { interrupted, reachedTarget } = await trainLoop(run, io, log);
+    const { interrupted, reachedTarget } = await trainLoop(run, signals, io, log);
     const final = await run.validate();
-    await run.save();
+    await signals.guardSave(() => run.save());
     const verb = interrupted ? 'stopped' : reachedTarget ? 'target reached' : 'done';
     log(`${verb} at step ${run.step}/${o.steps}; checkpoint saved to ${path.join(o.out, 'model.json')}`);
     const charts = tryChart(log, 'training', () => writeTrainingChart(path.join(o.out, 'training.png'), run.history, o.task));
@@ -202,6 +201,7 @@ export async function runTrain(args: TrainArgs, io: TrainIO = {}): Promise<Train
       trainSeconds: run.trainSeconds,
     };
   } finally {
+    signals.uninstall();
     run.dispose();
   }
 }

@@ -1,11 +1,18 @@
 /**
  * Training checkpoints: the model (`model.json` + weights, through the `file://` handler), Adam's
  * slots (`optimizer.bin`) and a small `train-state.json` (step, data-stream state, options, curves)
- * that `--resume` continues from. The state file is written last, so it only ever points at a
- * complete model and optimizer.
+ * that `--resume` continues from.
+ *
+ * A checkpoint is one step: it is written whole into a staging directory inside the folder, which is renamed to
+ * `.ckpt-pending` in one atomic step once complete; its files are then moved into the folder, train-state.json
+ * last. A kill before that rename leaves the previous checkpoint untouched; a kill after it is finished on the next
+ * start ({@link rollForwardCheckpoint}). train-state.json also records the SHA-256 of every part, checked on
+ * `--resume`, so a checkpoint mixed from two steps (by hand, or by an older version's interrupted save) is refused.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { createHash } from 'crypto';
+import { readJsonFileSync, readRegularFileSync } from '../io/regularFile';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { writeFileAtomicSync } from '../io/files';
@@ -47,6 +54,36 @@ export interface TrainState {
   /** Latest validation, if any. */
   lastEval?: EvalResult;
   savedAt: string;
+  /** SHA-256 (hex) of each file of the checkpoint, by name: checked on resume (absent in older checkpoints). */
+  parts?: Record<string, string>;
+}
+
+/** The staged, complete checkpoint awaiting its move into the folder. */
+export const PENDING_DIR = '.ckpt-pending';
+
+/** SHA-256 of a file, hex. */
+function sha256(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** The files of a checkpoint in `dir`: model.json, the weight files it lists, optimizer.bin. */
+function partNames(dir: string): string[] {
+  const json = readJsonFileSync(path.join(dir, MODEL_FILE), 'a checkpoint model.json') as { weightsManifest?: { paths?: unknown }[] };
+  const weights = (json.weightsManifest ?? []).flatMap((g) => (Array.isArray(g.paths) ? g.paths : []));
+  return [MODEL_FILE, ...weights.filter((p): p is string => typeof p === 'string'), OPTIMIZER_FILE];
+}
+
+/**
+ * Finishes moving a staged checkpoint (`dir/.ckpt-pending`, complete) into `dir`: its files first, train-state.json
+ * last. Idempotent, so a kill during it is finished by the next call.
+ */
+export function rollForwardCheckpoint(dir: string): void {
+  const pending = path.join(dir, PENDING_DIR);
+  if (!fs.existsSync(pending)) return;
+  const names = fs.readdirSync(pending);
+  for (const name of names.filter((n) => n !== STATE_FILE)) fs.renameSync(path.join(pending, name), path.join(dir, name));
+  if (names.includes(STATE_FILE)) fs.renameSync(path.join(pending, STATE_FILE), path.join(dir, STATE_FILE));
+  fs.rmSync(pending, { recursive: true, force: true });
 }
 
 /** An empty history. */
@@ -75,7 +112,7 @@ async function saveOptimizer(file: string, optimizer: tf.Optimizer): Promise<Slo
 /** Restores slots saved by {@link saveOptimizer} into a fresh optimizer of the same kind. */
 async function loadOptimizer(file: string, specs: SlotSpec[], optimizer: tf.Optimizer): Promise<void> {
   if (specs.length === 0) return;
-  const buf = fs.readFileSync(file);
+  const buf = readRegularFileSync(file, 'the optimizer slots of a checkpoint');
   const want = specs.reduce((a, s) => a + 4 * s.shape.reduce((p, d) => p * d, 1), 0);
   if (buf.length !== want) throw new Error(`${file}: expected ${want} bytes for ${specs.length} optimizer slots, got ${buf.length}`);
   const copy = new Uint8Array(buf).buffer; // aligned
@@ -109,21 +146,50 @@ export async function saveTrainCheckpoint(
   state: Omit<TrainState, 'optimizerSlots' | 'savedAt' | 'format' | 'version'>,
 ): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
-  await model.save(`file://${path.resolve(dir)}`);
-  const optimizerSlots = await saveOptimizer(path.join(dir, OPTIMIZER_FILE), optimizer);
-  const full: TrainState = { format: 'mamba-tfjs-train-state', version: 1, ...state, optimizerSlots, savedAt: new Date().toISOString() };
-  writeFileAtomicSync(path.join(dir, STATE_FILE), stateJson(full));
+  rollForwardCheckpoint(dir); // a checkpoint staged before a kill goes in first
+  const staging = fs.mkdtempSync(path.join(dir, '.ckpt-staging.tmp-'));
+  try {
+    await model.save(`file://${path.resolve(staging)}`);
+    const optimizerSlots = await saveOptimizer(path.join(staging, OPTIMIZER_FILE), optimizer);
+    const parts = Object.fromEntries(partNames(staging).map((n) => [n, sha256(path.join(staging, n))]));
+    const full: TrainState = { format: 'mamba-tfjs-train-state', version: 1, ...state, optimizerSlots, savedAt: new Date().toISOString(), parts };
+    writeFileAtomicSync(path.join(staging, STATE_FILE), stateJson(full));
+    fs.renameSync(staging, path.join(dir, PENDING_DIR)); // the one atomic step: the checkpoint now exists whole
+  } catch (e) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw new Error(`cannot save the checkpoint in ${dir}: ${(e as Error).message}`);
+  }
+  rollForwardCheckpoint(dir);
 }
 
 /** Reads and checks `dir/train-state.json`. */
 export function readTrainState(dir: string): TrainState {
   const file = path.join(dir, STATE_FILE);
   if (!fs.existsSync(file)) throw new Error(`--resume: expected a checkpoint with ${STATE_FILE} in ${dir}, found none`);
-  const s = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainState;
-  if (s.format !== 'mamba-tfjs-train-state' || s.version !== 1) {
-    throw new Error(`${file}: expected format mamba-tfjs-train-state version 1, got ${String(s.format)} version ${String(s.version)}`);
+  const s = readJsonFileSync(file, 'a training state') as TrainState;
+  if (s === null || typeof s !== 'object' || s.format !== 'mamba-tfjs-train-state' || s.version !== 1) {
+    throw new Error(`${file}: expected format mamba-tfjs-train-state version 1, got ${String(s?.format)} version ${String(s?.version)}`);
   }
+  if (!Number.isSafeInteger(s.step) || s.step < 0) throw new Error(`${file}: expected "step" to be a non-negative integer, got ${JSON.stringify(s.step)}`);
+  if (!Number.isFinite(s.rngState)) throw new Error(`${file}: expected "rngState" to be a number, got ${JSON.stringify(s.rngState)}`);
+  if (!Array.isArray(s.optimizerSlots)) throw new Error(`${file}: expected "optimizerSlots" to be an array`);
+  if (s.parts != null) checkParts(dir, s);
   return s;
+}
+
+/** Throws when a file of the checkpoint is not the one train-state.json was saved with (a mixed checkpoint). */
+function checkParts(dir: string, s: TrainState): void {
+  const parts = s.parts as Record<string, string>;
+  const mixed = Object.keys(parts).filter((name) => {
+    const file = path.join(dir, name);
+    return !fs.existsSync(file) || sha256(file) !== parts[name];
+  });
+  if (mixed.length) {
+    throw new Error(
+      `--resume: ${dir} is a mixed checkpoint: ${mixed.join(', ')} ${mixed.length > 1 ? 'are' : 'is'} not what ${STATE_FILE} ` +
+        `(step ${s.step}) was saved with; resuming would continue from two different steps (start afresh without --resume)`,
+    );
+  }
 }
 
 /** Loads the model of a checkpoint and restores the optimizer's slots into `optimizer`. */

@@ -7,7 +7,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { createMambaLM, selectBackend } from '../node';
 import { Rng } from '../tasks/rng';
 import type { Task } from '../tasks/types';
-import { emptyHistory, loadTrainCheckpoint, readTrainState, saveTrainCheckpoint, type TrainHistory } from './trainCheckpoint';
+import {
+  emptyHistory, loadTrainCheckpoint, readTrainState, rollForwardCheckpoint, saveTrainCheckpoint, type TrainHistory, type TrainState,
+} from './trainCheckpoint';
+import { claimOutDir } from './trainOut';
 import { evaluate, type EvalResult } from './evaluate';
 import { defaultOptions, resolveOptions, type TrainOptions } from './trainOptions';
 import { buildTask, describeTask, tokenizerMetadata } from './trainTask';
@@ -48,7 +51,17 @@ export class TrainRun {
   static async open(args: TrainArgs, log: (line: string) => void): Promise<TrainRun> {
     const { resume, ...given } = args;
     const out = given.out ?? defaultOptions(given.task ?? 'selective-copying').out;
-    const saved = resume ? readTrainState(out) : undefined;
+    const release = claimOutDir(out); // checked, locked and cleaned before anything else
+    try {
+      rollForwardCheckpoint(out);
+      return await TrainRun.build(given, out, resume ? readTrainState(out) : undefined, log, release);
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  private static async build(given: Partial<TrainOptions>, out: string, saved: TrainState | undefined, log: (line: string) => void, release: () => void): Promise<TrainRun> {
     const o = resolveOptions({ ...given, out }, saved?.options);
     const backend = await selectBackend(o.backend); // default: $MAMBA_TFJS_BACKEND, else wasm when installed, else cpu (no tfjs banner)
     const task = buildTask(o);
@@ -75,6 +88,7 @@ export class TrainRun {
       });
       run = new TrainRun(o, task, model, optimizer, new Rng(o.seed));
     }
+    run.releaseOut = release;
     const metadata = tokenizerMetadata(o);
     if (metadata) run.model.setUserDefinedMetadata(metadata); // saved in model.json: `generate` samples it as text
     log(`model: D=${o.dModel}, ${o.nLayers} layers, N=${o.dState}, E=${o.expand}, ${run.model.countParams()} parameters; batch ${o.batch}, lr ${o.lr}, ${o.steps} steps`);
@@ -114,9 +128,13 @@ export class TrainRun {
     });
   }
 
-  /** Frees the model's and the optimizer's tensors. */
+  /** Releases the lock on the output directory. */
+  private releaseOut: () => void = () => undefined;
+
+  /** Frees the model's and the optimizer's tensors and releases the output directory. */
   dispose(): void {
     this.model.dispose();
     this.optimizer.dispose();
+    this.releaseOut();
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Builds the training task named by the options.
  */
-import * as fs from 'fs';
+import { readRegularFileSync } from '../io/regularFile';
 import { InductionHeadsTask } from '../tasks/inductionHeads';
 import { SelectiveCopyingTask } from '../tasks/selectiveCopying';
 import { TextDataTask } from '../tasks/textData';
@@ -18,7 +18,8 @@ export function buildTask(o: TrainOptions): Task {
       return new InductionHeadsTask({ seqLen: o.seqLen, nSymbols: o.vocab });
     case 'text':
       if (!o.data) throw new Error('--data: expected a text file for --task text, got none');
-      return new TextDataTask(new Uint8Array(fs.readFileSync(o.data)), { seqLen: o.seqLen });
+      // Regular files only (not /dev/zero or a FIFO), read whole: one Buffer holds at most 2 GiB.
+      return new TextDataTask(new Uint8Array(readRegularFileSync(o.data, 'a text file for --data', 2 ** 31 - 1)), { seqLen: o.seqLen });
   }
 }
 

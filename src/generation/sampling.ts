@@ -18,11 +18,24 @@ export interface SamplingOptions {
 }
 
 /**
+ * Throws when logits[offset … offset+length) holds a NaN: no token can be chosen from it (greedy decoding would
+ * silently pick id 0, often the end-of-sequence token, and stop as if the model had finished).
+ */
+export function checkNoNaN(logits: ArrayLike<number>, offset: number, length: number): void {
+  for (let i = 0; i < length; i++) {
+    if (Number.isNaN(logits[offset + i])) {
+      throw new Error(`decoding: expected finite logits, got NaN at token id ${i} (the model's weights or inputs hold NaN or infinite values)`);
+    }
+  }
+}
+
+/**
  * Index of the largest of logits[offset … offset+length), the first one on ties (as torch.argmax).
  * Porting note: like HF transformers, greedy decoding looks at every logit, the padded vocabulary included.
  */
 export function argmax(logits: ArrayLike<number>, offset = 0, length = logits.length - offset): number {
   if (length < 1) throw new Error(`argmax: expected at least one logit, got ${length}`);
+  checkNoNaN(logits, offset, length);
   let best = 0;
   let bestValue = logits[offset];
   for (let i = 1; i < length; i++) {
@@ -60,6 +73,7 @@ function kthLargest(values: Float32Array, k: number): number {
  */
 export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, rng: Rng, offset = 0): number {
   const n = Math.min(options.limit, logits.length - offset);
+  checkNoNaN(logits, offset, n);
   const scaled = new Float32Array(n);
   let max = -Infinity;
   for (let i = 0; i < n; i++) {

@@ -11,15 +11,16 @@ import '../layers/mambaLM';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint } from './hf/loadCheckpoint';
 import { TfjsWeights } from './tfjs/weights';
+import { checkDirectory } from './regularFile';
+import { checkTopologyAgainstWeights } from './tfjs/topologyCheck';
+import { capList } from './describeValue';
 
 /** Which kind of directory a model was loaded from. */
 export type ModelDirKind = 'tfjs' | 'checkpoint';
 
 /** The kind of model directory `dir` is, or an Error naming what was found. */
 export function modelDirKind(dir: string): ModelDirKind {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new Error(`expected a model directory, got ${dir} (${fs.existsSync(dir) ? 'not a directory' : 'missing'})`);
-  }
+  checkDirectory(dir, 'a model directory (model.json or config.json)');
   if (fs.existsSync(path.join(dir, 'model.json'))) return 'tfjs';
   if (fs.existsSync(path.join(dir, 'config.json'))) return 'checkpoint';
   const found = fs.readdirSync(dir).slice(0, 8).join(', ') || 'nothing';
@@ -34,11 +35,18 @@ export function modelDirKind(dir: string): ModelDirKind {
  */
 export async function loadTfjsModelStreaming(dir: string): Promise<tfl.LayersModel> {
   const weights = await TfjsWeights.open(dir);
-  const model = await tfl.models.modelFromJSON({ modelTopology: weights.modelJson.modelTopology as object } as never);
+  let model: tfl.LayersModel;
+  try {
+    checkTopologyAgainstWeights(weights.modelJson.modelTopology, weights, weights.modelJsonPath); // before building
+    model = await tfl.models.modelFromJSON({ modelTopology: weights.modelJson.modelTopology as object } as never);
+  } catch (e) {
+    await weights.close();
+    throw e;
+  }
   try {
     const have = new Set(weights.keys());
     const missing = model.weights.map((w) => w.originalName).filter((n) => !have.has(n));
-    if (missing.length) throw new Error(`${weights.modelJsonPath}: missing weight${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+    if (missing.length) throw new Error(`${weights.modelJsonPath}: missing weight${missing.length > 1 ? 's' : ''} ${capList(missing)}`);
     for (const w of model.weights) {
       const shape = weights.shape(w.originalName);
       if (shape.length !== w.shape.length || shape.some((d, i) => d !== w.shape[i])) {

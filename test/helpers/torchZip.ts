@@ -125,3 +125,53 @@ export function torchZip(pickle: Uint8Array, storages: Record<string, Uint8Array
   for (const [key, data] of Object.entries(storages)) files[`archive/data/${key}`] = data;
   return makeZip(files);
 }
+
+/**
+ * A zip whose entries named in `deflated` are compressed (method 8, raw deflate), the rest STORED; for zip and
+ * pickle bombs (a few KB on disk inflating to many MB).
+ */
+export function makeDeflatedZip(files: Record<string, Uint8Array | string>, deflated: ReadonlySet<string>): Buffer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const zlib = require('zlib') as typeof import('zlib');
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const [name, content] of Object.entries(files)) {
+    const raw = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content);
+    const method = deflated.has(name) ? 8 : 0;
+    const data = method === 8 ? zlib.deflateRawSync(raw, { level: 9 }) : raw;
+    const nameBytes = Buffer.from(name, 'utf8');
+    const crc = (zlib as unknown as { crc32(b: Uint8Array): number }).crc32(raw) >>> 0;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(0x21, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(raw.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(method, 10);
+    central.writeUInt16LE(0x21, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(raw.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, nameBytes, data);
+    centrals.push(central, nameBytes);
+    offset += 30 + nameBytes.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(centrals.length / 2, 8);
+  end.writeUInt16LE(centrals.length / 2, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}

@@ -158,7 +158,7 @@ describe('file:// handler', () => {
     const badJson = path.join(tmp, 'bad');
     fs.mkdirSync(badJson);
     fs.writeFileSync(path.join(badJson, 'model.json'), '{"modelTopology": ');
-    await expect(fileSystem(badJson).load!()).rejects.toThrow(/bad[/\\]model.json is not valid JSON/);
+    await expect(fileSystem(badJson).load!()).rejects.toThrow(/bad[/\\]model.json: expected a tfjs model.json \(JSON\), got a parse error/);
     fs.writeFileSync(path.join(badJson, 'model.json'), '{"hello": 1}');
     await expect(fileSystem(badJson).load!()).rejects.toThrow(/is not a tfjs model.json/);
 

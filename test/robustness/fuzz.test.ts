@@ -20,7 +20,7 @@ import { P, tensorItem, stateDictPickle, torchZip } from '../helpers/torchZip';
 import { FIXTURES } from '../helpers/fixtures';
 
 const SEED = 20240611;
-const CASES: Record<string, number> = { safetensors: 300, torch: 300, unpickle: 600, config: 600 };
+const CASES: Record<string, number> = { safetensors: 300, torch: 300, unpickle: 600, config: 600, modeljson: 300 };
 
 let tmp: string;
 beforeAll(() => {

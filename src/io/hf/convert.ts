@@ -16,7 +16,7 @@ import { readCheckpointConfig } from './loadCheckpoint';
 import type { CheckpointLayout } from './config';
 import { openCheckpointTensors } from './source';
 import { matchKeys } from './keys';
-import { mambaLMWeightShapes } from './weightPlan';
+import { checkPlanAgainst } from './planCheck';
 import { mambaLMTopology } from '../tfjs/topology';
 import { toOurs } from './layout';
 import { float32ToFloat16Bits } from '../safetensors/halfFloat';
@@ -82,11 +82,17 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
   if (dtype !== 'float32' && dtype !== 'float16') throw new Error(`convert: expected dtype float32 or float16, got ${JSON.stringify(dtype)}`);
   const { layout, args } = readCheckpointConfig(checkpointDir);
   checkOutputOutsideInput(checkpointDir, outDir);
-  const weights = mambaLMWeightShapes(args);
+  const source = await openCheckpointTensors(checkpointDir);
+  let weights;
+  try {
+    weights = checkPlanAgainst(args, source, join(checkpointDir, 'config.json')); // before any size is trusted
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
   const itemBytes = dtype === 'float16' ? 2 : 4;
   const sizes = weights.map((w) => w.shape.reduce((a, b) => a * b, 1) * itemBytes);
   const shards = planShards(sizes, options.shardBytes ?? DEFAULT_SHARD_BYTES);
-  const source = await openCheckpointTensors(checkpointDir);
   try {
     const keys = matchKeys(source, weights);
     const specs: tf.io.WeightsManifestEntry[] = weights.map((w) => ({

@@ -9,7 +9,7 @@ import { dirname, join } from 'path';
 import type { MambaLMArgs } from '../../layers/mambaLM';
 import { TfjsWeights } from '../tfjs/weights';
 import { mambaLMArgsFromTopology } from '../tfjs/topologyArgs';
-import { mambaLMWeightShapes } from './weightPlan';
+import { checkPlanAgainst } from './planCheck';
 import { matchKeys } from './keys';
 import { toTorch, torchShape } from './layout';
 import { hfConfigJson } from './exportConfig';
@@ -48,7 +48,7 @@ export async function exportHf(modelDir: string, outDir: string, options: Export
   try {
     const args = mambaLMArgsFromTopology(weights.modelJson.modelTopology, weights.modelJsonPath);
     checkOutputOutsideInput(dirname(weights.modelJsonPath), outDir);
-    const plan = mambaLMWeightShapes(args);
+    const plan = checkPlanAgainst(args, weights, weights.modelJsonPath, (_name, shape) => shape); // sizes checked first
     const keys = matchKeys(weights, plan, (_name, shape) => shape); // both sides in tfjs layout
     const specs: SafetensorsTensorSpec[] = plan.map((w) => ({ name: w.name, dtype: 'F32', shape: torchShape(w.name, w.shape) }));
     let copied: string[] = [];

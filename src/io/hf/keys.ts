@@ -3,6 +3,7 @@
  * before anything is read. Shared by loadCheckpoint, convert and export-hf.
  */
 import { ourName, torchShape } from './layout';
+import { capList } from '../describeValue';
 
 /** What matchKeys needs to know of a tensor source: its keys, their stored shapes, and where they live. */
 export interface KeyedShapes {
@@ -12,7 +13,12 @@ export interface KeyedShapes {
   shape(key: string): number[];
   /** Which file holds the key (for messages). */
   fileOf(key: string): string;
+  /** The stored element type of a key, where the source knows it (checkpoints: F32, BF16, I64, ...). */
+  dtype?(key: string): string;
 }
+
+/** Element types a weight may be stored as: floats only (integers or booleans as weights are a wrong file). */
+export const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 
 /** A model weight: our name and our (tfjs-layout) shape. */
 export interface WeightShape {
@@ -43,6 +49,10 @@ export function matchKeys(
     const shape = wanted.get(name);
     if (!shape) throw new Error(`unexpected key "${key}" in ${source.fileOf(key)}: the model has no such weight`);
     if (found.has(name)) throw new Error(`key "${key}" in ${source.fileOf(key)} duplicates "${found.get(name)}"`);
+    const dtype = source.dtype?.(key);
+    if (dtype !== undefined && !FLOAT_DTYPES.has(dtype)) {
+      throw new Error(`"${key}" in ${source.fileOf(key)} is stored as ${dtype}; expected a float weight (F32, F16, BF16 or F64)`);
+    }
     const want = storedShape(name, shape);
     const got = source.shape(key);
     if (want.length !== got.length || want.some((d, i) => d !== got[i])) {
@@ -51,6 +61,6 @@ export function matchKeys(
     found.set(name, key);
   }
   const missing = weights.filter((w) => !found.has(w.name)).map((w) => w.name);
-  if (missing.length) throw new Error(`missing key${missing.length > 1 ? 's' : ''} in checkpoint: ${missing.join(', ')}`);
+  if (missing.length) throw new Error(`missing key${missing.length > 1 ? 's' : ''} in checkpoint: ${capList(missing)}`);
   return found;
 }

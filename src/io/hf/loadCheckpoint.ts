@@ -9,8 +9,10 @@ import { createMambaLM, findMambaLM } from '../../layers/factories';
 import { parseCheckpointConfig, CheckpointConfig } from './config';
 import { openCheckpointTensors } from './source';
 import { toOurs } from './layout';
+import { checkPlanAgainst } from './planCheck';
 import { matchKeys } from './keys';
 import type { MambaConfig } from '../../layers/config';
+import { checkDirectory, readRegularFileSync, MAX_JSON_BYTES } from '../regularFile';
 
 export { matchKeys } from './keys';
 
@@ -21,12 +23,10 @@ export interface LoadCheckpointOptions {
 
 /** Read and parse `<dir>/config.json`. */
 export function readCheckpointConfig(dir: string): CheckpointConfig {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new Error(`expected a checkpoint directory, got ${dir} (${fs.existsSync(dir) ? 'not a directory' : 'missing'})`);
-  }
+  checkDirectory(dir, 'a checkpoint directory');
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new Error(`${dir}: expected config.json in the checkpoint directory, found none`);
-  return parseCheckpointConfig(fs.readFileSync(file, 'utf8'), file);
+  return parseCheckpointConfig(readRegularFileSync(file, 'a checkpoint config.json', MAX_JSON_BYTES).toString('utf8'), file);
 }
 
 /**
@@ -38,6 +38,8 @@ export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions
   const source = await openCheckpointTensors(dir);
   let model: LayersModel | null = null;
   try {
+    // Every size of config.json is checked against the files before the model is built (and allocated).
+    checkPlanAgainst(args, source, path.join(dir, 'config.json'));
     model = createMambaLM({ ...args, scanMode: options.scanMode ?? 'auto', weightInit: 'zeros' });
     const lm = findMambaLM(model);
     const weights = lm.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[], variable: w }));

@@ -7,6 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SafetensorsFile } from '../safetensors';
 import { TorchCheckpoint } from '../torch/checkpoint';
+import { resolveInside } from '../safePath';
+import { readJsonFileSync } from '../regularFile';
 
 export interface TensorSource {
   /** Every tensor key, in file order. */
@@ -17,12 +19,14 @@ export interface TensorSource {
   readFloat32(key: string): Promise<Float32Array>;
   /** Which file holds the key (for messages). */
   fileOf(key: string): string;
+  /** The stored element type of a key (F32, BF16, I64, ...). */
+  dtype(key: string): string;
   close(): Promise<void>;
 }
 
 interface Readable {
   keys(): string[];
-  entry(name: string): { shape: number[] };
+  entry(name: string): { shape: number[]; dtype: string };
   readFloat32(name: string): Promise<Float32Array>;
   close(): Promise<void>;
 }
@@ -46,6 +50,9 @@ class MultiFileSource implements TensorSource {
   }
   fileOf(key: string): string {
     return this.get(key).path;
+  }
+  dtype(key: string): string {
+    return this.get(key).file.entry(key).dtype;
   }
   async close(): Promise<void> {
     await Promise.all(this.files.map((f) => f.close()));
@@ -74,13 +81,8 @@ async function openAll(paths: string[], open: (p: string) => Promise<Readable>):
 
 /** The shard files named by model.safetensors.index.json, each checked to exist. */
 function shardsFromIndex(dir: string, indexPath: string): string[] {
-  let index: { weight_map?: Record<string, string> };
-  try {
-    index = JSON.parse(fs.readFileSync(indexPath, 'utf8'));
-  } catch (e) {
-    throw new Error(`${indexPath}: expected a JSON index, got: ${(e as Error).message}`);
-  }
-  if (!index.weight_map || typeof index.weight_map !== 'object') {
+  const index = readJsonFileSync(indexPath, 'a safetensors index') as { weight_map?: Record<string, string> };
+  if (index === null || typeof index !== 'object' || !index.weight_map || typeof index.weight_map !== 'object') {
     throw new Error(`${indexPath}: expected a "weight_map" object`);
   }
   const shards = [...new Set(Object.values(index.weight_map))];
@@ -88,6 +90,7 @@ function shardsFromIndex(dir: string, indexPath: string): string[] {
     if (typeof s !== 'string' || s.includes('/') || s.includes('\\') || s.startsWith('.')) {
       throw new Error(`${indexPath}: expected shard file names, got ${JSON.stringify(s)}`);
     }
+    resolveInside(dir, s, indexPath); // no symbolic link out of the checkpoint directory
     if (!fs.existsSync(path.join(dir, s))) throw new Error(`${indexPath}: names shard ${s}, which is missing from ${dir}`);
   }
   return shards.map((s) => path.join(dir, s));

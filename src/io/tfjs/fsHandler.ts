@@ -13,7 +13,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { promises as fsp } from 'fs';
 import { basename, dirname, join, resolve } from 'path';
 import { errnoCode, removeEmptyDirs } from '../outputDir';
-import { MAX_LOAD_BYTES, specByteLength, pieceSizeFor, readFilePieces } from './loadFiles';
+import { MAX_LOAD_BYTES, specByteLength, pieceSizeFor, readFilePieces, checkSpec } from './loadFiles';
+import { resolveInside } from '../safePath';
+import { readJsonFileSync } from '../regularFile';
+import { capList } from '../describeValue';
+import { checkTopologyAgainstWeights, specsAsKeys } from './topologyCheck';
 import { MODEL_JSON, weightPieces, shardLayout, writeModelFiles, previousWeightFiles, pathKind } from './saveFiles';
 
 /** Options of {@link fileSystem}. */
@@ -116,9 +120,9 @@ class FileSystemHandler implements tf.io.IOHandler {
     const jsonPath = await this.modelJsonPath();
     let modelJSON: tf.io.ModelJSON;
     try {
-      modelJSON = JSON.parse(await fsp.readFile(jsonPath, 'utf8'));
+      modelJSON = readJsonFileSync(jsonPath, 'a tfjs model.json') as tf.io.ModelJSON;
     } catch (err) {
-      throw new Error(`Cannot load model: ${jsonPath} is not valid JSON (${(err as Error).message})`);
+      throw new Error(`Cannot load model: ${(err as Error).message}`);
     }
     if (modelJSON === null || typeof modelJSON !== 'object' || Array.isArray(modelJSON) ||
         (modelJSON.modelTopology == null && modelJSON.weightsManifest == null)) {
@@ -131,7 +135,7 @@ class FileSystemHandler implements tf.io.IOHandler {
       convertedBy: modelJSON.convertedBy,
     };
     if (modelJSON.weightsManifest != null) {
-      const { specs, data } = await this.loadWeights(modelJSON.weightsManifest, jsonPath);
+      const { specs, data } = await this.loadWeights(modelJSON.weightsManifest, jsonPath, modelJSON.modelTopology);
       artifacts.weightSpecs = specs;
       artifacts.weightData = data;
     }
@@ -167,7 +171,7 @@ class FileSystemHandler implements tf.io.IOHandler {
    * (tfjs ≥ 4.x takes a list and slices weights across them), so models of many GiB load as long as
    * no single weight file reaches 2 GiB.
    */
-  private async loadWeights(manifest: tf.io.WeightsManifestConfig, jsonPath: string):
+  private async loadWeights(manifest: tf.io.WeightsManifestConfig, jsonPath: string, topology: unknown):
       Promise<{ specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer[] }> {
     if (!Array.isArray(manifest)) throw new Error(`Cannot load model: ${jsonPath}: weightsManifest must be an array of {paths, weights}`);
     const dir = dirname(jsonPath);
@@ -179,25 +183,43 @@ class FileSystemHandler implements tf.io.IOHandler {
       }
       let groupBytes = 0;
       for (const rel of group.paths) {
-        const path = resolve(dir, rel);
+        let path: string;
+        try {
+          path = resolveInside(dir, rel, jsonPath);
+        } catch (err) {
+          throw new Error(`Cannot load model: ${(err as Error).message}`);
+        }
         let size: number;
         try {
-          size = (await fsp.stat(path)).size;
+          const st = await fsp.stat(path);
+          if (!st.isFile()) throw new Error('not a regular file');
+          size = st.size;
         } catch {
-          throw new Error(`Cannot load model: weight file ${path} (listed in ${jsonPath}) does not exist`);
+          throw new Error(`Cannot load model: weight file ${path} (listed in ${jsonPath}) does not exist or is not a regular file`);
         }
         files.push({ path, size });
         groupBytes += size;
       }
-      const lengths = group.weights.map(specByteLength);
-      if (lengths.every((n) => n !== null)) {
-        const needed = (lengths as number[]).reduce((a, b) => a + b, 0);
-        if (needed !== groupBytes) {
-          throw new Error(`Cannot load model: ${jsonPath}: weight group ${g} files [${group.paths.join(', ')}] hold ${groupBytes} bytes, ` +
-            `but its ${group.weights.length} weight specs need ${needed} bytes (truncated or mismatched shard?)`);
+      let needed = 0;
+      for (const spec of group.weights) {
+        try {
+          needed += specByteLength(checkSpec(spec, jsonPath, ['float32', 'int32', 'bool'])) as number; // strings refused before any size work
+        } catch (err) {
+          throw new Error(`Cannot load model: ${(err as Error).message}`);
         }
       }
+      if (needed !== groupBytes) {
+        throw new Error(`Cannot load model: ${jsonPath}: weight group ${g} files [${capList(group.paths)}] hold ${groupBytes} bytes, ` +
+          `but its ${group.weights.length} weight specs need ${needed} bytes (truncated or mismatched shard?)`);
+      }
       specs.push(...group.weights);
+    }
+    if (topology != null) {
+      try {
+        checkTopologyAgainstWeights(topology, specsAsKeys(specs, jsonPath), jsonPath); // sizes checked before tfjs builds the model
+      } catch (err) {
+        throw new Error(`Cannot load model: ${(err as Error).message}`);
+      }
     }
     const big = files.find((f) => f.size > MAX_LOAD_BYTES);
     if (big) {

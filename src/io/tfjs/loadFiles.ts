@@ -5,9 +5,29 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { promises as fsp } from 'fs';
 import { CHUNK_BYTES } from '../files';
+import { describe } from '../describeValue';
 
 /** Largest weight file `load` reads into one ArrayBuffer: bigger ArrayBuffers are unreliable in Node. */
 export const MAX_LOAD_BYTES = 2 ** 31 - 1;
+
+/**
+ * Throws one line naming `where` unless `spec` is a weight spec with a string name, a shape of non-negative
+ * integers, and a dtype whose byte size is fixed (`allowed`): checked before any size is computed from it.
+ */
+export function checkSpec(spec: unknown, where: string, allowed: readonly string[]): tf.io.WeightsManifestEntry {
+  const s = spec as tf.io.WeightsManifestEntry;
+  if (s === null || typeof s !== 'object' || typeof s.name !== 'string') {
+    throw new Error(`${where}: expected each weight spec to be an object with a string "name", got ${describe(spec)}`);
+  }
+  if (!Array.isArray(s.shape) || !s.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+      !Number.isSafeInteger(s.shape.reduce((a: number, b: number) => a * b, 1) * 8)) {
+    throw new Error(`${where}: weight "${s.name.slice(0, 80)}" has shape ${describe(s.shape)}, expected an array of non-negative integers`);
+  }
+  if (!allowed.includes(s.dtype)) {
+    throw new Error(`${where}: weight "${s.name.slice(0, 80)}" has dtype ${describe(s.dtype)}, expected ${allowed.join(' or ')}`);
+  }
+  return s;
+}
 
 /** Bytes per element of a weight spec, or null where it cannot be known from the spec (strings). */
 export function specByteLength(spec: tf.io.WeightsManifestEntry): number | null {

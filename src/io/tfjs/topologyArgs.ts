@@ -4,19 +4,29 @@
  */
 import type { MambaLMArgs } from '../../layers/mambaLM';
 import { resolveMambaConfig } from '../../layers/config';
+import { describe } from '../describeValue';
 
 type Json = Record<string, unknown>;
 
-/** Every `{class_name: 'MambaLM', config}` object inside `node`. */
+/** Every `{class_name: 'MambaLM', config}` object inside `node` (iterative: safe on any nesting depth). */
 function findAll(node: unknown, out: Json[]): Json[] {
-  if (Array.isArray(node)) {
-    for (const item of node) findAll(item, out);
-  } else if (node !== null && typeof node === 'object') {
-    const obj = node as Json;
-    if (obj.class_name === 'MambaLM' && obj.config !== null && typeof obj.config === 'object') out.push(obj.config as Json);
-    for (const v of Object.values(obj)) findAll(v, out);
+  const todo: unknown[] = [node];
+  while (todo.length > 0) {
+    const item = todo.pop();
+    if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) todo.push(item[i]);
+    } else if (item !== null && typeof item === 'object') {
+      const obj = item as Json;
+      if (obj.class_name === 'MambaLM' && obj.config !== null && typeof obj.config === 'object') out.push(obj.config as Json);
+      todo.push(...Object.values(obj).reverse());
+    }
   }
   return out;
+}
+
+/** How many MambaLM layers a modelTopology holds. */
+export function countMambaLMLayers(topology: unknown): number {
+  return findAll(topology, []).length;
 }
 
 /** Fields of the saved config → MambaLMArgs fields. */
@@ -43,13 +53,17 @@ export function mambaLMArgsFromTopology(topology: unknown, file: string): MambaL
   for (const [key, field, type] of FIELDS) {
     const v = c[key];
     if (v === undefined || v === null) continue;
-    if (typeof v !== type) throw new Error(`${file}: MambaLM config "${key}" should be a ${type}, got ${JSON.stringify(v)}`);
+    if (typeof v !== type) throw new Error(`${file}: MambaLM config "${key}" should be a ${type}, got ${describe(v)}`);
     args[field] = v;
   }
   for (const need of ['vocab_size', 'd_model', 'n_layers']) {
     if (c[need] == null) throw new Error(`${file}: MambaLM config lacks "${need}"`);
   }
   const out = args as unknown as MambaLMArgs;
-  resolveMambaConfig(out); // checks every field
+  try {
+    resolveMambaConfig(out); // checks every field
+  } catch (e) {
+    throw new Error(`${file}: MambaLM config: ${(e as Error).message.replace(/^Mamba config: /, '')}`);
+  }
   return out;
 }

@@ -5,6 +5,10 @@
  */
 import { promises as fsp } from 'fs';
 import { dirname, resolve } from 'path';
+import { resolveInside } from '../safePath';
+import { readJsonFileSync } from '../regularFile';
+import { checkSpec } from './loadFiles';
+import { capList } from '../describeValue';
 import type * as tf from '@tensorflow/tfjs-core';
 import { float16BitsToFloat32 } from '../safetensors/halfFloat';
 import { CHUNK_BYTES } from '../files';
@@ -72,12 +76,7 @@ export class TfjsWeights {
     } catch {
       throw new Error(`expected a tfjs model directory or model.json, got ${jsonPath} (missing)`);
     }
-    let modelJson: tf.io.ModelJSON;
-    try {
-      modelJson = JSON.parse(await fsp.readFile(jsonPath, 'utf8'));
-    } catch (err) {
-      throw new Error(`${jsonPath}: expected a tfjs model.json, got: ${(err as Error).message}`);
-    }
+    const modelJson = readJsonFileSync(jsonPath, 'a tfjs model.json') as tf.io.ModelJSON;
     if (modelJson == null || typeof modelJson !== 'object' || !Array.isArray(modelJson.weightsManifest)) {
       throw new Error(`${jsonPath}: expected a tfjs model.json with a weightsManifest array`);
     }
@@ -88,15 +87,19 @@ export class TfjsWeights {
       }
       const files: { path: string; size: number }[] = [];
       for (const rel of group.paths) {
-        const path = resolve(dirname(jsonPath), rel);
+        const path = resolveInside(dirname(jsonPath), rel, jsonPath);
+        let st;
         try {
-          files.push({ path, size: (await fsp.stat(path)).size });
+          st = await fsp.stat(path);
         } catch {
           throw new Error(`${jsonPath}: lists weight file ${path}, which does not exist`);
         }
+        if (!st.isFile()) throw new Error(`${jsonPath}: lists weight file ${path}, which is not a regular file`);
+        files.push({ path, size: st.size });
       }
       let offset = 0;
-      for (const spec of group.weights) {
+      for (const raw of group.weights) {
+        const spec = checkSpec(raw, jsonPath, ['float32']); // before any size work: strings, ints, bad shapes refused
         const bytes = byteLength(spec, jsonPath);
         if (spec.group !== 'optimizer') {
           if (byName.has(spec.name)) throw new Error(`${jsonPath}: weight "${spec.name}" is listed twice`);
@@ -106,7 +109,7 @@ export class TfjsWeights {
       }
       const held = files.reduce((s, f) => s + f.size, 0);
       if (held !== offset) {
-        throw new Error(`${jsonPath}: weight group ${g} files [${group.paths.join(', ')}] hold ${held} bytes, ` +
+        throw new Error(`${jsonPath}: weight group ${g} files [${capList(group.paths)}] hold ${held} bytes, ` +
           `but its ${group.weights.length} weight specs need ${offset} (truncated or mismatched shard?)`);
       }
     }

@@ -3,6 +3,7 @@
  * local `tokenizer.json` (offline; the `state-spaces/mamba-*` models use GPT-NeoX-20B's).
  */
 import { promises as fsp } from 'fs';
+import { readRegularFileSync, MAX_JSON_BYTES } from '../regularFile';
 import * as nodePath from 'path';
 import { Tokenizer } from '@huggingface/tokenizers';
 
@@ -75,9 +76,13 @@ function eosName(config: Record<string, unknown>): string | null {
 async function readJson(file: string, what: string): Promise<unknown> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    await fsp.access(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  }
+  try {
+    text = readRegularFileSync(file, 'a tokenizer JSON file', MAX_JSON_BYTES).toString('utf8'); // not a FIFO or /dev/zero
+  } catch (e) {
     throw new Error(`${what}("${file}"): cannot read the file: ${(e as Error).message}`);
   }
   try {

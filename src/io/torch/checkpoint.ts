@@ -9,11 +9,11 @@
  */
 import { promises as fsp } from 'fs';
 import * as yauzl from 'yauzl';
-import { unpickle } from './unpickle';
+import { unpickle, type PickleLimits } from './unpickle';
 import { TorchDtype, dtypeByteSize, bytesToFloat32, HOST_LITTLE_ENDIAN } from './dtypes';
 import { describeTensors, product, extent, isContiguous, gather } from './tensors';
 import { TensorDescriptor, TORCH_PICKLE_GLOBALS, loadStoragePid } from './pickleGlobals';
-import { openZip, listEntries, findArchive, readByteOrder, readWholeEntry } from './zip';
+import { openZip, listEntries, findArchive, readByteOrder, readWholeEntry, inflateRange } from './zip';
 
 export type { TorchDtype } from './dtypes';
 
@@ -26,6 +26,20 @@ export interface TorchTensorEntry {
 
 /** Largest `data.pkl` we agree to load into memory. */
 const MAX_PICKLE_BYTES = 1 << 30;
+
+/**
+ * What the data.pkl of a state dict over `storages` storage entries can need: its inflated size and the
+ * unpickler's bounds. A real state dict takes well under 100 opcodes and 1 KiB of pickle per tensor; these
+ * bounds are several times that, and keep a pickle bomb (1 GiB of MARK or EMPTY_DICT deflated into a few MB)
+ * to a clear error in well under a second instead of a fatal out-of-memory.
+ */
+export function pickleBounds(storages: number): { maxBytes: number; limits: PickleLimits } {
+  const n = Math.max(storages, 1);
+  return {
+    maxBytes: Math.min(MAX_PICKLE_BYTES, (1 << 20) + 16 * 1024 * n),
+    limits: { maxOps: 100_000 + 500 * n, maxStack: 100_000 + 100 * n, maxMemo: 100_000 + 100 * n, reason: `a state dict of ${storages} storages` },
+  };
+}
 /** Largest single positioned read (fs.read takes at most 2^31 - 1 bytes). */
 const MAX_READ_CHUNK = 1 << 30;
 
@@ -67,11 +81,20 @@ export class TorchCheckpoint {
       const archive = findArchive(entries, what);
       const littleEndian = await readByteOrder(zip, entries.get(`${archive}/byteorder`), what);
       const pklEntry = entries.get(`${archive}/data.pkl`)!;
-      const pickle = await readWholeEntry(zip, pklEntry, MAX_PICKLE_BYTES, what);
+      const storages = [...entries.keys()].filter((n) => n.startsWith(`${archive}/data/`)).length;
+      const bounds = pickleBounds(storages);
+      if (pklEntry.uncompressedSize > bounds.maxBytes) {
+        throw new Error(
+          `${what}: ${pklEntry.fileName} inflates to ${pklEntry.uncompressedSize} bytes, but a state dict of ${storages} ` +
+            `storages needs at most ${bounds.maxBytes} (a pickle bomb or a corrupt file?)`,
+        );
+      }
+      const pickle = await readWholeEntry(zip, pklEntry, bounds.maxBytes, what);
       const root = unpickle(pickle, {
         globals: TORCH_PICKLE_GLOBALS,
         persistentLoad: loadStoragePid,
         source: `${what}: ${archive}/data.pkl`,
+        limits: bounds.limits,
       });
       const tensors = describeTensors(root, archive, entries, zip.fileSize, what);
       return new TorchCheckpoint(path, zip, file, tensors, littleEndian);
@@ -146,8 +169,8 @@ export class TorchCheckpoint {
     const what = `TorchCheckpoint("${this.path}") reading "${d.name}" from ${d.entry.fileName}`;
     if (this.closed) throw new Error(`${what}: the checkpoint is closed (expected an open checkpoint)`);
     if (d.entry.compressionMethod !== 0) {
-      const whole = await readWholeEntry(this.zip, d.entry, Number.MAX_SAFE_INTEGER, what);
-      target.set(whole.subarray(byteStart, byteStart + target.length));
+      // Streamed: only this tensor's bytes are held (describeTensors refused entries larger than their tensors need).
+      await inflateRange(this.zip, d.entry, byteStart, target, what);
       return;
     }
     const dataStart = await this.dataStart(d.entry, what);

@@ -38,7 +38,28 @@ export interface UnpickleOptions {
   persistentLoad?: (pid: unknown) => unknown;
   /** Name of the pickle's origin (file, archive entry) for error messages. */
   source?: string;
+  /**
+   * Bounds on the work and memory a pickle may take (a pickle bomb: megabytes of MARK, EMPTY_DICT or DUP
+   * opcodes). Every opcode creates at most one value, so `maxOps` bounds the values built; `maxStack` and
+   * `maxMemo` bound the stack and memo. Exceeding one is an Error naming the bound. Defaults: {@link PICKLE_LIMITS}.
+   */
+  limits?: Partial<PickleLimits>;
 }
+
+/** Bounds of {@link UnpickleOptions.limits}. */
+export interface PickleLimits {
+  /** Opcodes executed. */
+  maxOps: number;
+  /** Values (and marks) on the stack at once. */
+  maxStack: number;
+  /** Memo entries. */
+  maxMemo: number;
+  /** What the bounds were derived from, for the error message (e.g. "a state dict of 12 storages"). */
+  reason?: string;
+}
+
+/** Default bounds: far above any real state dict (a few hundred opcodes per tensor), far below a fatal OOM. */
+export const PICKLE_LIMITS: PickleLimits = { maxOps: 10_000_000, maxStack: 1_000_000, maxMemo: 1_000_000 };
 
 /** Marker pushed by `MARK`; never visible in results. */
 export const MARK = Symbol('pickle MARK');

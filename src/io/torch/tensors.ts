@@ -26,6 +26,7 @@ export function describeTensors(
 ): Map<string, TensorDescriptor> {
   if (!(root instanceof Map)) throw new Error(`${what}: expected data.pkl to hold a dict of tensors, got ${describePickleValue(root)}`);
   const tensors = new Map<string, TensorDescriptor>();
+  const neededByEntry = new Map<string, number>();
   for (const [name, value] of root) {
     if (typeof name !== 'string' || !(value instanceof RebuiltTensor)) continue;
     const entryName = `${archive}/data/${value.storage.key}`;
@@ -51,12 +52,33 @@ export function describeTensors(
       );
     }
     tensors.set(name, { ...value, storage: value.storage, name, entry });
+    neededByEntry.set(entryName, Math.max(neededByEntry.get(entryName) ?? 0, needed));
   }
+  checkCompressedStorages(entries, neededByEntry, what);
   if (tensors.size === 0) {
     const keys = [...root.keys()].slice(0, 8).map(describePickleValue).join(', ');
     throw new Error(`${what}: expected a state dict of tensors, found none (top-level keys: ${keys || 'none'})`);
   }
   return tensors;
+}
+
+/** Slack allowed past what a compressed storage's tensors need (torch pads nothing; this is tolerance). */
+export const STORAGE_SLACK = 64 * 1024;
+
+/**
+ * A compressed (deflated) storage entry may inflate to no more than its tensors need: torch stores storages
+ * uncompressed, so a deflated one larger than its use is a zip bomb (a few MB inflating to GB).
+ */
+function checkCompressedStorages(entries: ReadonlyMap<string, yauzl.Entry>, needed: ReadonlyMap<string, number>, what: string): void {
+  for (const [entryName, need] of needed) {
+    const entry = entries.get(entryName)!;
+    if (entry.compressionMethod !== 0 && entry.uncompressedSize > need + STORAGE_SLACK) {
+      throw new Error(
+        `${what}: compressed storage ${entryName} inflates to ${entry.uncompressedSize} bytes, but its tensors need ` +
+          `only ${need} (a zip bomb or a corrupt file?)`,
+      );
+    }
+  }
 }
 
 export function product(shape: readonly number[]): number {

@@ -12,10 +12,10 @@
  */
 import { messageOf, describe } from './pickleValues';
 import { PickleReader } from './pickleReader';
-import { PickleGlobal, UnpickleOptions, MARK, OPCODE_NAMES } from './pickleTypes';
+import { PickleGlobal, UnpickleOptions, MARK, OPCODE_NAMES, PICKLE_LIMITS, PickleLimits } from './pickleTypes';
 
 export { PickleGlobal } from './pickleTypes';
-export type { PickleGlobalSpec, UnpickleOptions } from './pickleTypes';
+export type { PickleGlobalSpec, UnpickleOptions, PickleLimits } from './pickleTypes';
 export { describePickleValue } from './pickleValues';
 
 /**
@@ -35,17 +35,29 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): unknown {
 class Unpickler extends PickleReader {
   private readonly stack: unknown[] = [];
   private readonly memo = new Map<number, unknown>();
+  private readonly limits: PickleLimits;
 
   constructor(
     data: Uint8Array,
     private readonly options: UnpickleOptions,
   ) {
     super(data, options.source ?? 'pickle');
+    this.limits = { ...PICKLE_LIMITS, ...options.limits };
+  }
+
+  /** An Error saying which bound a pickle bomb (or a corrupt pickle) crossed. */
+  private overLimit(what: string, bound: number): Error {
+    const why = this.limits.reason ? ` for ${this.limits.reason}` : '';
+    return this.error(`pickle exceeds ${bound} ${what}, the most allowed${why} (a pickle bomb or a corrupt file?)`);
   }
 
   /** Executes opcodes until `STOP`. */
   run(): unknown {
-    for (;;) {
+    const { maxOps, maxStack, maxMemo } = this.limits;
+    for (let ops = 0; ; ops++) {
+      if (ops >= maxOps) throw this.overLimit('opcodes', maxOps);
+      if (this.stack.length > maxStack) throw this.overLimit('values on the stack', maxStack);
+      if (this.memo.size > maxMemo) throw this.overLimit('memo entries', maxMemo);
       if (this.pos >= this.data.length) {
         throw this.error(`pickle ended at offset ${this.pos} without a STOP opcode (truncated?)`, false);
       }

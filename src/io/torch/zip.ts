@@ -91,3 +91,35 @@ export function checkEntryClaim(entry: yauzl.Entry, fileSize: number, what: stri
     );
   }
 }
+
+/**
+ * Fills `target` with the inflated bytes of `entry` from byte `start` on, streaming: only `target` is held,
+ * never the whole entry, and inflating stops once `target` is full.
+ */
+export async function inflateRange(zip: yauzl.ZipFile, entry: yauzl.Entry, start: number, target: Uint8Array, what: string): Promise<void> {
+  if (target.length === 0) return;
+  checkEntryClaim(entry, zip.fileSize, `${what}: entry ${entry.fileName}`);
+  let at = 0; // inflated bytes seen
+  let filled = 0;
+  try {
+    const stream = await zip.openReadStreamPromise(entry);
+    try {
+      for await (const chunk of stream) {
+        const c = chunk as Buffer;
+        const from = Math.max(0, start - at);
+        if (from < c.length) {
+          const n = Math.min(c.length - from, target.length - filled);
+          target.set(c.subarray(from, from + n), filled);
+          filled += n;
+        }
+        at += c.length;
+        if (filled === target.length) break;
+      }
+    } finally {
+      stream.destroy();
+    }
+  } catch (e) {
+    throw new Error(`${what}: cannot read ${entry.fileName}: ${(e as Error).message}`);
+  }
+  if (filled < target.length) throw new Error(`${what}: ${entry.fileName} inflated to ${at} bytes, expected at least ${start + target.length}`);
+}
