@@ -6,7 +6,9 @@ import { SafetensorsFile } from '../../src/io/safetensors';
 
 export const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');
 export const FIXTURE_NAMES = ['tiny-hf', 'tiny-hf-bf16', 'tiny-orig'] as const;
-export type FixtureName = (typeof FIXTURE_NAMES)[number];
+/** The rest of the Mamba family (#15): untied head + biases, FalconMamba; Mamba-2 in both layouts. */
+export const FAMILY_FIXTURE_NAMES = ['tiny-hf-untied', 'tiny-falcon-mamba-hf', 'tiny-mamba2-hf', 'tiny-mamba2-orig'] as const;
+export type FixtureName = (typeof FIXTURE_NAMES)[number] | (typeof FAMILY_FIXTURE_NAMES)[number];
 
 export function fixtureDir(name: FixtureName): string {
   return path.join(FIXTURES, name);

@@ -1,7 +1,7 @@
 /**
  * exportHf: a tfjs MambaLM model directory (saved by model.save or written by convert) → a HuggingFace
  * -hf checkpoint directory: config.json (MambaForCausalLM) + model.safetensors (F32, torch layout, keys
- * `backbone.embeddings.weight`, `backbone.layers.i.mixer.in_proj.weight`, …, no lm_head: tied), which
+ * `backbone.embeddings.weight`, `backbone.layers.i.mixer.in_proj.weight`, …, `lm_head.weight` only when untied), which
  * transformers' `MambaForCausalLM.from_pretrained` loads. Tensors stream one at a time.
  */
 import { promises as fsp } from 'fs';

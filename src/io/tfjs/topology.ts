@@ -33,6 +33,7 @@ export function mambaLMLayerConfig(args: MambaLMArgs): Record<string, number | s
     ...configForSave(resolveMambaConfig(args)),
     vocabSize,
     padVocabSizeMultiple: padVocabSizeMultiple ?? 8,
+    ...(args.tieEmbeddings === false ? { tieEmbeddings: false } : {}),
   };
 }
 

@@ -26,7 +26,8 @@ const FIELDS: [string, keyof MambaLMArgs, 'number' | 'string' | 'boolean'][] = [
   ['d_state', 'dState', 'number'], ['expand_factor', 'expandFactor', 'number'], ['d_conv', 'dConv', 'number'],
   ['dt_min', 'dtMin', 'number'], ['dt_max', 'dtMax', 'number'], ['dt_init', 'dtInit', 'string'],
   ['dt_scale', 'dtScale', 'number'], ['dt_init_floor', 'dtInitFloor', 'number'], ['norm_eps', 'normEps', 'number'],
-  ['bias', 'bias', 'boolean'], ['conv_bias', 'convBias', 'boolean'],
+  ['bias', 'bias', 'boolean'], ['conv_bias', 'convBias', 'boolean'], ['tie_embeddings', 'tieEmbeddings', 'boolean'],
+  ['bcdt_norm', 'bcdtNorm', 'boolean'], ['bcdt_norm_eps', 'bcdtNormEps', 'number'],
 ];
 
 /**
