@@ -12,7 +12,9 @@ import { join } from 'path';
 import { version_layers } from '@tensorflow/tfjs-layers';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { MambaLMArgs } from '../../layers/mambaLM';
-import { readCheckpointConfig } from './loadCheckpoint';
+import { isMamba2Checkpoint, readCheckpointConfig, readMamba2CheckpointConfig } from './loadCheckpoint';
+import type { Mamba2LMArgs } from '../../layers/mamba2/mamba2LM';
+import { mamba2LMTopology, mamba2LMWeightShapes } from './mamba2Plan';
 import type { CheckpointLayout } from './config';
 import { openCheckpointTensors } from './source';
 import { matchKeys } from './keys';
@@ -43,8 +45,8 @@ export interface ConvertResult {
   outDir: string;
   /** The checkpoint's layout. */
   layout: CheckpointLayout;
-  /** The MambaLM arguments read from config.json. */
-  args: MambaLMArgs;
+  /** The MambaLM (or, for a Mamba-2 checkpoint, Mamba2LM) arguments read from config.json. */
+  args: MambaLMArgs | Mamba2LMArgs;
   dtype: ConvertDtype;
   /** Weight shard file names. */
   shards: string[];
@@ -77,9 +79,10 @@ function encode(data: Float32Array, dtype: ConvertDtype, key: string): Uint8Arra
 export async function convertCheckpoint(checkpointDir: string, outDir: string, options: ConvertOptions = {}): Promise<ConvertResult> {
   const dtype = options.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float16') throw new Error(`convert: expected dtype float32 or float16, got ${JSON.stringify(dtype)}`);
-  const { layout, args } = readCheckpointConfig(checkpointDir);
+  const mamba2 = isMamba2Checkpoint(checkpointDir);
+  const { layout, args } = mamba2 ? readMamba2CheckpointConfig(checkpointDir) : readCheckpointConfig(checkpointDir);
   checkOutputOutsideInput(checkpointDir, outDir);
-  const weights = mambaLMWeightShapes(args);
+  const weights = mamba2 ? mamba2LMWeightShapes(args as Mamba2LMArgs) : mambaLMWeightShapes(args as MambaLMArgs);
   const itemBytes = dtype === 'float16' ? 2 : 4;
   const sizes = weights.map((w) => w.shape.reduce((a, b) => a * b, 1) * itemBytes);
   const shards = planShards(sizes, options.shardBytes ?? DEFAULT_SHARD_BYTES);
@@ -105,7 +108,7 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
       }, (i) => `"${keys.get(weights[i].name)}" in ${source.fileOf(keys.get(weights[i].name) as string)}`);
       const modelJson: tf.io.ModelJSON = {
         // weightInit 'zeros': loading skips the random initialization, whose values would be overwritten anyway.
-        modelTopology: mambaLMTopology({ ...args, weightInit: 'zeros' }),
+        modelTopology: mamba2 ? mamba2LMTopology({ ...(args as Mamba2LMArgs), weightInit: 'zeros' }) : mambaLMTopology({ ...(args as MambaLMArgs), weightInit: 'zeros' }),
         format: 'layers-model',
         generatedBy: `TensorFlow.js tfjs-layers v${version_layers}`,
         convertedBy: 'mamba-tfjs convert',

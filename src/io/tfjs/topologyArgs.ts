@@ -7,14 +7,14 @@ import { resolveMambaConfig } from '../../layers/config';
 
 type Json = Record<string, unknown>;
 
-/** Every `{class_name: 'MambaLM', config}` object inside `node`. */
-function findAll(node: unknown, out: Json[]): Json[] {
+/** Every `{class_name: className, config}` object inside `node`. */
+export function findLayerConfigs(node: unknown, out: Json[], className = 'MambaLM'): Json[] {
   if (Array.isArray(node)) {
-    for (const item of node) findAll(item, out);
+    for (const item of node) findLayerConfigs(item, out, className);
   } else if (node !== null && typeof node === 'object') {
     const obj = node as Json;
-    if (obj.class_name === 'MambaLM' && obj.config !== null && typeof obj.config === 'object') out.push(obj.config as Json);
-    for (const v of Object.values(obj)) findAll(v, out);
+    if (obj.class_name === className && obj.config !== null && typeof obj.config === 'object') out.push(obj.config as Json);
+    for (const v of Object.values(obj)) findLayerConfigs(v, out, className);
   }
   return out;
 }
@@ -35,7 +35,7 @@ const FIELDS: [string, keyof MambaLMArgs, 'number' | 'string' | 'boolean'][] = [
  * @throws Error naming `file` when there is no MambaLM layer, more than one, or a field of the wrong type
  */
 export function mambaLMArgsFromTopology(topology: unknown, file: string): MambaLMArgs {
-  const found = findAll(topology, []);
+  const found = findLayerConfigs(topology, []);
   if (found.length !== 1) {
     throw new Error(`${file}: expected exactly one MambaLM layer in modelTopology, found ${found.length}`);
   }
