@@ -7,10 +7,30 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { MambaLM } from '../layers/mambaLM';
-import { findMambaLM } from '../layers/factories';
-import { disposeCache, MambaCache } from '../layers/cache';
+import { Mamba2LM } from '../layers/mamba2/mamba2LM';
 import { Rng } from '../tasks/rng';
 import { argmax, checkSamplingOptions, sampleToken, SamplingOptions } from './sampling';
+
+/** A per-layer recurrent cache (Mamba: ssm (B, ED, N); Mamba-2: ssm (B, H, P, N)). */
+type Cache = { conv: tf.Tensor; ssm: tf.Tensor }[];
+
+/** What decoding needs of a language model: MambaLM and Mamba2LM both have it. */
+interface DecodingLM {
+  vocabSize: number;
+  paddedVocab: number;
+  decodeHeadKernel(): tf.Tensor2D | null;
+  prefillLast(ids: tf.Tensor, mask?: tf.Tensor, headKernel?: tf.Tensor | null): { logits: tf.Tensor2D; cache: Cache };
+  step(ids: tf.Tensor, cache: Cache, headKernel?: tf.Tensor | null): { logits: tf.Tensor2D; cache: Cache };
+}
+
+const disposeCache = (cache: Cache) => tf.dispose(cache.flatMap((c) => [c.conv, c.ssm]));
+
+/** The MambaLM or Mamba2LM layer of a model. */
+function findLM(model: LayersModel): DecodingLM {
+  const lm = model.layers.find((l) => l instanceof MambaLM || l instanceof Mamba2LM);
+  if (!lm) throw new Error(`generate: expected a model containing a MambaLM or Mamba2LM layer, got layers [${model.layers.map((l) => l.getClassName())}]`);
+  return lm as unknown as DecodingLM;
+}
 
 /** Options of {@link generate}. */
 export interface GenerateOptions {
@@ -104,7 +124,7 @@ function promptBatch(
 }
 
 /** The decoding rule: greedy, or sampling options. */
-function decodingRule(o: GenerateOptions, lm: MambaLM): SamplingOptions | 'greedy' {
+function decodingRule(o: GenerateOptions, lm: DecodingLM): SamplingOptions | 'greedy' {
   const t = o.temperature ?? 1;
   if (t === 'greedy' || t === 0) return 'greedy';
   const rule = { temperature: t, topK: o.topK, topP: o.topP, limit: lm.vocabSize };
@@ -115,14 +135,15 @@ function decodingRule(o: GenerateOptions, lm: MambaLM): SamplingOptions | 'greed
 /**
  * Continue each prompt by up to maxNewTokens tokens.
  *
- * @param model a MambaLM layer or a LayersModel holding one (createMambaLM, loadCheckpoint, loadLayersModel)
+ * @param model a MambaLM or Mamba2LM layer, or a LayersModel holding one (createMambaLM, createMamba2LM,
+ *   loadCheckpoint, loadLayersModel)
  * @param prompt ids, one row per prompt (rows of different lengths are left-padded and masked)
  * @returns the sequences (prompt + new tokens), and the scores when asked for
  */
 export async function generate(
-  model: LayersModel | MambaLM, prompt: number[][] | tf.Tensor2D, options: GenerateOptions,
+  model: LayersModel | MambaLM | Mamba2LM, prompt: number[][] | tf.Tensor2D, options: GenerateOptions,
 ): Promise<GenerateResult> {
-  const lm = model instanceof MambaLM ? model : findMambaLM(model);
+  const lm = model instanceof MambaLM || model instanceof Mamba2LM ? (model as unknown as DecodingLM) : findLM(model);
   const { maxNewTokens } = options;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
     throw new Error(`generate: expected maxNewTokens to be a non-negative integer, got ${maxNewTokens}`);
@@ -141,7 +162,7 @@ export async function generate(
   const scores: Float32Array[] | undefined = options.returnScores ? [] : undefined;
   if (maxNewTokens === 0) return { sequences, scores, stopped };
 
-  let cache: MambaCache | null = null;
+  let cache: Cache | null = null;
   let logits: tf.Tensor2D | null = null; // (B, V) of the next token
   const headKernel = maxNewTokens > 2 ? lm.decodeHeadKernel() : null; // (D, V) or null
   try {
@@ -165,7 +186,7 @@ export async function generate(
       if (options.onToken) await options.onToken(tokens, step);
       if (step === maxNewTokens - 1 || stopped.every(Boolean)) break;
       const ids = tf.tensor1d(tokens, 'int32'); // (B,)
-      let next: { logits: tf.Tensor2D; cache: MambaCache };
+      let next: { logits: tf.Tensor2D; cache: Cache };
       try {
         next = lm.step(ids, cache, headKernel); // (B, V)
       } finally {

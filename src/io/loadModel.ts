@@ -8,6 +8,7 @@ import * as path from 'path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '../layers/factories'; // registers the layer classes for deserialization
 import '../layers/mambaLM';
+import '../layers/mamba2/factories'; // and the Mamba-2 ones
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint } from './hf/loadCheckpoint';
 import { TfjsWeights } from './tfjs/weights';

@@ -33,6 +33,13 @@ export interface MambaConfig {
   /** Bias on the conv (default true). */
   convBias?: boolean;
   /**
+   * FalconMamba: pass Δ (before dt_proj), B and C each through a weightless RMS norm over its last axis right
+   * after x_proj (default false).
+   */
+  bcdtNorm?: boolean;
+  /** Epsilon of those norms (FalconMamba's `mixer_rms_eps`, default 1e-6). */
+  bcdtNormEps?: number;
+  /**
    * Scan implementation: 'auto' (default: the fused kernel when the backend has one, else the parallel scan),
    * 'fused', 'pscan' (log-depth parallel scan of tf ops) or 'sequential' (a loop over L).
    */
@@ -64,6 +71,19 @@ function positiveInt(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
     throw new Error(`Mamba config: expected ${name} to be a positive integer, got ${JSON.stringify(v)}`);
   }
+  return v;
+}
+
+function positiveNumber(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new Error(`Mamba config: expected ${name} to be a positive number, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function boolOf(v: unknown, fallback: boolean, name: string): boolean {
+  if (v == null) return fallback;
+  if (typeof v !== 'boolean') throw new Error(`Mamba config: expected ${name} to be true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -104,6 +124,8 @@ export function resolveMambaConfig(c: MambaConfig): ResolvedMambaConfig {
     normEps: c.normEps ?? 1e-5,
     bias: c.bias ?? false,
     convBias: c.convBias ?? true,
+    bcdtNorm: boolOf(c.bcdtNorm, false, 'bcdtNorm'),
+    bcdtNormEps: positiveNumber(c.bcdtNormEps ?? 1e-6, 'bcdtNormEps'),
     scanMode,
     seed: c.seed,
     weightInit: weightInitOf(c.weightInit),
@@ -124,6 +146,8 @@ export function configForSave(c: ResolvedMambaConfig): Record<string, number | s
     dtInitFloor: c.dtInitFloor, normEps: c.normEps, bias: c.bias, convBias: c.convBias,
     scanMode: c.scanMode,
   };
+  // Written only when on, so that configs saved before FalconMamba existed stay as they were.
+  if (c.bcdtNorm) Object.assign(out, { bcdtNorm: true, bcdtNormEps: c.bcdtNormEps });
   if (c.seed != null) out.seed = c.seed;
   if (c.weightInit === 'zeros') out.weightInit = 'zeros';
   return out;

@@ -72,3 +72,8 @@ export function dtBiasInit(dtMin: number, dtMax: number, floor: number, seeds: S
     }),
   );
 }
+
+/** Mamba-2's A_log: log(1..H), one per head, shape (H). */
+export function headALogInit(): Initializer {
+  return new FunctionInitializer(([h]) => tf.log(tf.range(1, h + 1, 1, 'float32'))); // (H)
+}

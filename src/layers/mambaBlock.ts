@@ -17,6 +17,7 @@ import { linear } from '../ops/linear/linear';
 import { silu } from '../ops/activations/silu';
 import { causalConv } from '../ops/conv/causalConv';
 import { softplus } from '../ops/activations/softplus';
+import { rmsNormalize } from '../ops/norm/rms';
 import { selectiveScan } from '../ops/scan/selectiveScan';
 import { checkLastDim } from './validate';
 import { MambaBlockCache, checkBlockCache, emptyBlockCache } from './cache';
@@ -111,14 +112,16 @@ export class MambaBlock extends layers.Layer {
     return { xc, z, xin };
   }
 
-  /** Δ, B, C from the conv output: x_proj, split, dt_proj with its bias, softplus. */
+  /** Δ, B, C from the conv output: x_proj, split, (FalconMamba: RMS norms,) dt_proj with its bias, softplus. */
   ssmParams(xc: tf.Tensor): { delta: tf.Tensor; bm: tf.Tensor; cm: tf.Tensor; a: tf.Tensor } {
     const c = this.config;
     const [b, l] = xc.shape;
     const dbc = linear(xc, this.w.xProj.read()); // (B, L, R+2N)
-    const dt = tf.slice(dbc, [0, 0, 0], [b, l, c.dtRank]); // (B, L, R)
-    const bm = tf.slice(dbc, [0, 0, c.dtRank], [b, l, c.dState]); // (B, L, N)
-    const cm = tf.slice(dbc, [0, 0, c.dtRank + c.dState], [b, l, c.dState]); // (B, L, N)
+    // FalconMamba (bcdtNorm): Δ, B and C each through a weightless RMS norm.
+    const norm = (t: tf.Tensor) => (c.bcdtNorm ? rmsNormalize(t, c.bcdtNormEps) : t);
+    const dt = norm(tf.slice(dbc, [0, 0, 0], [b, l, c.dtRank])); // (B, L, R)
+    const bm = norm(tf.slice(dbc, [0, 0, c.dtRank], [b, l, c.dState])); // (B, L, N)
+    const cm = norm(tf.slice(dbc, [0, 0, c.dtRank + c.dState], [b, l, c.dState])); // (B, L, N)
     const delta = softplus(linear(dt, this.w.dtProj.read(), this.w.dtProjBias.read())); // (B, L, ED)
     const a = tf.neg(tf.exp(this.w.aLog.read())); // (ED, N)
     return { delta, bm, cm, a };

@@ -1,6 +1,6 @@
 /**
- * MambaLM: token ids (B, L) → logits (B, L, V). Embedding → Mamba stack → norm_f → head tied to the
- * embedding, with the vocabulary padded to a multiple of padVocabSizeMultiple.
+ * MambaLM: token ids (B, L) → logits (B, L, V). Embedding → Mamba stack → norm_f → head (tied to the
+ * embedding, or `lm_head.weight`), with the vocabulary padded to a multiple of padVocabSizeMultiple.
  *
  * Shape letters: B batch, L length, D model width, V padded vocabulary.
  */
@@ -24,6 +24,11 @@ export interface MambaLMArgs extends Omit<MambaArgs, 'weightPrefix'> {
   vocabSize: number;
   /** The embedding has ⌈vocabSize / m⌉·m rows (default 8). */
   padVocabSizeMultiple?: number;
+  /**
+   * The head is the embedding (default true); false: a head weight of its own, `lm_head.weight` (V, D), as in
+   * checkpoints with `tie_word_embeddings: false` (FalconMamba, fine-tuned Mamba models).
+   */
+  tieEmbeddings?: boolean;
 }
 
 /** V: the vocabulary padded up to a multiple of m. */
@@ -49,6 +54,8 @@ export class MambaLM extends ParentLayer {
   readonly paddedVocab: number;
   /** Token embedding (V, D), also the tied output head. */
   readonly embedding: LayerVariable; // (V, D)
+  /** The untied head (V, D), or null when the head is the embedding. */
+  readonly lmHead: LayerVariable | null;
   /** The Mamba stack. */
   readonly backbone: Mamba;
   /** The final RMSNorm (norm_f). */
@@ -56,7 +63,7 @@ export class MambaLM extends ParentLayer {
 
   constructor(args: MambaLMArgs) {
     super(args);
-    const { vocabSize, padVocabSizeMultiple, name: _n, inputShape: _i, batchInputShape: _b, weights: _w, ...config } = args;
+    const { vocabSize, padVocabSizeMultiple, tieEmbeddings, name: _n, inputShape: _i, batchInputShape: _b, weights: _w, ...config } = args;
     this.vocabSize = vocabSize;
     this.padVocabSizeMultiple = padVocabSizeMultiple ?? 8;
     this.paddedVocab = paddedVocabSize(vocabSize, this.padVocabSizeMultiple);
@@ -65,6 +72,12 @@ export class MambaLM extends ParentLayer {
     const seeds = new SeedStream(config.seed == null ? undefined : config.seed + 77);
     const init = this.backbone.config.weightInit === 'zeros' ? constant(0) : normal(0.02, seeds);
     this.embedding = this.addWeight('backbone.embeddings.weight', [this.paddedVocab, d], 'float32', init);
+    if (tieEmbeddings != null && typeof tieEmbeddings !== 'boolean') {
+      throw new Error(`MambaLM: expected tieEmbeddings to be true or false, got ${JSON.stringify(tieEmbeddings)}`);
+    }
+    // Porting note: torch's lm_head.weight is (V, D), the embedding's layout; we keep it so (not a tfjs (in, out)
+    // kernel), so that the head is the same product whichever weight it reads.
+    this.lmHead = tieEmbeddings === false ? this.addWeight('lm_head.weight', [this.paddedVocab, d], 'float32', init) : null;
     this.normF = new RMSNorm({ dModel: d, eps: this.backbone.config.normEps, weightPrefix: 'backbone.norm_f.' });
   }
 
@@ -102,12 +115,17 @@ export class MambaLM extends ParentLayer {
     return tf.tidy(() => tf.gather(this.embedding.read(), tf.cast(ids, 'int32'))); // (B, L, D)
   }
 
-  /** Final norm and the tied head: (B, L, D) → (B, L, V). */
+  /** The head's weight (V, D): lm_head.weight, or the embedding when tied. */
+  headWeight(): tf.Tensor2D {
+    return (this.lmHead ?? this.embedding).read() as tf.Tensor2D;
+  }
+
+  /** Final norm and the head: (B, L, D) → (B, L, V). */
   head(h: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const [b, l, d] = h.shape;
       const normed = tf.reshape(this.normF.call(h, {}) as tf.Tensor, [b * l, d]); // (B·L, D)
-      const logits = matMulTransposeB(normed as tf.Tensor2D, this.embedding.read() as tf.Tensor2D); // (B·L, V)
+      const logits = matMulTransposeB(normed as tf.Tensor2D, this.headWeight()); // (B·L, V)
       return tf.reshape(logits, [b, l, this.paddedVocab]); // (B, L, V)
     });
   }
@@ -136,19 +154,19 @@ export class MambaLM extends ParentLayer {
   }
 
   /**
-   * The head at one position: norm_f, then the tied embedding. h (B, D) → logits (B, V).
+   * The head at one position: norm_f, then the head. h (B, D) → logits (B, V).
    * @param headKernel optional (D, V): the embedding already transposed (see {@link decodeHeadKernel})
    */
   headAt(h: tf.Tensor, headKernel?: tf.Tensor | null): tf.Tensor2D {
     return tf.tidy(() => {
       const [b, d] = h.shape;
       const normed = tf.reshape(this.normF.call(tf.reshape(h, [b, 1, d]), {}) as tf.Tensor, [b, d]); // (B, D)
-      return (headKernel ? tf.matMul(normed, headKernel) : tf.matMul(normed, this.embedding.read(), false, true)) as tf.Tensor2D; // (B, V)
+      return (headKernel ? tf.matMul(normed, headKernel) : tf.matMul(normed, this.headWeight(), false, true)) as tf.Tensor2D; // (B, V)
     });
   }
 
   /**
-   * The embedding transposed, (D, V), for the decoding head — or null where it would not help.
+   * The head weight transposed, (D, V), for the decoding head — or null where it would not help.
    *
    * Porting note: the wasm backend multiplies by a transposed right operand ~6x slower than by a plain one
    * (measured: (1, 768) × (50280, 768)ᵀ 97 ms, × (768, 50280) 17 ms), so for many decoding steps a transposed
@@ -156,7 +174,7 @@ export class MambaLM extends ParentLayer {
    */
   decodeHeadKernel(): tf.Tensor2D | null {
     if (tf.getBackend() !== 'wasm') return null;
-    return tf.tidy(() => tf.transpose(this.embedding.read()) as tf.Tensor2D); // (D, V)
+    return tf.tidy(() => tf.transpose(this.headWeight()) as tf.Tensor2D); // (D, V)
   }
 
   /**
@@ -206,7 +224,9 @@ export class MambaLM extends ParentLayer {
 
   override getConfig(): serialization.ConfigDict {
     const { ...config } = configForSave(this.backbone.config);
-    return { ...super.getConfig(), ...config, vocabSize: this.vocabSize, padVocabSizeMultiple: this.padVocabSizeMultiple };
+    const out: serialization.ConfigDict = { ...super.getConfig(), ...config, vocabSize: this.vocabSize, padVocabSizeMultiple: this.padVocabSizeMultiple };
+    if (this.lmHead) out.tieEmbeddings = false; // written only when untied: older configs stay as they were
+    return out;
   }
 }
 serialization.registerClass(MambaLM);

@@ -62,7 +62,7 @@ export class ResidualBlock extends ParentLayer {
         normWeight: this.norm.weight.read(), inProj: w.inProj.read(), inProjBias: read(w.inProjBias), conv: w.conv.read(),
         convBias: read(w.convBias), xProj: w.xProj.read(), dtProj: w.dtProj.read(), dtProjBias: w.dtProjBias.read(),
         aLog: w.aLog.read(), d: w.d.read(), outProj: w.outProj.read(), outProjBias: read(w.outProjBias),
-      }, { eps: this.norm.eps, dtRank: c.dtRank, dState: c.dState })); // (B, L, D)
+      }, { eps: this.norm.eps, dtRank: c.dtRank, dState: c.dState, ...(c.bcdtNorm ? { bcdtNormEps: c.bcdtNormEps } : {}) })); // (B, L, D)
     }
     return tf.tidy(() => tf.add(x, this.mixer.call(this.norm.call(x, kwargs), kwargs) as tf.Tensor)); // (B, L, D)
   }

@@ -8,7 +8,9 @@ export const FIXTURES = path.resolve(__dirname, '../fixtures');
 /** The GPT-NeoX-20B tokenizer of the state-spaces/mamba-* models. */
 export const TOKENIZER_JSON = path.join(FIXTURES, 'tokenizers/gpt-neox-20b/tokenizer.json');
 export const FIXTURE_NAMES = ['tiny-hf', 'tiny-hf-bf16', 'tiny-orig', 'tiny-hf-eps'] as const;
-export type FixtureName = (typeof FIXTURE_NAMES)[number];
+/** The rest of the Mamba family (#15): untied head + biases, FalconMamba; Mamba-2 in both layouts. */
+export const FAMILY_FIXTURE_NAMES = ['tiny-hf-untied', 'tiny-falcon-mamba-hf', 'tiny-mamba2-hf', 'tiny-mamba2-orig'] as const;
+export type FixtureName = (typeof FIXTURE_NAMES)[number] | (typeof FAMILY_FIXTURE_NAMES)[number];
 
 export function fixtureDir(name: FixtureName): string {
   return path.join(FIXTURES, name);

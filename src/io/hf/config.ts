@@ -2,9 +2,13 @@
  * Reads a Mamba checkpoint's config.json, in either layout, into MambaLM arguments.
  *   -hf (state-spaces/mamba-*-hf, transformers): hidden_size, num_hidden_layers, state_size, expand, …
  *   original (state-spaces/mamba-*, mamba_ssm): d_model, n_layer, vocab_size, pad_vocab_size_multiple, ssm_cfg, …
+ * model_type falcon_mamba (FalconMamba) is the Mamba block with bcdtNorm. Infinite floats may be written
+ * `{"__float__": "Infinity"}` (transformers 5) or as a bare `Infinity` (configJson.ts).
  */
 import type { MambaLMArgs } from '../../layers/mambaLM';
 import { describe } from '../describeValue';
+import { parseConfigJson } from './configJson';
+import { Json, bool, int, isMamba2Config, positive } from './configFields';
 
 export type CheckpointLayout = 'hf' | 'original';
 
@@ -13,44 +17,11 @@ export interface CheckpointConfig {
   args: MambaLMArgs;
 }
 
-type Json = Record<string, unknown>;
-
-/** Largest value accepted for any size or count (a sanity bound, far above every real Mamba config). */
-export const MAX_CONFIG_INT = 2 ** 24;
-
-
-/** The value of `key`, or `fallback` when it is absent or null. */
-function valueOr(c: Json, key: string, fallback: unknown): unknown {
-  return c[key] ?? fallback;
-}
-
-/** A positive integer no larger than {@link MAX_CONFIG_INT}. */
-function int(c: Json, key: string, file: string, fallback?: number): number {
-  const v = valueOr(c, key, fallback);
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_CONFIG_INT) {
-    throw new Error(`${file}: expected "${key}" to be an integer in [1, ${MAX_CONFIG_INT}], got ${describe(c[key])}`);
-  }
-  return v;
-}
-
-/** A positive finite number (epsilons). */
-function positive(c: Json, key: string, file: string, fallback: number): number {
-  const v = valueOr(c, key, fallback);
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new Error(`${file}: expected "${key}" to be a positive number, got ${describe(c[key])}`);
-  }
-  return v;
-}
-
-function bool(c: Json, key: string, file: string, fallback: boolean): boolean {
-  const v = valueOr(c, key, fallback);
-  if (typeof v !== 'boolean') throw new Error(`${file}: expected "${key}" to be true or false, got ${describe(c[key])}`);
-  return v;
-}
+export { MAX_CONFIG_INT } from './configFields';
 
 /** Δ's initialisation scheme: "random" or "constant". */
 function dtInit(c: Json, key: string, file: string): 'random' | 'constant' {
-  const v = valueOr(c, key, 'random');
+  const v = c[key] ?? 'random';
   if (v !== 'random' && v !== 'constant') throw new Error(`${file}: expected "${key}" to be "random" or "constant", got ${describe(c[key])}`);
   return v;
 }
@@ -75,16 +46,22 @@ export function detectLayout(c: Json, file: string): CheckpointLayout {
 export function parseCheckpointConfig(text: string, file = 'config.json'): CheckpointConfig {
   let c: Json;
   try {
-    c = JSON.parse(text) as Json;
+    c = parseConfigJson(text) as Json;
   } catch (e) {
     throw new Error(`${file}: expected JSON, got a parse error: ${(e as Error).message}`);
   }
   if (c == null || typeof c !== 'object' || Array.isArray(c)) throw new Error(`${file}: expected a JSON object, got ${describe(c)}`);
   const layout = detectLayout(c, file);
+  if (isMamba2Config(c)) {
+    throw new Error(`${file}: a Mamba-2 checkpoint; expected Mamba or FalconMamba here (loadCheckpoint and generate read Mamba-2)`);
+  }
   if (layout === 'hf') {
-    if (c.tie_word_embeddings === false) {
-      throw new Error(`${file}: expected tie_word_embeddings true (MambaLM ties its head), got false`);
+    const modelType = c.model_type ?? 'mamba';
+    if (modelType !== 'mamba' && modelType !== 'falcon_mamba') {
+      throw new Error(`${file}: expected model_type mamba or falcon_mamba, got ${describe(modelType)}`);
     }
+    // FalconMamba: the Mamba mixer with weightless RMS norms on Δ, B and C after x_proj.
+    const falcon = modelType === 'falcon_mamba' ? { bcdtNorm: true, bcdtNormEps: positive(c, 'mixer_rms_eps', file, 1e-6) } : {};
     return {
       layout,
       args: {
@@ -106,6 +83,8 @@ export function parseCheckpointConfig(text: string, file = 'config.json'): Check
         vocabSize: int(c, 'vocab_size', file),
         // -hf checkpoints store vocab_size already padded; keep their rows as they are.
         padVocabSizeMultiple: int(c, 'pad_vocab_size_multiple', file, 1),
+        tieEmbeddings: bool(c, 'tie_word_embeddings', file, true),
+        ...falcon,
       },
     };
   }
@@ -129,6 +108,7 @@ export function parseCheckpointConfig(text: string, file = 'config.json'): Check
       normEps: positive(c, 'norm_epsilon', file, 1e-5),
       vocabSize: int(c, 'vocab_size', file),
       padVocabSizeMultiple: int(c, 'pad_vocab_size_multiple', file, 8),
+      tieEmbeddings: bool(c, 'tie_embeddings', file, true),
     },
   };
 }

@@ -12,7 +12,9 @@ import { join } from 'path';
 import { version_layers } from '@tensorflow/tfjs-layers';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { MambaLMArgs } from '../../layers/mambaLM';
-import { readCheckpointConfig } from './loadCheckpoint';
+import { isMamba2Checkpoint, readCheckpointConfig, readMamba2CheckpointConfig } from './loadCheckpoint';
+import type { Mamba2LMArgs } from '../../layers/mamba2/mamba2LM';
+import { mamba2LMTopology, mamba2LMWeightShapes } from './mamba2Plan';
 import type { CheckpointLayout } from './config';
 import { openCheckpointTensors } from './source';
 import { matchKeys } from './keys';
@@ -45,8 +47,8 @@ export interface ConvertResult {
   outDir: string;
   /** The checkpoint's layout. */
   layout: CheckpointLayout;
-  /** The MambaLM arguments read from config.json. */
-  args: MambaLMArgs;
+  /** The MambaLM (or, for a Mamba-2 checkpoint, Mamba2LM) arguments read from config.json. */
+  args: MambaLMArgs | Mamba2LMArgs;
   /** Stored weight type. */
   dtype: ConvertDtype;
   /** Weight shard file names. */
@@ -80,12 +82,14 @@ function encode(data: Float32Array, dtype: ConvertDtype, key: string): Uint8Arra
 export async function convertCheckpoint(checkpointDir: string, outDir: string, options: ConvertOptions = {}): Promise<ConvertResult> {
   const dtype = options.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float16') throw new Error(`convert: expected dtype float32 or float16, got ${JSON.stringify(dtype)}`);
-  const { layout, args } = readCheckpointConfig(checkpointDir);
+  const mamba2 = isMamba2Checkpoint(checkpointDir);
+  const { layout, args } = mamba2 ? readMamba2CheckpointConfig(checkpointDir) : readCheckpointConfig(checkpointDir);
   checkOutputOutsideInput(checkpointDir, outDir);
   const source = await openCheckpointTensors(checkpointDir);
   let weights;
   try {
-    weights = checkPlanAgainst(args, source, join(checkpointDir, 'config.json')); // before any size is trusted
+    // Sizes of config.json checked against the files before any is trusted (Mamba-1; Mamba-2 plans directly).
+    weights = mamba2 ? mamba2LMWeightShapes(args as Mamba2LMArgs) : checkPlanAgainst(args as MambaLMArgs, source, join(checkpointDir, 'config.json'));
   } catch (e) {
     await source.close();
     throw e;
@@ -114,7 +118,7 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
       }, (i) => `"${keys.get(weights[i].name)}" in ${source.fileOf(keys.get(weights[i].name) as string)}`);
       const modelJson: tf.io.ModelJSON = {
         // weightInit 'zeros': loading skips the random initialization, whose values would be overwritten anyway.
-        modelTopology: mambaLMTopology({ ...args, weightInit: 'zeros' }),
+        modelTopology: mamba2 ? mamba2LMTopology({ ...(args as Mamba2LMArgs), weightInit: 'zeros' }) : mambaLMTopology({ ...(args as MambaLMArgs), weightInit: 'zeros' }),
         format: 'layers-model',
         generatedBy: `TensorFlow.js tfjs-layers v${version_layers}`,
         convertedBy: 'mamba-tfjs convert',

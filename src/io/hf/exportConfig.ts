@@ -1,6 +1,6 @@
 /**
- * config.json in the HuggingFace transformers layout (`MambaForCausalLM`, as in state-spaces/mamba-*-hf)
- * for MambaLM arguments: what `export-hf` writes.
+ * config.json in the HuggingFace transformers layout (`MambaForCausalLM`, as in state-spaces/mamba-*-hf, or
+ * `FalconMambaForCausalLM` for a model with bcdtNorm) for MambaLM arguments: what `export-hf` writes.
  */
 import type { MambaLMArgs } from '../../layers/mambaLM';
 import { paddedVocabSize } from '../../layers/mambaLM';
@@ -8,14 +8,16 @@ import { resolveMambaConfig } from '../../layers/config';
 
 /**
  * The -hf config.json object. `vocab_size` is the padded row count of the embedding (as in the -hf
- * checkpoints); the head is tied to the embedding. Token ids are those of the GPT-NeoX tokenizer the
+ * checkpoints); tie_word_embeddings follows tieEmbeddings. Token ids are those of the GPT-NeoX tokenizer the
  * state-spaces models use (bos = eos = pad = 0, transformers' defaults).
  */
 export function hfConfigFor(args: MambaLMArgs): Record<string, unknown> {
   const c = resolveMambaConfig(args);
+  const falcon = c.bcdtNorm;
   return {
-    architectures: ['MambaForCausalLM'],
-    model_type: 'mamba',
+    architectures: [falcon ? 'FalconMambaForCausalLM' : 'MambaForCausalLM'],
+    model_type: falcon ? 'falcon_mamba' : 'mamba',
+    ...(falcon ? { mixer_rms_eps: c.bcdtNormEps } : {}),
     vocab_size: paddedVocabSize(args.vocabSize, args.padVocabSizeMultiple ?? 8),
     hidden_size: c.dModel,
     num_hidden_layers: c.nLayers,
@@ -36,7 +38,7 @@ export function hfConfigFor(args: MambaLMArgs): Record<string, unknown> {
     time_step_min: c.dtMin,
     time_step_max: c.dtMax,
     time_step_floor: c.dtInitFloor,
-    tie_word_embeddings: true,
+    tie_word_embeddings: args.tieEmbeddings !== false,
     use_cache: true,
     bos_token_id: 0,
     eos_token_id: 0,
@@ -46,7 +48,7 @@ export function hfConfigFor(args: MambaLMArgs): Record<string, unknown> {
 }
 
 /** Fields transformers declares as float: its config class rejects a JSON integer there (`1` for `1.0`). */
-export const HF_FLOAT_FIELDS = ['layer_norm_epsilon', 'initializer_range', 'time_step_scale', 'time_step_min', 'time_step_max', 'time_step_floor'];
+export const HF_FLOAT_FIELDS = ['layer_norm_epsilon', 'mixer_rms_eps', 'initializer_range', 'time_step_scale', 'time_step_min', 'time_step_max', 'time_step_floor'];
 
 /**
  * config.json text for MambaLM arguments: hfConfigFor's object, with the float fields always written as floats

@@ -1,7 +1,7 @@
 /**
  * exportHf: a tfjs MambaLM model directory (saved by model.save or written by convert) → a HuggingFace
  * -hf checkpoint directory: config.json (MambaForCausalLM) + model.safetensors (F32, torch layout, keys
- * `backbone.embeddings.weight`, `backbone.layers.i.mixer.in_proj.weight`, …, no lm_head: tied), which
+ * `backbone.embeddings.weight`, `backbone.layers.i.mixer.in_proj.weight`, …, `lm_head.weight` only when untied), which
  * transformers' `MambaForCausalLM.from_pretrained` loads. Tensors stream one at a time.
  */
 import { promises as fsp } from 'fs';
@@ -13,6 +13,8 @@ import { checkPlanAgainst } from './planCheck';
 import { matchKeys } from './keys';
 import { toTorch, torchShape } from './layout';
 import { hfConfigJson } from './exportConfig';
+import type { Mamba2LMArgs } from '../../layers/mamba2/mamba2LM';
+import { mamba2HfConfigJson, mamba2LMArgsFromTopology, mamba2LMWeightShapes } from './mamba2Plan';
 import { SafetensorsTensorSpec, writeSafetensors } from '../safetensors';
 import { checkOutputOutsideInput, writeDirectoryAtomically } from '../outputDir';
 import { copyTokenizerFiles } from '../tokenizer/files';
@@ -29,8 +31,8 @@ export interface ExportHfOptions {
 export interface ExportHfResult {
   /** The output directory (as given). */
   outDir: string;
-  /** The MambaLM arguments found in model.json. */
-  args: MambaLMArgs;
+  /** The MambaLM (or Mamba2LM) arguments found in model.json. */
+  args: MambaLMArgs | Mamba2LMArgs;
   /** Tensors written to model.safetensors. */
   tensors: number;
   /** Tokenizer files copied. */
@@ -46,14 +48,18 @@ export interface ExportHfResult {
 export async function exportHf(modelDir: string, outDir: string, options: ExportHfOptions = {}): Promise<ExportHfResult> {
   const weights = await TfjsWeights.open(modelDir);
   try {
-    const args = mambaLMArgsFromTopology(weights.modelJson.modelTopology, weights.modelJsonPath);
+    const topology = weights.modelJson.modelTopology;
+    const mamba2 = mamba2LMArgsFromTopology(topology, weights.modelJsonPath); // null unless a Mamba2LM model
+    const args = mamba2 ?? mambaLMArgsFromTopology(topology, weights.modelJsonPath);
     checkOutputOutsideInput(dirname(weights.modelJsonPath), outDir);
-    const plan = checkPlanAgainst(args, weights, weights.modelJsonPath, (_name, shape) => shape); // sizes checked first
+    const plan = mamba2
+      ? mamba2LMWeightShapes(mamba2)
+      : checkPlanAgainst(args as MambaLMArgs, weights, weights.modelJsonPath, (_name, shape) => shape); // sizes checked first
     const keys = matchKeys(weights, plan, (_name, shape) => shape); // both sides in tfjs layout
     const specs: SafetensorsTensorSpec[] = plan.map((w) => ({ name: w.name, dtype: 'F32', shape: torchShape(w.name, w.shape) }));
     let copied: string[] = [];
     await writeDirectoryAtomically(outDir, async (tmp) => {
-      await fsp.writeFile(join(tmp, 'config.json'), hfConfigJson(args));
+      await fsp.writeFile(join(tmp, 'config.json'), mamba2 ? mamba2HfConfigJson(mamba2) : hfConfigJson(args as MambaLMArgs));
       await writeSafetensors(join(tmp, 'model.safetensors'), specs, async (_spec, i) => {
         const w = plan[i];
         const data = await weights.readFloat32(keys.get(w.name) as string); // tfjs layout

@@ -2,7 +2,7 @@
  * matchKeys: check a checkpoint's tensors against the weights a model needs, by name and shape,
  * before anything is read. Shared by loadCheckpoint, convert and export-hf.
  */
-import { ourName, torchShape } from './layout';
+import { HEAD_KEY, ourName, torchShape } from './layout';
 import { capList } from '../describeValue';
 
 /** What matchKeys needs to know of a tensor source: its keys, their stored shapes, and where they live. */
@@ -28,7 +28,7 @@ export interface WeightShape {
 
 /**
  * Check a source's keys against the model's weights: every weight present once, nothing unknown,
- * shapes equal. Keys without a weight of their own (the tied `lm_head.weight`) are skipped.
+ * shapes equal. Keys without a weight of their own (`lm_head.weight` when the model ties its head) are skipped.
  *
  * @param storedShape the shape a weight has in the source, from our name and shape: the torch layout
  *   by default (checkpoints); pass `(_n, s) => s` for sources in tfjs layout (a tfjs model directory)
@@ -44,7 +44,8 @@ export function matchKeys(
   const wanted = new Map(weights.map((w) => [w.name, w.shape]));
   const found = new Map<string, string>();
   for (const key of source.keys()) {
-    const name = ourName(key);
+    // An untied model wants lm_head.weight; for a tied one it is a copy of the embedding, skipped.
+    const name = key === HEAD_KEY && wanted.has(HEAD_KEY) ? HEAD_KEY : ourName(key);
     if (name == null) continue;
     const shape = wanted.get(name);
     if (!shape) throw new Error(`unexpected key "${key}" in ${source.fileOf(key)}: the model has no such weight`);

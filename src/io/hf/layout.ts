@@ -5,16 +5,23 @@
  *   conv1d.weight   torch (ED, 1, K)    ↔ ours (K, ED)             — a reshape and a transpose
  *   everything else unchanged.
  * And two names have aliases: the original layout's `backbone.embedding.weight` is our
- * `backbone.embeddings.weight`, and its `lm_head.weight` is the tied embedding (dropped on load).
+ * `backbone.embeddings.weight`, and `lm_head.weight` is the tied embedding (dropped on load) unless the model has
+ * an untied head (tie_word_embeddings false), which keeps torch's (V, D) layout.
  */
 import { transpose2d } from '../../ops/kernels/js/arrays';
 
 const LINEAR = /\.(in_proj|x_proj|dt_proj|out_proj)\.weight$/;
 const CONV = /\.conv1d\.weight$/;
 
-/** Our weight name for a checkpoint key, or null when the key has no weight of its own (a tied head). */
+/** The head's key; our untied head weight has the same name and layout (V, D). */
+export const HEAD_KEY = 'lm_head.weight';
+
+/**
+ * Our weight name for a checkpoint key, or null when the key has no weight of its own: `lm_head.weight` of a
+ * model that ties its head (matchKeys keeps it for an untied one).
+ */
 export function ourName(key: string): string | null {
-  if (key === 'lm_head.weight') return null;
+  if (key === HEAD_KEY) return null;
   if (key === 'backbone.embedding.weight') return 'backbone.embeddings.weight';
   return key;
 }

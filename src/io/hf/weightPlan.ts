@@ -16,6 +16,7 @@ export function mambaLMWeightShapes(args: MambaLMArgs): WeightShape[] {
   const v = paddedVocabSize(args.vocabSize, args.padVocabSizeMultiple ?? 8);
   const { dModel: d, dInner: ed, dState: n, dtRank: r, dConv: k } = c;
   const out: WeightShape[] = [{ name: 'backbone.embeddings.weight', shape: [v, d] }];
+  if (args.tieEmbeddings === false) out.push({ name: 'lm_head.weight', shape: [v, d] });
   for (let i = 0; i < c.nLayers; i++) {
     const p = `backbone.layers.${i}.`;
     const m = `${p}mixer.`;

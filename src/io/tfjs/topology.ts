@@ -33,6 +33,7 @@ export function mambaLMLayerConfig(args: MambaLMArgs): Record<string, number | s
     ...configForSave(resolveMambaConfig(args)),
     vocabSize,
     padVocabSizeMultiple: padVocabSizeMultiple ?? 8,
+    ...(args.tieEmbeddings === false ? { tieEmbeddings: false } : {}),
   };
 }
 
@@ -41,12 +42,20 @@ export function mambaLMLayerConfig(args: MambaLMArgs): Record<string, number | s
  * `input_ids` of shape (batch, length) feeding one MambaLM layer.
  */
 export function mambaLMTopology(args: MambaLMArgs): { [key: string]: Json } {
-  const lm = toPythonic(mambaLMLayerConfig(args));
+  return lmTopology('MambaLM', 'MambaLMModel', mambaLMLayerConfig(args));
+}
+
+/**
+ * The modelTopology of a functional model `modelName` with an int32 input `input_ids` of shape (batch, length)
+ * feeding one language-model layer of class `className` and (camelCase) config `layerConfig`.
+ */
+export function lmTopology(className: string, modelName: string, layerConfig: Record<string, number | string | boolean>): { [key: string]: Json } {
+  const lm = toPythonic(layerConfig);
   const lmName = lm.name as string;
   return {
     class_name: 'Model',
     config: {
-      name: 'MambaLMModel',
+      name: modelName,
       layers: [
         {
           name: 'input_ids',
@@ -54,7 +63,7 @@ export function mambaLMTopology(args: MambaLMArgs): { [key: string]: Json } {
           config: { batch_input_shape: [null, null], dtype: 'int32', sparse: false, name: 'input_ids' },
           inbound_nodes: [],
         },
-        { name: lmName, class_name: 'MambaLM', config: lm, inbound_nodes: [[['input_ids', 0, 0, {}]]] },
+        { name: lmName, class_name: className, config: lm, inbound_nodes: [[['input_ids', 0, 0, {}]]] },
       ],
       input_layers: [['input_ids', 0, 0]],
       output_layers: [[lmName, 0, 0]],

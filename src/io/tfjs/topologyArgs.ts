@@ -8,8 +8,8 @@ import { describe } from '../describeValue';
 
 type Json = Record<string, unknown>;
 
-/** Every `{class_name: 'MambaLM', config}` object inside `node` (iterative: safe on any nesting depth). */
-function findAll(node: unknown, out: Json[]): Json[] {
+/** Every `{class_name: className, config}` object inside `node` (iterative: safe on any nesting depth). */
+export function findLayerConfigs(node: unknown, out: Json[], className = 'MambaLM'): Json[] {
   const todo: unknown[] = [node];
   while (todo.length > 0) {
     const item = todo.pop();
@@ -17,7 +17,7 @@ function findAll(node: unknown, out: Json[]): Json[] {
       for (let i = item.length - 1; i >= 0; i--) todo.push(item[i]);
     } else if (item !== null && typeof item === 'object') {
       const obj = item as Json;
-      if (obj.class_name === 'MambaLM' && obj.config !== null && typeof obj.config === 'object') out.push(obj.config as Json);
+      if (obj.class_name === className && obj.config !== null && typeof obj.config === 'object') out.push(obj.config as Json);
       todo.push(...Object.values(obj).reverse());
     }
   }
@@ -26,7 +26,7 @@ function findAll(node: unknown, out: Json[]): Json[] {
 
 /** How many MambaLM layers a modelTopology holds. */
 export function countMambaLMLayers(topology: unknown): number {
-  return findAll(topology, []).length;
+  return findLayerConfigs(topology, []).length;
 }
 
 /** Fields of the saved config → MambaLMArgs fields. */
@@ -36,7 +36,8 @@ const FIELDS: [string, keyof MambaLMArgs, 'number' | 'string' | 'boolean'][] = [
   ['d_state', 'dState', 'number'], ['expand_factor', 'expandFactor', 'number'], ['d_conv', 'dConv', 'number'],
   ['dt_min', 'dtMin', 'number'], ['dt_max', 'dtMax', 'number'], ['dt_init', 'dtInit', 'string'],
   ['dt_scale', 'dtScale', 'number'], ['dt_init_floor', 'dtInitFloor', 'number'], ['norm_eps', 'normEps', 'number'],
-  ['bias', 'bias', 'boolean'], ['conv_bias', 'convBias', 'boolean'],
+  ['bias', 'bias', 'boolean'], ['conv_bias', 'convBias', 'boolean'], ['tie_embeddings', 'tieEmbeddings', 'boolean'],
+  ['bcdt_norm', 'bcdtNorm', 'boolean'], ['bcdt_norm_eps', 'bcdtNormEps', 'number'],
 ];
 
 /**
@@ -44,7 +45,7 @@ const FIELDS: [string, keyof MambaLMArgs, 'number' | 'string' | 'boolean'][] = [
  * @throws Error naming `file` when there is no MambaLM layer, more than one, or a field of the wrong type
  */
 export function mambaLMArgsFromTopology(topology: unknown, file: string): MambaLMArgs {
-  const found = findAll(topology, []);
+  const found = findLayerConfigs(topology, []);
   if (found.length !== 1) {
     throw new Error(`${file}: expected exactly one MambaLM layer in modelTopology, found ${found.length}`);
   }

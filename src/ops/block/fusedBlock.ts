@@ -17,6 +17,8 @@
  * recomputesInBackward() (webgpu), about ten more (B, L, ED) intermediates; when recomputing, the backward reruns
  * the cheap ones (norm, projections, conv; not the scan). Memory per layer: O(B·L·(D + ED)); never (B, L, ED, N).
  *
+ * FalconMamba's weightless RMS norms on Δ, B, C (dims.bcdtNormEps) are part of the op, forward and backward.
+ *
  * Used by ResidualBlock.call when the scan runs fused (the active backend has the fused scan kernels) and no
  * mask is given; every other path (pscan, sequential, masks, decoding) keeps the layer-by-layer ops, which
  * are the reference this op is tested against.
@@ -36,6 +38,7 @@ import { silu, siluGrad } from '../activations/silu';
 import { causalConv, causalConvGrad } from '../conv/causalConv';
 import { matMulTA, matMulTB } from '../linear/matMul';
 import { softplus } from '../activations/softplus';
+import { rmsNormalize, rmsNormalizeGrad } from '../norm/rms';
 
 /** The block's tensors (weights in tfjs layout: kernels (in, out), conv (K, ED)). */
 export interface FusedBlockWeights {
@@ -61,6 +64,8 @@ export interface FusedBlockDims {
   dtRank: number;
   /** N. */
   dState: number;
+  /** FalconMamba: the eps of the weightless RMS norms on Δ, B, C after x_proj; absent for Mamba. */
+  bcdtNormEps?: number;
 }
 
 type Key = keyof FusedBlockWeights;
@@ -85,17 +90,19 @@ function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
     return [rInv, xn, u, xr, tf.slice(xz, [0, ed], [b * l, ed])]; // …, z (BL, ED)
   });
   const cpre = causalConv(xr, w.conv, w.convBias); // (B, L, ED)
-  const [xc, dt, bm, cm, draw, delta, a] = tf.tidy(() => {
+  const [xc, dt, bm, cm, draw, delta, a, dbc] = tf.tidy(() => {
     const xc = silu(cpre); // (B, L, ED)
     const dbc = mm(tf.reshape(xc, [b * l, ed]), w.xProj); // (BL, R+2N)
-    const dt = tf.slice(dbc, [0, 0], [b * l, r]); // (BL, R)
-    const bm = tf.reshape(tf.slice(dbc, [0, r], [b * l, n]), [b, l, n]); // (B, L, N)
-    const cm = tf.reshape(tf.slice(dbc, [0, r + n], [b * l, n]), [b, l, n]); // (B, L, N)
+    // dbc is kept only for FalconMamba's norms, whose backward reads their inputs.
+    const norm = (t: tf.Tensor) => (dims.bcdtNormEps != null ? rmsNormalize(t, dims.bcdtNormEps) : t);
+    const dt = norm(tf.slice(dbc, [0, 0], [b * l, r])); // (BL, R)
+    const bm = tf.reshape(norm(tf.slice(dbc, [0, r], [b * l, n])), [b, l, n]); // (B, L, N)
+    const cm = tf.reshape(norm(tf.slice(dbc, [0, r + n], [b * l, n])), [b, l, n]); // (B, L, N)
     const draw = tf.add(mm(dt, w.dtProj), w.dtProjBias); // (BL, ED)
     const delta = tf.reshape(softplus(draw), [b, l, ed]); // (B, L, ED)
-    return [xc, dt, bm, cm, draw, delta, tf.neg(tf.exp(w.aLog))]; // …, A (ED, N)
+    return [xc, dt, bm, cm, draw, delta, tf.neg(tf.exp(w.aLog)), ...(dims.bcdtNormEps != null ? [dbc] : [])]; // …, A (ED, N)
   });
-  return { rInv, xn, u, xr, z, cpre, xc, dt, bm, cm, draw, delta, a };
+  return { rInv, xn, u, xr, z, cpre, xc, dt, bm, cm, draw, delta, a, dbc: dbc ?? null };
 }
 
 /** out_proj(y · silu(z)) + x, with g = y · silu(z) (BL, ED). */
@@ -114,7 +121,9 @@ function scan(p: ReturnType<typeof projections>, d: tf.Tensor): tf.Tensor {
 
 type Projections = ReturnType<typeof projections>;
 /** The intermediates the backward pass reads, in save order. */
-const SAVED: (keyof Projections)[] = ['rInv', 'xn', 'u', 'xr', 'z', 'cpre', 'xc', 'dt', 'bm', 'cm', 'draw', 'delta', 'a'];
+const SAVED: (keyof Projections)[] = ['rInv', 'xn', 'u', 'xr', 'z', 'cpre', 'xc', 'dt', 'bm', 'cm', 'draw', 'delta', 'a', 'dbc'];
+/** SAVED for these dims: x_proj's output only with FalconMamba's norms. */
+const savedFor = (dims: FusedBlockDims) => (dims.bcdtNormEps != null ? SAVED : SAVED.slice(0, -1));
 
 /**
  * Whether the backward pass recomputes the intermediates (keeping only x and y per layer) rather than keeping
@@ -147,7 +156,7 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   const [b, l, dm] = x.shape as number[];
   const ed = w.conv.shape[1] as number;
   const bl = b * l;
-  const n = dims.dState;
+  const { dState: n, dtRank: r } = dims;
   const dw: Partial<Record<Key, tf.Tensor>> = {};
   // Gate and out_proj: out = g @ out_proj (+ bias) + x with g = y · silu(z).
   const [dOutProj, dOutProjBias, dy, dz] = tf.tidy(() => {
@@ -174,8 +183,13 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   // Δ = softplus(dt @ dt_proj + bias), then x_proj: (dt, B, C) = xc @ x_proj.
   const [dDtProjBias, dDtProj, dXProj, dxc] = tf.tidy(() => {
     const ddraw = tf.mul(tf.reshape(ddelta, [bl, ed]), tf.sigmoid(p.draw)); // (BL, ED)
-    const ddt = matMulTB(ddraw, w.dtProj); // (BL, R)
-    const ddbc = tf.concat([ddt, tf.reshape(dB, [bl, n]), tf.reshape(dC, [bl, n])], 1); // (BL, R+2N)
+    const parts = [matMulTB(ddraw, w.dtProj), tf.reshape(dB, [bl, n]), tf.reshape(dC, [bl, n])]; // (BL, R), (BL, N) ×2
+    const eps = dims.bcdtNormEps;
+    // FalconMamba: back through the three norms, each from its own input (a slice of x_proj's output).
+    const ddbc = eps == null ? tf.concat(parts, 1) : tf.concat(parts.map((g, i) => {
+      const at = [0, r, r + n][i];
+      return rmsNormalizeGrad(tf.slice(p.dbc as tf.Tensor, [0, at], [bl, g.shape[1] as number]), eps, g);
+    }), 1); // (BL, R+2N)
     return [
       tf.sum(ddraw, 0), // (ED)
       matMulTA(p.dt, ddraw), // (R, ED)
@@ -184,7 +198,7 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
     ];
   });
   Object.assign(dw, { dtProjBias: dDtProjBias, dtProj: dDtProj, xProj: dXProj });
-  tf.dispose([dxc1, ddelta, dA, dB, dC, p.draw, p.dt, p.xc]);
+  tf.dispose([dxc1, ddelta, dA, dB, dC, p.draw, p.dt, p.xc, ...(p.dbc ? [p.dbc] : [])]);
   // silu and conv.
   const dcpre = tf.tidy(() => tf.reshape(siluGrad(tf.reshape(p.cpre, [bl, ed]), dxc), [b, l, ed])); // (B, L, ED)
   tf.dispose([dxc, p.cpre]);
@@ -226,7 +240,7 @@ export function fusedResidualBlock(x: tf.Tensor, w: FusedBlockWeights, dims: Fus
     // The engine runs this forward in a tidy: what save() does not keep (clones) goes when it returns.
     const p = projections(xi, wi, dims);
     const y = scan(p, wi.d); // (B, L, ED)
-    save([xi, y, ...ws, ...(recompute ? [] : SAVED.map((k) => p[k]))]);
+    save([xi, y, ...ws, ...(recompute ? [] : savedFor(dims).map((k) => p[k] as tf.Tensor))]);
     const value = output(xi, y, p.z, wi); // (B, L, D)
     return {
       value, // (B, L, D)
@@ -237,7 +251,7 @@ export function fusedResidualBlock(x: tf.Tensor, w: FusedBlockWeights, dims: Fus
         const ww = { ...wi };
         keys.forEach((k, i) => ((ww as unknown as Record<Key, tf.Tensor>)[k] = rest[i]));
         const kept = rest.slice(keys.length);
-        const sp = recompute ? projections(sx, ww, dims) : (Object.fromEntries(SAVED.map((k, i) => [k, kept[i]])) as unknown as Projections);
+        const sp = recompute ? projections(sx, ww, dims) : (Object.fromEntries(savedFor(dims).map((k, i) => [k, kept[i]])) as unknown as Projections);
         const { dx, dw } = backward(sx, sy, ww, dims, dOut, sp);
         return [dx, ...keys.map((k) => dw[k] as tf.Tensor)];
       }),

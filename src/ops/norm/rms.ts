@@ -1,0 +1,22 @@
+/**
+ * RMS normalization over the last axis without a weight: x / √(mean(x²) + eps), and its gradient.
+ * FalconMamba applies it to Δ, B and C after x_proj; Mamba-2 applies it (with a weight) to the gated output.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** x (…, N) → x · (mean(x²) + eps)^−½ (…, N). */
+export function rmsNormalize(x: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)))); // (…, N)
+}
+
+/**
+ * The gradient of rmsNormalize for an upstream gradient dy: with r = (mean(x²) + eps)^−½ and y = x·r,
+ * dx = r·(dy − y·mean(dy·y)).
+ */
+export function rmsNormalizeGrad(x: tf.Tensor, eps: number, dy: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const r = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)); // (…, 1)
+    const y = tf.mul(x, r); // (…, N)
+    return tf.mul(r, tf.sub(dy, tf.mul(y, tf.mean(tf.mul(dy, y), -1, true)))); // (…, N)
+  });
+}
