@@ -5,9 +5,6 @@
  * tfjs-backend-cpu's kernel of that name.
  */
 import '@tensorflow/tfjs';
-import { registerKernels } from '../../src/ops/kernels/register';
-import { setBackendPlatform } from '../../src/backend';
-import { nodeBackends } from '../../src/node/backends';
+import { setupNode } from '../../src/node/setup';
 
-registerKernels();
-setBackendPlatform(nodeBackends); // as the Node entry (src/node.ts) does
+setupNode(); // as the Node entry (src/node.ts) does: kernels, the file:// handler, the backend loader

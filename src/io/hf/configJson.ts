@@ -36,8 +36,8 @@ function quoteBareFloats(text: string): string {
   return out;
 }
 
-/** JSON.parse reviver: marked strings and `{"__float__": ...}` objects → numbers. */
-function revive(_key: string, value: unknown): unknown {
+/** A marked string or a `{"__float__": ...}` object as its number; anything else unchanged. */
+function special(value: unknown): unknown {
   if (typeof value === 'string' && value.startsWith(MARK)) return SPECIAL[value.slice(MARK.length)];
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const keys = Object.keys(value);
@@ -53,8 +53,22 @@ function revive(_key: string, value: unknown): unknown {
 
 /**
  * Parse config.json text. Plain JSON parses as JSON.parse would; infinite floats in either spelling become numbers.
+ * The replacement walks the value with an explicit stack (a JSON.parse reviver recurses, and a config nested a
+ * million levels deep overflowed the call stack).
  * @throws SyntaxError from JSON.parse on text that is not JSON apart from those tokens
  */
 export function parseConfigJson(text: string): unknown {
-  return JSON.parse(quoteBareFloats(text), revive);
+  const root = special(JSON.parse(quoteBareFloats(text)));
+  const todo: unknown[] = [root];
+  while (todo.length > 0) {
+    const node = todo.pop();
+    if (node === null || typeof node !== 'object') continue;
+    const obj = node as Record<string, unknown>;
+    for (const k of Object.keys(obj)) {
+      const v = special(obj[k]);
+      obj[k] = v;
+      if (v !== null && typeof v === 'object') todo.push(v);
+    }
+  }
+  return root;
 }

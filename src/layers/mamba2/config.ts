@@ -21,12 +21,15 @@ export interface Mamba2Config {
   dConv?: number;
   /** Q: chunk length of the chunked scan (default 256). */
   chunkSize?: number;
-  /** Smallest / largest initial Δ and the floor of the initial Δ (defaults 0.001, 0.1, 1e-4). */
+  /** Smallest initial Δ (default 0.001). */
   dtMin?: number;
+  /** Largest initial Δ (default 0.1). */
   dtMax?: number;
+  /** Floor of the initial Δ (default 1e-4). */
   dtInitFloor?: number;
-  /** Δ is clamped to [dtLimitMin, dtLimitMax] (HF's time_step_limit; default [0, ∞): no clamp). */
+  /** Lower clamp of Δ (HF's time_step_limit; default 0: Δ is clamped to [dtLimitMin, dtLimitMax]). */
   dtLimitMin?: number;
+  /** Upper clamp of Δ (time_step_limit; default Infinity). */
   dtLimitMax?: number;
   /** Epsilon of the RMS norms (default 1e-5). */
   normEps?: number;

@@ -16,10 +16,15 @@ import { layerSeed } from '../mamba';
 import { Mamba2Block, Mamba2BlockArgs, Mamba2BlockCache } from './mamba2Block';
 import { Mamba2Config, ResolvedMamba2Config, mamba2ConfigForSave, resolveMamba2Config } from './config';
 
+/** One Mamba-2 residual block: x + mixer(rmsnorm(x)). */
 export class Mamba2ResidualBlock extends ParentLayer {
+  /** The class name tfjs-layers serializes this layer under. */
   static className = 'Mamba2ResidualBlock';
+  /** Prefix of this layer's weight names (the checkpoint keys). */
   readonly weightPrefix: string;
+  /** The RMS norm before the mixer. */
   readonly norm: RMSNorm;
+  /** The Mamba-2 mixer. */
   readonly mixer: Mamba2Block;
 
   constructor(args: Mamba2BlockArgs) {
@@ -47,6 +52,7 @@ export class Mamba2ResidualBlock extends ParentLayer {
     return tf.tidy(() => tf.add(x, this.mixer.call(this.norm.call(x, kwargs), kwargs) as tf.Tensor)); // (B, L, D)
   }
 
+  /** One recurrent decoding step. */
   step(x: tf.Tensor, cache: Mamba2BlockCache): { y: tf.Tensor2D; cache: Mamba2BlockCache } {
     const d = this.mixer.config.dModel;
     return tf.tidy(() => {
@@ -57,6 +63,7 @@ export class Mamba2ResidualBlock extends ParentLayer {
     });
   }
 
+  /** Runs a prompt and returns the outputs and the cache after it. */
   prefill(x: tf.Tensor, mask?: tf.Tensor): { y: tf.Tensor3D; cache: Mamba2BlockCache } {
     return tf.tidy(() => {
       const out = this.mixer.prefill(this.norm.call(x, {}) as tf.Tensor, mask); // (B, L, D)
@@ -72,10 +79,15 @@ serialization.registerClass(Mamba2ResidualBlock);
 
 export interface Mamba2Args extends NamedWeightsArgs, Mamba2Config {}
 
+/** A stack of Mamba-2 residual blocks, (B, L, D) → (B, L, D); use it in tf.sequential through mamba2Layer. */
 export class Mamba2 extends ParentLayer {
+  /** The class name tfjs-layers serializes this layer under. */
   static className = 'Mamba2';
+  /** The resolved configuration (every default filled in). */
   readonly config: ResolvedMamba2Config;
+  /** Prefix of this layer's weight names (the checkpoint keys). */
   readonly weightPrefix: string;
+  /** The residual blocks, in order. */
   readonly blocks: Mamba2ResidualBlock[];
 
   constructor(args: Mamba2Args) {
@@ -117,6 +129,7 @@ export class Mamba2 extends ParentLayer {
     return out;
   }
 
+  /** The decoding cache before the first token. */
   emptyCache(batch: number): Mamba2BlockCache[] {
     return this.blocks.map((b) => b.mixer.emptyCache(batch));
   }

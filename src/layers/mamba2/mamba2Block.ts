@@ -25,6 +25,7 @@ import { convStep, convTail } from '../../ops/conv/convState';
 import { ssd, ssdStep } from '../../ops/ssd/ssd';
 import { checkLastDim } from '../validate';
 
+/** Arguments of a {@link Mamba2Block}: a Mamba-2 config and the layer name. */
 export interface Mamba2BlockArgs extends NamedWeightsArgs, Omit<Mamba2Config, 'nLayers'> {
   /** Unused by a single block; accepted so one config object fits every layer. */
   nLayers?: number;
@@ -38,10 +39,15 @@ export type Mamba2BlockCache = {
   ssm: tf.Tensor4D;
 };
 
+/** The Mamba-2 mixer as a tf.layers layer: in_proj → causal conv → SSD → gated RMS norm → out_proj, (B, L, D) → (B, L, D). */
 export class Mamba2Block extends layers.Layer {
+  /** The class name tfjs-layers serializes this layer under. */
   static className = 'Mamba2Block';
+  /** The resolved configuration (every default filled in). */
   readonly config: ResolvedMamba2Config;
+  /** Prefix of this layer's weight names (the checkpoint keys). */
   readonly weightPrefix: string;
+  /** The block's weights, named as the checkpoint keys. */
   readonly w: Record<'inProj' | 'conv' | 'dtBias' | 'aLog' | 'd' | 'norm' | 'outProj', LayerVariable> &
     Record<'inProjBias' | 'convBias' | 'outProjBias', LayerVariable | null>;
 

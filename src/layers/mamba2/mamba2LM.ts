@@ -20,6 +20,7 @@ import { Mamba2, Mamba2Args } from './mamba2';
 import type { Mamba2BlockCache } from './mamba2Block';
 import { mamba2ConfigForSave } from './config';
 
+/** Arguments of {@link Mamba2LM}: a Mamba-2 config plus the vocabulary and its padding. */
 export interface Mamba2LMArgs extends Omit<Mamba2Args, 'weightPrefix'> {
   /** Vocabulary size before padding. */
   vocabSize: number;
@@ -29,14 +30,23 @@ export interface Mamba2LMArgs extends Omit<Mamba2Args, 'weightPrefix'> {
   tieEmbeddings?: boolean;
 }
 
+/** A Mamba-2 language model: embedding → Mamba-2 stack → norm_f → head, ids (B, L) → logits (B, L, V). */
 export class Mamba2LM extends ParentLayer {
+  /** The class name tfjs-layers serializes this layer under. */
   static className = 'Mamba2LM';
+  /** The vocabulary size of the checkpoint (before padding). */
   readonly vocabSize: number;
+  /** The padded vocabulary is a multiple of this. */
   readonly padVocabSizeMultiple: number;
+  /** The padded vocabulary size V. */
   readonly paddedVocab: number;
+  /** The token embedding (V, D). */
   readonly embedding: LayerVariable; // (V, D)
+  /** The untied head (V, D), or null when the head is the embedding. */
   readonly lmHead: LayerVariable | null; // (V, D)
+  /** The Mamba-2 stack. */
   readonly backbone: Mamba2;
+  /** The final RMS norm. */
   readonly normF: RMSNorm;
 
   constructor(args: Mamba2LMArgs) {
@@ -77,15 +87,18 @@ export class Mamba2LM extends ParentLayer {
     return [s[0], s[1], this.paddedVocab];
   }
 
+  /** Number of Mamba-2 blocks. */
   get nLayers(): number {
     return this.backbone.config.nLayers;
   }
 
+  /** Looks up token ids: (B, L) → (B, L, D). */
   embed(ids: tf.Tensor): tf.Tensor {
     checkTokenIds(ids, this.paddedVocab, 'Mamba2LM');
     return tf.tidy(() => tf.gather(this.embedding.read(), tf.cast(ids, 'int32'))); // (B, L, D)
   }
 
+  /** The head's weight (V, D): lm_head, or the embedding when tied. */
   headWeight(): tf.Tensor2D {
     return (this.lmHead ?? this.embedding).read() as tf.Tensor2D; // (V, D)
   }
@@ -113,6 +126,7 @@ export class Mamba2LM extends ParentLayer {
     }) as unknown as { hidden: tf.Tensor[]; logits: tf.Tensor };
   }
 
+  /** The decoding cache before the first token. */
   emptyCache(batch: number): Mamba2BlockCache[] {
     return this.backbone.emptyCache(batch);
   }

@@ -14,14 +14,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+/** How the SSD scan runs: 'chunked' (matmuls within chunks, a recurrence between them) or 'sequential' (a loop over L). */
 export type SsdMode = 'chunked' | 'sequential';
 
+/** The inputs of the SSD scan (discretization not applied). */
 export interface SsdInputs {
+  /** Input (B, L, H, P). */
   x: tf.Tensor; // (B, L, H, P)
+  /** Positive step sizes Δ (B, L, H). */
   dt: tf.Tensor; // (B, L, H) Δ after softplus
+  /** A per head (H), negative. */
   a: tf.Tensor; // (H) A = −exp(A_log)
+  /** B (B, L, G, N). */
   bm: tf.Tensor; // (B, L, G, N)
+  /** C (B, L, G, N). */
   cm: tf.Tensor; // (B, L, G, N)
+  /** The skip weight D per head (H). */
   d: tf.Tensor; // (H)
 }
 
