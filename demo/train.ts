@@ -14,9 +14,9 @@ export interface Trainer {
 
 /** Starts training; `onStep` gets the step's numbers and the step time in ms. */
 export function startTraining(canvas: HTMLCanvasElement, onStep: (p: Point, ms: number) => void): Trainer {
-  const task = new SelectiveCopyingTask({ seqLen: 32, nData: 4, nDataVocab: 8 });
+  const task = new SelectiveCopyingTask({ seqLen: 16, nData: 4, nDataVocab: 4 });
   const model = createMambaLM({ dModel: 32, nLayers: 2, vocabSize: task.vocabSize, dState: 8 });
-  const optimizer = tf.train.adam(3e-3);
+  const optimizer = tf.train.adam(1e-2);
   const rng = new Rng(1);
   const points: Point[] = [];
   let running = true;
@@ -27,7 +27,7 @@ export function startTraining(canvas: HTMLCanvasElement, onStep: (p: Point, ms: 
       return;
     }
     const t0 = performance.now();
-    const batch = task.sample(rng, 16);
+    const batch = task.sample(rng, 32);
     const x = inputIds(batch); // (B, T)
     const y = targetPairs(batch); // (B, T, 2)
     let accuracy: tf.Scalar | null = null;
