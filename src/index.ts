@@ -64,3 +64,8 @@ export { chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } fr
 import { registerKernels } from './ops/kernels/register';
 
 registerKernels();
+export { loadCheckpointFromUrl, joinUrl } from './io/web/loadFromUrl';
+export type { LoadFromUrlOptions } from './io/web/loadFromUrl';
+export { fetchSafetensors, parseSafetensorsBytes } from './io/web/fetchFile';
+export type { FetchedSafetensors } from './io/web/fetchFile';
+export { clearFileCache } from './io/web/fileCache';
