@@ -6,8 +6,11 @@ import { MAX_HEADER_BYTES, parseSafetensorsHeader, SafetensorsEntry } from '../s
 
 /** A fetched safetensors file: its bytes and the parsed header. */
 export interface FetchedSafetensors {
+  /** The whole file's bytes. */
   bytes: Uint8Array;
+  /** The header's tensors by name: dtype, shape and byte range (checked against the file's size). */
   entries: Map<string, SafetensorsEntry>;
+  /** The header's `__metadata__` strings. */
   metadata: Record<string, string>;
 }
 

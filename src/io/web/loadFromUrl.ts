@@ -15,6 +15,7 @@ import type { SafetensorsEntry } from '../safetensors/format';
 import { cachedFile, cacheFile, hasIndexedDB } from './fileCache';
 import { fetchOk, fetchSafetensors, FetchedSafetensors, parseSafetensorsBytes } from './fetchFile';
 
+/** Options of {@link loadCheckpointFromUrl}. */
 export interface LoadFromUrlOptions {
   /** Keep fetched files in IndexedDB and read them from there next time (default false). */
   cache?: boolean;
