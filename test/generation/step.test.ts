@@ -10,9 +10,10 @@ import { finalScanState } from '../../src/ops/scan/selectiveStep';
 import { pscan } from '../../src/ops/scan/pscan';
 import { expectAllClose } from '../helpers/close';
 import { FIXTURE_NAMES, fixtureDir, openReference } from '../helpers/fixtures';
+import { useWasm } from '../helpers/backend';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await useWasm(); // whole-model chains of small ops: see test/helpers/backend.ts
 });
 
 /** Logits (B, V) at position t of (B, L, V) logits, as a flat array. */
@@ -120,6 +121,7 @@ test('step names what is wrong: cache length, cache shapes, id shape', () => {
 });
 
 test('prefillLast and a transposed head kernel give the last position of prefill', async () => {
+  await tf.setBackend('cpu'); // the cpu backend keeps no transposed head copy (asserted below); wasm does
   const model = await loadCheckpoint(fixtureDir('tiny-hf'));
   const lm = findMambaLM(model);
   const before = tf.memory().numTensors;

@@ -21,12 +21,13 @@ import { openCheckpointTensors } from '../../src/io/hf/source';
 import { expectAllClose } from '../helpers/close';
 import { fixtureDir, openReference } from '../helpers/fixtures';
 import { checkAgainstReference, lmView } from '../helpers/parity';
+import { useWasm } from '../helpers/backend';
 
 const MAMBA1_FAMILY = ['tiny-hf-untied', 'tiny-falcon-mamba-hf'] as const;
 let tmp: string;
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await useWasm(); // whole-model chains of small ops: see test/helpers/backend.ts
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mamba-family1-'));
 });
 

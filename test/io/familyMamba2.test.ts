@@ -18,11 +18,12 @@ import { generate } from '../../src/generation/generate';
 import { expectAllClose } from '../helpers/close';
 import { fixtureDir, openReference } from '../helpers/fixtures';
 import { checkAgainstReference } from '../helpers/parity';
+import { useWasm } from '../helpers/backend';
 
 const MAMBA2 = ['tiny-mamba2-hf', 'tiny-mamba2-orig'] as const;
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await useWasm(); // whole-model chains of small ops: see test/helpers/backend.ts
 });
 
 describe.each(MAMBA2)('%s', (fixture) => {
