@@ -1,6 +1,6 @@
 /**
- * The fused Mamba-2 (SSD) scan: the JS loops against an independent float64 reference (values, final state, all
- * seven gradients, with and without h0, decays that underflow), and the op on the cpu backend against the chunked and
+ * The fused Mamba-2 (SSD) scan: the JS loops and the WebAssembly SIMD module (asm/ssd.ts) against an independent
+ * float64 reference (values, final state, all seven gradients, with and without h0, decays that underflow), and the op on the cpu backend against the chunked and
  * sequential tf-op scans (values, final state, tf.grads of every input).
  *
  * Shapes: B batch, L length, H heads, P head dim, G groups, N state size.
@@ -10,6 +10,8 @@ import '../../src/index';
 import { SsdGrads, ssdBackward, ssdForward } from '../../src/ops/kernels/js/ssdMath';
 import { SsdInputs, ssd, ssdChunked, ssdSequential, resolveSsdMode } from '../../src/ops/ssd/ssd';
 import { fusedSsd } from '../../src/ops/ssd/fusedSsd';
+import { ssdBackwardFast, ssdForwardFast } from '../../src/ops/kernels/simd/ssd';
+import { scanKernelImpl } from '../../src/ops/kernels/simd/scan';
 import { SSD_MODE_FLAG } from '../../src/flags';
 import { expectRelClose } from '../helpers/close';
 import { ssdCase, ssdReference } from '../helpers/ssdCase';
@@ -41,6 +43,23 @@ describe('ssdMath (JS loops) vs the float64 reference', () => {
     const c = ssdCase(dims, 1);
     expect(() => ssdForward({ ...c, dt: new Float32Array(3) }, dims)).toThrow(/fusedSsd: dt must have 4 elements .* got 3/);
     expect(() => ssdForward(c, { ...dims, G: 3 })).toThrow(/G must divide heads H, got G 3, H 2/);
+  });
+});
+
+describe('WebAssembly SIMD (asm/ssd.ts) vs the float64 reference', () => {
+  test('the module is in use', () => expect(scanKernelImpl()).toBe('wasm-simd'));
+  test.each([
+    ['N 5 (padded to 8), G 2', { B: 2, L: 19, H: 4, P: 3, G: 2, N: 5 }, 'realistic', true],
+    ['N 16, G 1, no h0', { B: 1, L: 40, H: 2, P: 8, G: 1, N: 16 }, 'realistic', false],
+    ['N 8, underflowing decays', { B: 2, L: 17, H: 2, P: 4, G: 2, N: 8 }, 'underflow', true],
+  ] as const)('%s', (_, dims, kind, withH0) => {
+    const c = ssdCase(dims, 100 + dims.L, kind, !withH0);
+    const ref = ssdReference(c);
+    const out = ssdForwardFast(c, dims);
+    expectRelClose(out.y, ref.y, 2e-6, 'y');
+    expectRelClose(out.state, ref.state, 2e-6, 'state');
+    const g = ssdBackwardFast(c, c.dy, c.dstate, dims);
+    for (const k of GRADS) expectRelClose(g[k], ref.grads[k], 2e-5, k);
   });
 });
 
