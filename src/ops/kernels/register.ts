@@ -11,6 +11,7 @@ import { registerStepKernels } from './step';
 import { registerSegmentSumKernels } from './segmentSum';
 import { registerWasmKernelFixes } from './wasmFixes';
 import { registerScanWebgpuKernels } from './webgpu/scan';
+import { registerSsdWebgpuKernels } from './webgpu/ssd';
 import { registerConvWebgpuKernels } from './webgpu/conv';
 import { registerSiluGradWebgpuKernel } from './webgpu/siluGrad';
 
@@ -28,6 +29,7 @@ export function registerKernels(): void {
   registerStepKernels();
   registerSegmentSumKernels();
   registerScanWebgpuKernels();
+  registerSsdWebgpuKernels();
   registerConvWebgpuKernels();
   registerSiluGradWebgpuKernel();
   registerWasmKernelFixes();
