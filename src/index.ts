@@ -32,6 +32,7 @@ export type { Mamba2Config } from './layers/mamba2/config';
 export { mamba2Layer, mamba2Block, createMamba2LM, findMamba2LM } from './layers/mamba2/factories';
 export { ssd, ssdChunked, ssdSequential, ssdStep, resolveSsdMode } from './ops/ssd/ssd';
 export { fusedSsd, hasFusedSsdKernel } from './ops/ssd/fusedSsd';
+export type { FusedSsdResult } from './ops/ssd/fusedSsd';
 export type { SsdMode, SsdInputs } from './ops/ssd/ssd';
 export { lmLoss } from './losses';
 export { selectBackend, defaultBackend, backendAvailable, setBackendPlatform, BACKENDS } from './backend';

@@ -16,11 +16,19 @@ export const WEBGPU_SSD_MAX_STATE = 256;
 
 /**
  * True when the fused SSD scan has kernels on `backendName` (default: the active backend) for head dim P and state
- * size N (the webgpu kernels keep P and N floats per invocation: at most {@link WEBGPU_SSD_MAX_STATE} each).
+ * size N (the webgpu kernels keep P and N floats per invocation: at most 256 each).
  */
 export function hasFusedSsdKernel(backendName: string = tf.getBackend(), p = 1, n = 1): boolean {
   if (tf.getKernel(SSD_SCAN_KERNEL, backendName) == null || tf.getKernel(SSD_SCAN_GRAD_KERNEL, backendName) == null) return false;
   return backendName !== 'webgpu' || (p <= WEBGPU_SSD_MAX_STATE && n <= WEBGPU_SSD_MAX_STATE);
+}
+
+/** What {@link fusedSsd} returns. */
+export interface FusedSsdResult {
+  /** y (B, L, H, P). */
+  y: tf.Tensor;
+  /** The state after the last step (B, H, P, N). */
+  state: tf.Tensor;
 }
 
 /**
@@ -29,7 +37,7 @@ export function hasFusedSsdKernel(backendName: string = tf.getBackend(), p = 1, 
  * @param h0 (B, H, P, N) the state before the first step (default zeros)
  * @returns  y (B, L, H, P) and the final state (B, H, P, N)
  */
-export function fusedSsd(i: Record<'x' | 'dt' | 'a' | 'bm' | 'cm' | 'd', tf.Tensor>, h0?: tf.Tensor): { y: tf.Tensor; state: tf.Tensor } {
+export function fusedSsd(i: Record<'x' | 'dt' | 'a' | 'bm' | 'cm' | 'd', tf.Tensor>, h0?: tf.Tensor): FusedSsdResult {
   const [b, , h, p] = i.x.shape as number[];
   const n = i.bm.shape[3] as number;
   const backend = tf.getBackend();
