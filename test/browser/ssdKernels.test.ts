@@ -11,12 +11,13 @@ import type { SsdDims } from '../../src/ops/kernels/js/ssdMath';
 
 type Page = { ssdChecks: { init(): Promise<{ backend: string; error?: string }>; run(casesJson: string): Promise<string> } };
 
-/** [name, dims, kind]: L 1, L 37 (chunks of 7), G 1 and G = H, N 5 and 16, P up to 16. */
+/** [name, dims, kind]: L 1, L 37 (chunks of 7), G 1 and G = H, N 5 to 128, P 3 to 64 (the released models' P and N). */
 const CASES: [string, SsdDims, 'realistic' | 'underflow'][] = [
   ['B2 L1 H4 P3 G2 N5', { B: 2, L: 1, H: 4, P: 3, G: 2, N: 5 }, 'realistic'],
   ['B2 L37 H4 P3 G2 N5', { B: 2, L: 37, H: 4, P: 3, G: 2, N: 5 }, 'realistic'],
   ['B1 L50 H2 P16 G1 N16', { B: 1, L: 50, H: 2, P: 16, G: 1, N: 16 }, 'realistic'],
   ['B2 L23 H2 P4 G2 N8 underflow', { B: 2, L: 23, H: 2, P: 4, G: 2, N: 8 }, 'underflow'],
+  ['B1 L9 H2 P64 G1 N128 (mamba2 sizes)', { B: 1, L: 9, H: 2, P: 64, G: 1, N: 128 }, 'realistic'],
 ];
 const TOL = 2e-5;
 
