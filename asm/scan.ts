@@ -22,6 +22,7 @@
 import { expf4 } from './expf4';
 export { convForward, convBackward, convScratchBytes } from './conv';
 export { softplusArray } from './softplus';
+export { ssdForward, ssdBackward, ssdScratchBytes } from './ssd';
 
 /** Steps of t summed in float32 before dA of a channel is flushed to float64. */
 const T_BLOCK: i32 = 32;

@@ -11,6 +11,7 @@
  * | MAMBA_TFJS_FUSED_BLOCK | true, false | true | a residual block runs as one op with a hand-written backward where the scan runs fused |
  * | MAMBA_TFJS_RECOMPUTE | auto, true, false (strings or booleans) | auto | the fused block recomputes its intermediates in the backward pass (auto: on webgpu only) |
  * | MAMBA_TFJS_SCAN_IMPL | simd, js | simd | cpu/wasm kernels run the WebAssembly SIMD module, or the JS loops |
+ * | MAMBA_TFJS_SSD_MODE | auto, fused, chunked, sequential | auto | what a Mamba-2 scan in mode 'auto' runs (auto: fused where the backend has the kernel, else chunked) |
  * | MAMBA_TFJS_WEBGPU_SCAN_MODE | chunked, sequential | chunked | the WGSL scan's algorithm |
  * | MAMBA_TFJS_WEBGPU_SCAN_CHUNK | 1 … 64 | 32 | chunk length T of the chunked WGSL scan |
  * | MAMBA_TFJS_WEBGPU_SCAN_UNROLL | true, false | false | unroll the WGSL state loops |
@@ -46,6 +47,8 @@ export const FUSED_BLOCK_FLAG = 'MAMBA_TFJS_FUSED_BLOCK';
 export const RECOMPUTE_FLAG = 'MAMBA_TFJS_RECOMPUTE';
 /** Flag: cpu/wasm kernels run the WebAssembly SIMD module ('simd') or the JS loops ('js'). */
 export const SCAN_IMPL_FLAG = 'MAMBA_TFJS_SCAN_IMPL';
+/** Flag: what a Mamba-2 (SSD) scan in mode 'auto' runs: 'auto' (fused where the backend has the kernel, else chunked), 'fused', 'chunked' or 'sequential'. */
+export const SSD_MODE_FLAG = 'MAMBA_TFJS_SSD_MODE';
 /** Flag: the WGSL scan's algorithm, 'chunked' or 'sequential'. */
 export const WEBGPU_SCAN_MODE_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_MODE';
 /** Flag: chunk length T of the chunked WGSL scan (1 … 64, default 32). */
@@ -55,7 +58,7 @@ export const WEBGPU_SCAN_UNROLL_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_UNROLL';
 
 /** Every flag name, in the table's order. */
 export const FLAGS = [
-  BACKEND_FLAG, FUSED_BLOCK_FLAG, RECOMPUTE_FLAG, SCAN_IMPL_FLAG,
+  BACKEND_FLAG, FUSED_BLOCK_FLAG, RECOMPUTE_FLAG, SCAN_IMPL_FLAG, SSD_MODE_FLAG,
   WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG,
 ] as const;
 
@@ -63,6 +66,8 @@ export const FLAGS = [
 export type RecomputePolicy = 'auto' | 'true' | 'false';
 /** Values of MAMBA_TFJS_SCAN_IMPL. */
 export type ScanImpl = 'simd' | 'js';
+/** Values of MAMBA_TFJS_SSD_MODE. */
+export type SsdModeFlag = 'auto' | 'fused' | 'chunked' | 'sequential';
 /** Values of MAMBA_TFJS_WEBGPU_SCAN_MODE. */
 export type WebgpuScanMode = 'chunked' | 'sequential';
 
@@ -89,6 +94,8 @@ register(FUSED_BLOCK_FLAG, () => envBool(FUSED_BLOCK_FLAG, true), oneOf(FUSED_BL
 register(RECOMPUTE_FLAG, () => envChoice(RECOMPUTE_FLAG, ['1', 'true', '0', 'false'], 'auto').replace('1', 'true').replace('0', 'false'),
   oneOf(RECOMPUTE_FLAG, ['auto', 'true', 'false', true, false])); // tfjs parses URL flags 'true' into true
 register(SCAN_IMPL_FLAG, () => envChoice<ScanImpl>(SCAN_IMPL_FLAG, ['simd', 'js'], 'simd'), oneOf(SCAN_IMPL_FLAG, ['simd', 'js']));
+const SSD_MODES: SsdModeFlag[] = ['auto', 'fused', 'chunked', 'sequential'];
+register(SSD_MODE_FLAG, () => envChoice<SsdModeFlag>(SSD_MODE_FLAG, SSD_MODES, 'auto'), oneOf(SSD_MODE_FLAG, SSD_MODES));
 register(WEBGPU_SCAN_MODE_FLAG, () => envChoice<WebgpuScanMode>(WEBGPU_SCAN_MODE_FLAG, ['chunked', 'sequential'], 'chunked'),
   oneOf(WEBGPU_SCAN_MODE_FLAG, ['chunked', 'sequential']));
 register(WEBGPU_SCAN_CHUNK_FLAG, () => Number(envVar(WEBGPU_SCAN_CHUNK_FLAG) ?? 32), (v) => {
@@ -104,6 +111,8 @@ export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
 export const recomputePolicy = (): RecomputePolicy => String(ENV.get(RECOMPUTE_FLAG)) as RecomputePolicy;
 /** MAMBA_TFJS_SCAN_IMPL. */
 export const scanImpl = (): ScanImpl => ENV.get(SCAN_IMPL_FLAG) as ScanImpl;
+/** MAMBA_TFJS_SSD_MODE. */
+export const ssdModeFlag = (): SsdModeFlag => ENV.get(SSD_MODE_FLAG) as SsdModeFlag;
 /** MAMBA_TFJS_BACKEND ('' when unset). */
 export const backendFlag = (): string => String(ENV.get(BACKEND_FLAG));
 /** The WGSL scan's settings: MAMBA_TFJS_WEBGPU_SCAN_MODE, _CHUNK and _UNROLL. */

@@ -1,7 +1,7 @@
 /**
  * Mamba-2 checkpoints (#15): tiny-mamba2-hf (HF Mamba2ForCausalLM, 8 heads × 16, 2 groups, chunk 16, so the
  * 37-token input crosses chunks) and tiny-mamba2-orig (state-spaces layout, pytorch_model.bin, padded vocab):
- * logits, hidden states, loss and every gradient against the float64 reference, in the chunked and the
+ * logits, hidden states, loss and every gradient against the float64 reference, in the fused, the chunked and the
  * sequential scan; greedy decoding through the recurrent step equals the reference's tokens.
  */
 import * as fs from 'fs';
@@ -38,7 +38,7 @@ describe.each(MAMBA2)('%s', (fixture) => {
     }
   });
 
-  test.each(['chunked', 'sequential'] as const)('%s scan: logits, hidden states, loss, gradients', async (mode) => {
+  test.each(['fused', 'chunked', 'sequential'] as const)('%s scan: logits, hidden states, loss, gradients', async (mode) => {
     const model = await loadCheckpoint(fixtureDir(fixture), { scanMode: mode });
     const lm = findMamba2LM(model);
     expect(lm.backbone.config.scanMode).toBe(mode);

@@ -76,7 +76,7 @@ export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions
   try {
     let lm: { weights: LayerVariable[] };
     if (mamba2) {
-      const mode = options.scanMode === 'sequential' ? 'sequential' : options.scanMode === 'chunked' ? 'chunked' : 'auto';
+      const mode = options.scanMode === 'sequential' || options.scanMode === 'chunked' || options.scanMode === 'fused' ? options.scanMode : 'auto';
       model = createMamba2LM({ ...mamba2, scanMode: mode, weightInit: 'zeros' });
       lm = findMamba2LM(model);
     } else {

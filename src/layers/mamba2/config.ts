@@ -37,8 +37,11 @@ export interface Mamba2Config {
   bias?: boolean;
   /** Bias on the conv (default true). */
   convBias?: boolean;
-  /** Scan: 'auto' (default: chunked), 'chunked' (SSD matmuls + a recurrence over chunks), 'sequential'. */
-  scanMode?: 'auto' | 'chunked' | 'sequential';
+  /**
+   * Scan: 'auto' (default: fused where the backend has the kernel, else chunked; see the flag MAMBA_TFJS_SSD_MODE),
+   * 'fused' (one kernel, hand-written backward), 'chunked' (SSD matmuls + a recurrence over chunks), 'sequential'.
+   */
+  scanMode?: 'auto' | 'fused' | 'chunked' | 'sequential';
   /** Seed for the initial weights (default: unseeded). */
   seed?: number;
   /** 'paper' (default) or 'zeros' (for weights loaded next; see MambaConfig.weightInit). */
@@ -85,8 +88,8 @@ export function resolveMamba2Config(c: Mamba2Config): ResolvedMamba2Config {
   if (nHeads % nGroups !== 0) throw new Error(`Mamba2 config: expected nGroups to divide the ${nHeads} heads, got ${nGroups}`);
   const dState = posInt(c.dState ?? 128, 'dState');
   const scanMode = c.scanMode ?? 'auto';
-  if (!['auto', 'chunked', 'sequential'].includes(scanMode)) {
-    throw new Error(`Mamba2 config: expected scanMode auto|chunked|sequential, got ${JSON.stringify(scanMode)}`);
+  if (!['auto', 'fused', 'chunked', 'sequential'].includes(scanMode)) {
+    throw new Error(`Mamba2 config: expected scanMode auto|fused|chunked|sequential, got ${JSON.stringify(scanMode)}`);
   }
   const weightInit = c.weightInit ?? 'paper';
   if (weightInit !== 'paper' && weightInit !== 'zeros') throw new Error(`Mamba2 config: expected weightInit 'paper' or 'zeros', got ${JSON.stringify(weightInit)}`);

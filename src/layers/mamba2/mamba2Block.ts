@@ -118,10 +118,6 @@ export class Mamba2Block extends layers.Layer {
     return linear(normed, this.w.outProj.read(), this.w.outProjBias?.read()); // (B, L, D)
   }
 
-  private scanMode(): 'chunked' | 'sequential' {
-    return this.config.scanMode === 'sequential' ? 'sequential' : 'chunked';
-  }
-
   /** The forward over x (B, L, D): y (B, L, D), the conv's inputs (B, L, CD) and the final state (B, H, P, N). */
   private forward(x: tf.Tensor, mask?: tf.Tensor): { y: tf.Tensor; xin: tf.Tensor; state: tf.Tensor } {
     const c = this.config;
@@ -131,7 +127,7 @@ export class Mamba2Block extends layers.Layer {
     const xin = mask3 ? tf.mul(xbc, mask3) : xbc; // (B, L, CD)
     const convOut = silu(causalConv(xin, this.w.conv.read(), this.w.convBias?.read())); // (B, L, CD)
     const s = this.scanInputs(mask3 ? tf.mul(convOut, mask3) : convOut, dt);
-    const out = ssd(s, this.scanMode(), c.chunkSize); // (B, L, H, P), (B, H, P, N)
+    const out = ssd(s, c.scanMode, c.chunkSize); // (B, L, H, P), (B, H, P, N)
     return { y: this.gateOut(tf.reshape(out.y, [b, l, c.dInner]), z), xin, state: out.state };
   }
 

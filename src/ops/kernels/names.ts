@@ -8,6 +8,10 @@
 export const FUSED_SCAN_KERNEL = 'MambaSelectiveScan';
 /** Its backward {x, delta, A, B, C, D, dy} → [dx, ddelta, dA, dB, dC, dD]. */
 export const FUSED_SCAN_GRAD_KERNEL = 'MambaSelectiveScanGrad';
+/** Fused Mamba-2 (SSD) scan {x, dt, A, B, C, D, h0} → [y (B, L, H, P), state (B, H, P, N)]. */
+export const SSD_SCAN_KERNEL = 'MambaSsdScan';
+/** Its backward {x, dt, A, B, C, D, h0, dy, dstate} → [dx, ddt, dA, dB, dC, dD, dh0]. */
+export const SSD_SCAN_GRAD_KERNEL = 'MambaSsdScanGrad';
 /** Depthwise causal conv {x, weight, bias} → y (B, L, ED). */
 export const CONV_KERNEL = 'MambaCausalConv1d';
 /** Its backward {x, weight, bias, dy} → [dx, dweight, dbias]. */

@@ -5,27 +5,31 @@
  */
 import { registerScanKernels } from './scan';
 import { registerConvKernels } from './conv';
+import { registerSsdKernels } from './ssdScan';
 import { registerSoftplusKernels } from './softplus';
 import { registerStepKernels } from './step';
 import { registerSegmentSumKernels } from './segmentSum';
 import { registerWasmKernelFixes } from './wasmFixes';
 import { registerScanWebgpuKernels } from './webgpu/scan';
+import { registerSsdWebgpuKernels } from './webgpu/ssd';
 import { registerConvWebgpuKernels } from './webgpu/conv';
 import { registerSiluGradWebgpuKernel } from './webgpu/siluGrad';
 
 /**
- * Registers the fused scan, conv, softplus and decoding-step kernels (cpu, wasm), their WGSL versions and the
+ * Registers the fused scan, the fused SSD (Mamba-2) scan, conv, softplus and decoding-step kernels (cpu, wasm), their WGSL versions and the
  * silu gradient (webgpu), the gradients of the differentiable ones, the O(size) UnsortedSegmentSum (cpu, wasm),
  * and, when tfjs-backend-wasm's kernels are registered already, the faster wasm Slice, Identity, Transpose, Sum
  * and Concat (selectBackend('wasm') repeats that step after loading the package).
  */
 export function registerKernels(): void {
   registerScanKernels();
+  registerSsdKernels();
   registerConvKernels();
   registerSoftplusKernels();
   registerStepKernels();
   registerSegmentSumKernels();
   registerScanWebgpuKernels();
+  registerSsdWebgpuKernels();
   registerConvWebgpuKernels();
   registerSiluGradWebgpuKernel();
   registerWasmKernelFixes();

@@ -6,16 +6,24 @@
  *   h_t = exp(Δ_t·A_h)·h_{t−1} + Δ_t·x_t ⊗ B_t      h (P, N) per head; head h reads group h / (H/G)
  *   y_t = h_t·C_t + D_h·x_t
  *
- * Two ways to compute it, equal up to rounding:
+ * Three ways to compute it, equal up to rounding:
  *   'chunked' (ssdChunked): within a chunk of Q steps as matmuls — y = (C·Bᵀ ∘ L)·(Δ·x), L the causal decay
  *     matrix exp(cumsum(Δ·A)_i − cumsum(Δ·A)_j) — and between chunks a recurrence over c = ⌈L/Q⌉ chunk states.
  *     Every op is a tf op, so the gradient comes from tf autodiff. Memory O(B·H·(L·Q + c·P·N)).
  *   'sequential' (ssdSequential): the recurrence above, one step at a time (the reference).
+ *   'fused' (fusedSsd.ts): one kernel for the recurrence with a hand-written backward (cpu, wasm, webgpu); memory
+ *     O(B·L·H·P), never a state per step. 'auto' picks 'fused' where the backend has the kernel, else 'chunked'
+ *     (the flag MAMBA_TFJS_SSD_MODE can pin what 'auto' means).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedSsd, hasFusedSsdKernel } from './fusedSsd';
+import { ssdModeFlag } from '../../flags';
 
-/** How the SSD scan runs: 'chunked' (matmuls within chunks, a recurrence between them) or 'sequential' (a loop over L). */
-export type SsdMode = 'chunked' | 'sequential';
+/**
+ * How the SSD scan runs: 'chunked' (matmuls within chunks, a recurrence between them), 'sequential' (a loop over L),
+ * 'fused' (one kernel, hand-written backward) or 'auto' (fused where the backend has the kernel, else chunked).
+ */
+export type SsdMode = 'auto' | 'fused' | 'chunked' | 'sequential';
 
 /** The inputs of the SSD scan (discretization not applied). */
 export interface SsdInputs {
@@ -133,11 +141,26 @@ export function ssdChunked(i: SsdInputs, chunk: number, h0?: tf.Tensor): { y: tf
   });
 }
 
+/**
+ * Resolves 'auto' against the flag MAMBA_TFJS_SSD_MODE and the active backend: 'fused' where the backend has the
+ * fused kernel for head dim `p` and state size `n`, else 'chunked'.
+ */
+export function resolveSsdMode(mode: SsdMode = 'auto', p = 1, n = 1): Exclude<SsdMode, 'auto'> {
+  const m = mode === 'auto' ? ssdModeFlag() : mode;
+  if (m !== 'auto') return m;
+  return hasFusedSsdKernel(tf.getBackend(), p, n) ? 'fused' : 'chunked';
+}
+
 /** The scan in the given mode ('chunked' needs the chunk length). */
 export function ssd(i: SsdInputs, mode: SsdMode, chunk: number, h0?: tf.Tensor): { y: tf.Tensor; state: tf.Tensor } {
-  if (mode === 'sequential') return ssdSequential(i, h0);
-  if (mode === 'chunked') return ssdChunked(i, chunk, h0);
-  throw new Error(`ssd: expected mode chunked or sequential, got ${JSON.stringify(mode)}`);
+  if (!['auto', 'fused', 'chunked', 'sequential'].includes(mode)) {
+    throw new Error(`ssd: expected mode auto, fused, chunked or sequential, got ${JSON.stringify(mode)}`);
+  }
+  const m = resolveSsdMode(mode, i.x.shape[3], i.bm.shape[3]);
+  if (m === 'sequential') return ssdSequential(i, h0);
+  if (m === 'chunked') return ssdChunked(i, chunk, h0);
+  check(i, 'ssd');
+  return fusedSsd(i, h0);
 }
 
 /**

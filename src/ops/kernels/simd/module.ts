@@ -32,6 +32,19 @@ export interface ScanWasmExports {
     dx: number, ddelta: number, dA: number, dB: number, dC: number, dD: number, scratch: number,
     B: number, L: number, ED: number, NP: number,
   ): void;
+  /** Fused SSD forward (asm/ssd.ts): pointers x, dt, a (f64 decays), B, C, D, h0, y, state; then B, L, H, P, G, NP. */
+  ssdForward(
+    x: number, dt: number, a: number, Bm: number, Cm: number, D: number, h0: number, y: number, state: number,
+    B: number, L: number, H: number, P: number, G: number, NP: number,
+  ): void;
+  /** Bytes of scratch `ssdBackward` needs for (L, H, G, NP). */
+  ssdScratchBytes(L: number, H: number, G: number, NP: number): number;
+  /** Fused SSD backward: pointers of 10 inputs, 7 outputs and the scratch; then B, L, H, P, G, NP. */
+  ssdBackward(
+    x: number, dt: number, a: number, A: number, Bm: number, Cm: number, D: number, h0: number, dy: number, dstate: number,
+    dx: number, ddt: number, dA: number, dB: number, dC: number, dD: number, dh0: number, scratch: number,
+    B: number, L: number, H: number, P: number, G: number, NP: number,
+  ): void;
 }
 
 /** The module's bytes, decoded from the embedded base64 (atob: Node ≥ 16 and every browser). */

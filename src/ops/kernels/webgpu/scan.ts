@@ -95,8 +95,8 @@ const GRAD_NAME = `${GRAD_KERNEL} (webgpu)`;
 
 // -------------------------------------------------------------------- kernels
 
-/** Runs registered webgpu kernels on TensorInfos and disposes the intermediates it made. */
-class KernelScope {
+/** Runs registered webgpu kernels on TensorInfos and disposes the intermediates it made (also used by ./ssd.ts). */
+export class KernelScope {
   private readonly made: tf.TensorInfo[] = [];
 
   constructor(private readonly backend: WebGPUBackendLike, private readonly N: number) {}
@@ -142,12 +142,12 @@ class KernelScope {
 }
 
 /** Zero-filled float32 TensorInfo (for degenerate sizes). */
-function zeros(be: WebGPUBackendLike, shape: number[]): tf.TensorInfo {
+export function zeros(be: WebGPUBackendLike, shape: number[]): tf.TensorInfo {
   return be.makeTensorInfo(shape, 'float32', new Float32Array(tf.util.sizeFromShape(shape)));
 }
 
 /** Runs `body` in a {@link KernelScope}, keeping only what it returns. */
-function scoped<R extends tf.TensorInfo | tf.TensorInfo[]>(be: WebGPUBackendLike, N: number, body: (ks: KernelScope) => R): R {
+export function scoped<R extends tf.TensorInfo | tf.TensorInfo[]>(be: WebGPUBackendLike, N: number, body: (ks: KernelScope) => R): R {
   const ks = new KernelScope(be, N);
   try {
     const out = body(ks);
