@@ -55,11 +55,13 @@ export const WEBGPU_SCAN_MODE_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_MODE';
 export const WEBGPU_SCAN_CHUNK_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_CHUNK';
 /** Flag: unroll the WGSL state loops (default false). */
 export const WEBGPU_SCAN_UNROLL_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_UNROLL';
+/** Flag: on webgpu, generate() decodes MambaLM through the fused WGSL decoder (default true). */
+export const WEBGPU_FUSED_DECODE_FLAG = 'MAMBA_TFJS_WEBGPU_FUSED_DECODE';
 
 /** Every flag name, in the table's order. */
 export const FLAGS = [
   BACKEND_FLAG, FUSED_BLOCK_FLAG, RECOMPUTE_FLAG, SCAN_IMPL_FLAG, SSD_MODE_FLAG,
-  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG,
+  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG, WEBGPU_FUSED_DECODE_FLAG,
 ] as const;
 
 /** Values of MAMBA_TFJS_RECOMPUTE. */
@@ -104,6 +106,7 @@ register(WEBGPU_SCAN_CHUNK_FLAG, () => Number(envVar(WEBGPU_SCAN_CHUNK_FLAG) ?? 
   }
 });
 register(WEBGPU_SCAN_UNROLL_FLAG, () => envBool(WEBGPU_SCAN_UNROLL_FLAG, false), oneOf(WEBGPU_SCAN_UNROLL_FLAG, [true, false]));
+register(WEBGPU_FUSED_DECODE_FLAG, () => envBool(WEBGPU_FUSED_DECODE_FLAG, true), oneOf(WEBGPU_FUSED_DECODE_FLAG, [true, false]));
 
 /** MAMBA_TFJS_FUSED_BLOCK. */
 export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
@@ -113,6 +116,8 @@ export const recomputePolicy = (): RecomputePolicy => String(ENV.get(RECOMPUTE_F
 export const scanImpl = (): ScanImpl => ENV.get(SCAN_IMPL_FLAG) as ScanImpl;
 /** MAMBA_TFJS_SSD_MODE. */
 export const ssdModeFlag = (): SsdModeFlag => ENV.get(SSD_MODE_FLAG) as SsdModeFlag;
+/** MAMBA_TFJS_WEBGPU_FUSED_DECODE. */
+export const webgpuFusedDecode = (): boolean => ENV.getBool(WEBGPU_FUSED_DECODE_FLAG);
 /** MAMBA_TFJS_BACKEND ('' when unset). */
 export const backendFlag = (): string => String(ENV.get(BACKEND_FLAG));
 /** The WGSL scan's settings: MAMBA_TFJS_WEBGPU_SCAN_MODE, _CHUNK and _UNROLL. */

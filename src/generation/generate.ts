@@ -10,20 +10,10 @@ import { MambaLM } from '../layers/mambaLM';
 import { Mamba2LM } from '../layers/mamba2/mamba2LM';
 import { Rng } from '../tasks/rng';
 import { argmax, checkSamplingOptions, sampleToken, SamplingOptions } from './sampling';
+import { DecodingLM, fusedSource, tfjsSource } from './stepSource';
+import { usesFusedDecode } from './fusedDecode';
 
-/** A per-layer recurrent cache (Mamba: ssm (B, ED, N); Mamba-2: ssm (B, H, P, N)). */
-type Cache = { conv: tf.Tensor; ssm: tf.Tensor }[];
 
-/** What decoding needs of a language model: MambaLM and Mamba2LM both have it. */
-interface DecodingLM {
-  vocabSize: number;
-  paddedVocab: number;
-  decodeHeadKernel(): tf.Tensor2D | null;
-  prefillLast(ids: tf.Tensor, mask?: tf.Tensor, headKernel?: tf.Tensor | null): { logits: tf.Tensor2D; cache: Cache };
-  step(ids: tf.Tensor, cache: Cache, headKernel?: tf.Tensor | null): { logits: tf.Tensor2D; cache: Cache };
-}
-
-const disposeCache = (cache: Cache) => tf.dispose(cache.flatMap((c) => [c.conv, c.ssm]));
 
 /** The MambaLM or Mamba2LM layer of a model. */
 function findLM(model: LayersModel): DecodingLM {
@@ -156,28 +146,24 @@ export async function generate(
   }
   const { rows, mask } = promptBatch(prompt, options.attentionMask, pad, lm.paddedVocab);
   const rng = new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
-  const [b, l, v] = [rows.length, rows[0].length, lm.paddedVocab];
+  const [b, v] = [rows.length, lm.paddedVocab];
   const sequences = rows.map((r) => [...r]);
   const stopped = rows.map(() => false);
   const scores: Float32Array[] | undefined = options.returnScores ? [] : undefined;
   if (maxNewTokens === 0) return { sequences, scores, stopped };
 
-  let cache: Cache | null = null;
-  let logits: tf.Tensor2D | null = null; // (B, V) of the next token
-  const headKernel = maxNewTokens > 2 ? lm.decodeHeadKernel() : null; // (D, V) or null
+  const greedy = rule === 'greedy' && !scores;
+  const source = usesFusedDecode(lm, b) ? fusedSource(lm, rows, mask, greedy) : tfjsSource(lm, rows, mask, maxNewTokens);
   try {
-    const first = tf.tidy(() => {
-      const maskT = mask ? tf.tensor2d(mask, [b, l], 'float32') : undefined; // (B, L)
-      return lm.prefillLast(tf.tensor2d(rows, [b, l], 'int32'), maskT, headKernel); // (B, V)
-    });
-    logits = first.logits; // (B, V)
-    cache = first.cache;
+    let ids: Int32Array | null = null; // greedy ids chosen on the GPU (fused path), else null
+    let values: Float32Array | null = await source.first(); // (B·V)
     for (let step = 0; step < maxNewTokens; step++) {
-      const values = (await logits.data()) as Float32Array; // (B·V)
-      if (scores) scores.push(Float32Array.from(values));
+      if (values && scores) scores.push(Float32Array.from(values));
       const tokens = rows.map((_, i) => {
         if (stopped[i]) return pad;
-        return rule === 'greedy' ? argmax(values, i * v, v) : sampleToken(values, rule, rng, i * v);
+        if (ids) return ids[i];
+        const logits = values as Float32Array;
+        return rule === 'greedy' ? argmax(logits, i * v, v) : sampleToken(logits, rule, rng, i * v);
       });
       tokens.forEach((id, i) => {
         sequences[i].push(id);
@@ -185,22 +171,12 @@ export async function generate(
       });
       if (options.onToken) await options.onToken(tokens, step);
       if (step === maxNewTokens - 1 || stopped.every(Boolean)) break;
-      const ids = tf.tensor1d(tokens, 'int32'); // (B,)
-      let next: { logits: tf.Tensor2D; cache: Cache };
-      try {
-        next = lm.step(ids, cache, headKernel); // (B, V)
-      } finally {
-        ids.dispose();
-      }
-      logits.dispose();
-      disposeCache(cache);
-      logits = next.logits;
-      cache = next.cache;
+      const next = await source.next(tokens, ids != null && tokens.every((t, i) => t === (ids as Int32Array)[i]));
+      values = next.logits;
+      ids = next.ids;
     }
   } finally {
-    headKernel?.dispose();
-    logits?.dispose();
-    if (cache) disposeCache(cache);
+    source.dispose();
   }
   return { sequences, scores, stopped };
 }
