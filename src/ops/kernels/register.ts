@@ -9,6 +9,7 @@ import { registerSoftplusKernels } from './softplus';
 import { registerStepKernels } from './step';
 import { registerSegmentSumKernels } from './segmentSum';
 import { registerWasmKernelFixes } from './wasmFixes';
+import { registerInt8Kernels } from './int8';
 import { registerScanWebgpuKernels } from './webgpu/scan';
 import { registerConvWebgpuKernels } from './webgpu/conv';
 import { registerSiluGradWebgpuKernel } from './webgpu/siluGrad';
@@ -29,4 +30,5 @@ export function registerKernels(): void {
   registerConvWebgpuKernels();
   registerSiluGradWebgpuKernel();
   registerWasmKernelFixes();
+  registerInt8Kernels();
 }
