@@ -13,6 +13,7 @@ import { loadModel } from '../../src/io/loadModel';
 import { findMambaLM } from '../../src/layers/factories';
 import { quantize } from '../../src/layers/quantize';
 import { generate } from '../../src/generation/generate';
+import { convertCheckpoint } from '../../src/io/hf/convert';
 import { onBackend } from '../helpers/backends';
 import { FIXTURE_NAMES, FixtureName, fixtureDir, openReference } from '../helpers/fixtures';
 
@@ -115,6 +116,29 @@ describe('int8 save and load', () => {
       }
       ids.dispose();
       q.dispose();
+    });
+  });
+
+  test('convert --dtype int8 streams a checkpoint into the same int8 model as quantize()', async () => {
+    await onBackend('cpu', async () => {
+      const out = path.join(tmp, 'converted');
+      const r = await convertCheckpoint(fixtureDir('tiny-hf'), out, { dtype: 'int8' });
+      expect(r.dtype).toBe('int8');
+      const float = await loadCheckpoint(fixtureDir('tiny-hf'));
+      const q = quantize(float);
+      float.dispose();
+      const ids = tf.tensor2d([[7, 1, 998, 42]], [1, 4], 'int32');
+      const want = tf.tidy(() => (q.predict(ids) as tf.Tensor).dataSync());
+      const viaTf = await tf.loadLayersModel(`file://${out}/model.json`);
+      const { model: streamed } = await loadModel(out);
+      for (const m of [viaTf, streamed]) {
+        expect(findMambaLM(m).backbone.blocks[0].mixer.w.xProj.dtype).toBe('int32');
+        expect(Array.from(tf.tidy(() => (m.predict(ids) as tf.Tensor).dataSync()))).toEqual(Array.from(want));
+        m.dispose();
+      }
+      ids.dispose();
+      q.dispose();
+      await expect(convertCheckpoint(fixtureDir('tiny-mamba2-hf'), path.join(tmp, 'm2'), { dtype: 'int8' })).rejects.toThrow(/Mamba-2 checkpoint; --dtype int8 covers Mamba-1/);
     });
   });
 });
