@@ -22,7 +22,7 @@ export function int8Linear(x: tf.Tensor, q: tf.Tensor, scale: tf.Tensor, bias?: 
   return tf.tidy(() => {
     const [b, l, i] = x.shape as number[];
     const o = q.shape[0];
-    const flat = tf.reshape(tf.cast(x, 'float32'), [b * l, i]); // (B·L, I)
+    const flat = tf.reshape(x.dtype === 'float32' ? x : tf.cast(x, 'float32'), [b * l, i]); // (B·L, I) (a cast of float32 copies)
     const inputs: tf.NamedTensorMap = { x: flat, q, scale, ...(bias ? { bias } : {}) };
     const y = tf.engine().runKernel(INT8_MATMUL_KERNEL, inputs as never) as tf.Tensor; // (B·L, O)
     return tf.reshape(y, [b, l, o]); // (B, L, O)
@@ -39,7 +39,7 @@ export function int8MatMul2d(x: tf.Tensor, q: tf.Tensor, scale: tf.Tensor): tf.T
 export function int8Gather(ids: tf.Tensor, q: tf.Tensor, scale: tf.Tensor, d: number): tf.Tensor {
   needKernel(INT8_GATHER_KERNEL, 'int8Gather');
   return tf.tidy(() => {
-    const flat = tf.reshape(tf.cast(ids, 'int32'), [-1]); // (B·L)
+    const flat = tf.reshape(ids.dtype === 'int32' ? ids : tf.cast(ids, 'int32'), [-1]); // (B·L)
     const rows = tf.engine().runKernel(INT8_GATHER_KERNEL, { ids: flat, q, scale } as never, { cols: d } as never) as tf.Tensor; // (B·L, D)
     return tf.reshape(rows, [...ids.shape, d]); // (B, L, D)
   });
