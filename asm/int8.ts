@@ -186,3 +186,4 @@ export function int8StreamRead(p: usize, bytes: usize): i32 {
   const s = i32x4.add(i32x4.add(a, b), i32x4.add(c, d));
   return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
 }
+export { selectiveStepSimd, negExpArray } from './step';

@@ -17,6 +17,7 @@ import { INT8_SCALE_SUFFIX, int8Shape, project, type ProjectionWeights } from '.
 import { silu } from '../ops/activations/silu';
 import { causalConv } from '../ops/conv/causalConv';
 import { softplus } from '../ops/activations/softplus';
+import { negExp } from '../ops/activations/negExp';
 import { rmsNormalize } from '../ops/norm/rms';
 import { selectiveScan } from '../ops/scan/selectiveScan';
 import { checkLastDim } from './validate';
@@ -137,8 +138,11 @@ export class MambaBlock extends layers.Layer {
     return { xc, z, xin };
   }
 
-  /** Δ, B, C from the conv output: x_proj, split, (FalconMamba: RMS norms,) dt_proj with its bias, softplus. */
-  ssmParams(xc: tf.Tensor): { delta: tf.Tensor; bm: tf.Tensor; cm: tf.Tensor; a: tf.Tensor } {
+  /**
+   * Δ, B, C from the conv output: x_proj, split, (FalconMamba: RMS norms,) dt_proj with its bias, softplus; and A.
+   * @param decoding true in `step`: A = −exp(A_log) through one MambaNegExp kernel (no gradient)
+   */
+  ssmParams(xc: tf.Tensor, decoding = false): { delta: tf.Tensor; bm: tf.Tensor; cm: tf.Tensor; a: tf.Tensor } {
     const c = this.config;
     const [b, l] = xc.shape;
     const dbc = project(xc, this.proj('xProj')); // (B, L, R+2N)
@@ -148,7 +152,7 @@ export class MambaBlock extends layers.Layer {
     const bm = norm(tf.slice(dbc, [0, 0, c.dtRank], [b, l, c.dState])); // (B, L, N)
     const cm = norm(tf.slice(dbc, [0, 0, c.dtRank + c.dState], [b, l, c.dState])); // (B, L, N)
     const delta = softplus(project(dt, this.proj('dtProj'), this.w.dtProjBias)); // (B, L, ED)
-    const a = tf.neg(tf.exp(this.w.aLog.read())); // (ED, N)
+    const a = decoding ? negExp(this.w.aLog.read()) : tf.neg(tf.exp(this.w.aLog.read())); // (ED, N)
     return { delta, bm, cm, a };
   }
 
@@ -192,7 +196,7 @@ export class MambaBlock extends layers.Layer {
       const z = tf.slice(xz, [0, 0, ed], [b, 1, ed]); // (B, 1, ED)
       const conv = convStep(cache.conv, xin, this.w.conv.read(), this.w.convBias?.read()); // (B, ED), (B, K−1, ED)
       const xc = silu(conv.out); // (B, ED)
-      const { delta, bm, cm, a } = this.ssmParams(tf.reshape(xc, [b, 1, ed])); // (B, 1, ED), (B, 1, N) ×2, (ED, N)
+      const { delta, bm, cm, a } = this.ssmParams(tf.reshape(xc, [b, 1, ed]), true); // (B, 1, ED), (B, 1, N) ×2, (ED, N)
       const ssm = selectiveStep(
         cache.ssm, xc, tf.reshape(delta, [b, ed]), a, tf.reshape(bm, [b, n]), tf.reshape(cm, [b, n]), this.w.d.read(),
       ); // y (B, ED), h (B, ED, N)

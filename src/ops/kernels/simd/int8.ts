@@ -14,6 +14,13 @@ export interface Int8WasmExports {
   int8QuantizeRows(x: number, x16: number, sx: number, M: number, I: number): void;
   /** y (M, O) = x · dequant(q)ᵀ [+ bias] from x16 and sx; bias 0 for none. */
   int8MatMul(x16: number, sx: number, q: number, scale: number, bias: number, y: number, M: number, I: number, O: number, RB: number): void;
+  /** One selective-scan step (asm/step.ts); tbl: 192 bytes of scratch; N a multiple of 4. */
+  selectiveStepSimd(
+    h: number, x: number, delta: number, A: number, Bm: number, Cm: number, D: number, y: number, hOut: number, tbl: number,
+    B: number, ED: number, N: number,
+  ): void;
+  /** dst = −exp(src) over `count` float32 (asm/step.ts); tbl: 192 bytes of scratch. */
+  negExpArray(src: number, dst: number, count: number, tbl: number): void;
   /** Streams `bytes` (a multiple of 64) from p; returns a checksum (the bandwidth probe). */
   int8StreamRead(p: number, bytes: number): number;
 }
