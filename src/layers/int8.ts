@@ -42,8 +42,11 @@ export function int8Shape(o: number, i: number): [number, number] {
 
 /** One weight of a model's weight list, with its stored dtype (float32 when absent). */
 export interface TypedWeightShape {
+  /** The weight's name (a checkpoint key; `…weight_scale` for int8 scales). */
   name: string;
+  /** Its stored shape (tfjs layout; int8 words (O, RB/4)). */
   shape: number[];
+  /** 'int32' for int8 words, else float32. */
   dtype?: 'float32' | 'int32';
 }
 
@@ -62,7 +65,9 @@ export function int8WeightShapes(plan: { name: string; shape: number[] }[]): Typ
 
 /** A projection's weights: the float kernel (I, O), or the int8 words (O, RB/4) with their scales (O). */
 export interface ProjectionWeights {
+  /** The float kernel (I, O), or the int8 words (O, RB/4). */
   kernel: LayerVariable;
+  /** The int8 row scales (O), or null for a float kernel. */
   scale: LayerVariable | null;
 }
 

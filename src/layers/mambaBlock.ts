@@ -48,9 +48,13 @@ export interface MambaBlockWeights {
 
 /** The int8 scales (O) of the projections of an int8 block (config weightDtype 'int8'; layers/int8.ts). */
 export interface MambaBlockScales {
+  /** in_proj's (2·ED). */
   inProj: LayerVariable; // (2·ED)
+  /** x_proj's (R+2N). */
   xProj: LayerVariable; // (R+2N)
+  /** dt_proj's (ED). */
   dtProj: LayerVariable; // (ED)
+  /** out_proj's (D). */
   outProj: LayerVariable; // (D)
 }
 

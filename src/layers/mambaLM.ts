@@ -44,6 +44,14 @@ export function paddedVocabSize(vocabSize: number, multiple = 8): number {
   return Math.ceil(vocabSize / multiple) * multiple;
 }
 
+/** The row scales of an int8 MambaLM (layers/int8.ts). */
+export interface MambaLMInt8Scales {
+  /** The embedding's (V). */
+  embedding: LayerVariable;
+  /** The untied head's (V), or null when the head is the embedding. */
+  lmHead: LayerVariable | null;
+}
+
 /** A Mamba language model as a tf.layers layer: token ids (B, L) → logits (B, L, V), with decoding methods. */
 export class MambaLM extends ParentLayer {
   /** Name under which tfjs serializes the layer. */
@@ -58,8 +66,8 @@ export class MambaLM extends ParentLayer {
   readonly embedding: LayerVariable; // (V, D)
   /** The untied head (V, D), or null when the head is the embedding. */
   readonly lmHead: LayerVariable | null;
-  /** weightDtype 'int8': the row scales (V) of the embedding and of the untied head (embedding, lmHead: words (V, RB/4) int32). */
-  readonly int8Scales: { embedding: LayerVariable; lmHead: LayerVariable | null } | null;
+  /** weightDtype 'int8': the row scales of the embedding and head (embedding, lmHead then hold int8 words); else null. */
+  readonly int8Scales: MambaLMInt8Scales | null;
   /** The Mamba stack. */
   readonly backbone: Mamba;
   /** The final RMSNorm (norm_f). */

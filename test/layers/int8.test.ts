@@ -14,6 +14,8 @@ import { findMambaLM } from '../../src/layers/factories';
 import { quantize } from '../../src/layers/quantize';
 import { generate } from '../../src/generation/generate';
 import { convertCheckpoint } from '../../src/io/hf/convert';
+import { createMambaLM } from '../../src/layers/factories';
+import { mambaLMWeightShapes } from '../../src/io/hf/weightPlan';
 import { onBackend } from '../helpers/backends';
 import { FIXTURE_NAMES, FixtureName, fixtureDir, openReference } from '../helpers/fixtures';
 
@@ -78,6 +80,19 @@ describe.each(['cpu', 'wasm'])('int8 quality on %s', (backend) => {
 afterAll(() => {
   // The README's error table comes from these lines.
   for (const r of rows) console.log(`int8 ${r.backend} ${r.fixture}: max |Δlogit| / range ${(100 * r.relErr).toFixed(3)} %, greedy tokens equal ${r.sameTokens}/${NEW_TOKENS}`);
+});
+
+test('the int8 weight plan (mambaLMWeightShapes) lists the int8 model\'s weights, shapes and dtypes', () => {
+  for (const extra of [{}, { tieEmbeddings: false, bias: true, dtRank: 3 }]) {
+    const args = { vocabSize: 50, dModel: 16, nLayers: 2, weightDtype: 'int8' as const, weightInit: 'zeros' as const, ...extra };
+    const model = createMambaLM(args);
+    const plan = mambaLMWeightShapes(args).map((w) => [w.name, w.shape, w.dtype ?? 'float32']);
+    // By name: tfjs lists trainable weights first, and the int8 ones are not trainable; loaders match names.
+    const byName = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(model.weights.map((w) => [w.originalName, w.shape, w.dtype]).sort(byName)).toEqual([...plan].sort(byName));
+    expect(plan).toContainEqual(['backbone.layers.1.mixer.dt_proj.weight', [32, 1], 'int32']); // R = 3 inputs → one word per row
+    model.dispose();
+  }
 });
 
 describe('int8 save and load', () => {
