@@ -2,19 +2,23 @@
 /**
  * Decode speed of MambaLM.generate: a random model with mamba-130m's shapes (dModel 768, 24 layers,
  * vocab 50280), a short prompt, greedy decoding of ~32 new tokens, at batch 1 and 8, on the cpu and wasm
- * backends. Prints one JSON object.
+ * backends, with float32 and (--dtypes float32,int8) int8 weights (quantize()). Beside each decode figure: the
+ * bandwidth limit, bytes read per token (every weight once: the projections and the head) / the read bandwidth
+ * measured in the same run by a streaming SIMD read of 512 MiB (asm/int8.ts int8StreamRead). Prints one JSON object.
  *
  * Run after `npm run build`:  node benchmarks/decode.js [--backends cpu,wasm] [--batches 1,8] [--new 32]
- *                             [--prompt 8] [--d-model 768] [--layers 24] [--vocab 50280]
+ *                             [--prompt 8] [--d-model 768] [--layers 24] [--vocab 50280] [--dtypes float32,int8]
+ *                             [--rounds R: the dtypes alternate R times]
  */
 
 const tf = require('@tensorflow/tfjs');
-const { createMambaLM, findMambaLM, selectBackend } = require('../dist/node.js');
+const { createMambaLM, findMambaLM, selectBackend, quantize } = require('../dist/node.js');
+const { int8Wasm } = require('../dist/ops/kernels/simd/int8.js');
 const { generate } = require('../dist/generation/generate.js');
 
 /** --name value pairs of argv, with defaults. */
 function args() {
-  const out = { backends: 'cpu,wasm', batches: '1,8', new: '32', prompt: '8', 'd-model': '768', layers: '24', vocab: '50280' };
+  const out = { backends: 'cpu,wasm', batches: '1,8', new: '32', prompt: '8', 'd-model': '768', layers: '24', vocab: '50280', dtypes: 'float32', rounds: '1' };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
@@ -44,7 +48,11 @@ async function measure(model, batch, promptLength, newTokens, vocab, label) {
   const end = performance.now();
   const decodeSteps = stamps.length - 1;
   const decodeS = (stamps[stamps.length - 1] - stamps[0]) / 1000;
+  // The fastest step: the least disturbed by other processes on a shared machine (the mean is beside it).
+  const fastestMs = Math.min(...stamps.slice(1).map((t, i) => t - stamps[i]));
   return {
+    fastestStepMs: +fastestMs.toFixed(1),
+    fastestStepsPerS: +(1000 / fastestMs).toFixed(2),
     batch,
     promptLength,
     newTokens: stamps.length,
@@ -56,6 +64,28 @@ async function measure(model, batch, promptLength, newTokens, vocab, label) {
   };
 }
 
+/** Read bandwidth of one core in GB/s: the best of 5 streaming SIMD reads of 512 MiB (a fresh WebAssembly memory). */
+function readBandwidthGBps() {
+  const bytes = 512 * 2 ** 20;
+  const memory = new WebAssembly.Memory({ initial: bytes / 65536 + 1 });
+  new Uint8Array(memory.buffer).fill(1);
+  const probe = int8Wasm(memory);
+  let best = 0;
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    probe.int8StreamRead(0, bytes);
+    best = Math.max(best, bytes / ((performance.now() - t0) / 1000) / 1e9);
+  }
+  return +best.toFixed(2);
+}
+
+/** Bytes a decoding step reads: every weight once, except the embedding of an untied model (one row of it). */
+function bytesPerToken(model) {
+  const lm = findMambaLM(model);
+  const skip = lm.lmHead ? new Set(['backbone.embeddings.weight', 'backbone.embeddings.weight_scale']) : new Set();
+  return model.weights.filter((w) => !skip.has(w.originalName)).reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+}
+
 async function main() {
   const a = args();
   const shape = { vocabSize: +a.vocab, dModel: +a['d-model'], nLayers: +a.layers };
@@ -63,21 +93,35 @@ async function main() {
   for (const backend of a.backends.split(',')) {
     await selectBackend(backend);
     let t0 = performance.now();
-    const model = createMambaLM({ ...shape, seed: 1 });
-    const lm = findMambaLM(model);
-    progress(`${backend}: model built (${model.countParams()} parameters) in ${((performance.now() - t0) / 1000).toFixed(1)} s; warming up`);
-    // Warm up (kernel registration, first allocations).
-    t0 = performance.now();
-    await generate(model, [[1, 2]], { maxNewTokens: 2, temperature: 0 });
-    progress(`${backend}: warmed up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    for (const batch of a.batches.split(',').map(Number)) {
-      const before = tf.memory().numTensors;
-      const r = await measure(model, batch, +a.prompt, +a.new, lm.vocabSize, `${backend} batch ${batch}`);
-      if (tf.memory().numTensors !== before) throw new Error(`decode.js: tensors leaked: ${before} → ${tf.memory().numTensors}`);
-      results.push({ backend, ...r });
-      progress(`${backend} batch ${batch}: ${r.decodeTokensPerS} tokens/s (prefill ${r.prefillMs} ms)`);
+    const floatModel = createMambaLM({ ...shape, seed: 1 });
+    progress(`${backend}: model built (${floatModel.countParams()} parameters) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const models = a.dtypes.split(',').map((dtype) => ({ dtype, model: dtype === 'int8' ? quantize(floatModel) : floatModel }));
+    for (const { dtype, model } of models) {
+      // Warm up (kernel registration, first allocations).
+      t0 = performance.now();
+      await generate(model, [[1, 2]], { maxNewTokens: 2, temperature: 0 });
+      progress(`${backend} ${dtype}: warmed up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
-    model.dispose();
+    // --rounds R: the dtypes alternate R times, so that a shared machine's load falls on each alike.
+    for (let round = 1; round <= +a.rounds; round++) {
+      for (const batch of a.batches.split(',').map(Number)) {
+        for (const { dtype, model } of models) {
+          const bytes = bytesPerToken(model);
+          const gbps = readBandwidthGBps(); // measured next to each figure: the machine is shared
+          const before = tf.memory().numTensors;
+          const r = await measure(model, batch, +a.prompt, +a.new, findMambaLM(model).vocabSize, `${backend} ${dtype} batch ${batch}`);
+          if (tf.memory().numTensors !== before) throw new Error(`decode.js: tensors leaked: ${before} → ${tf.memory().numTensors}`);
+          const limit = (gbps * 1e9) / bytes;
+          results.push({
+            backend, dtype, round, ...r, bytesPerToken: bytes, readGBps: gbps, limitStepsPerS: +limit.toFixed(2),
+            fractionOfLimit: +(r.stepsPerS / limit).toFixed(3), fastestFractionOfLimit: +(r.fastestStepsPerS / limit).toFixed(3),
+          });
+          progress(`${backend} ${dtype} batch ${batch} round ${round}: ${r.decodeTokensPerS} tokens/s (${r.stepsPerS} steps/s, fastest step ${r.fastestStepsPerS}/s; limit ${(bytes / 1e6).toFixed(0)} MB / ${gbps} GB/s = ${limit.toFixed(1)} steps/s; prefill ${r.prefillMs} ms)`);
+        }
+      }
+    }
+    for (const { model } of models) if (model !== floatModel) model.dispose();
+    floatModel.dispose();
   }
   console.log(JSON.stringify({ model: { ...shape, paddedVocab: Math.ceil(shape.vocabSize / 8) * 8 }, node: process.version, cpus: require('os').cpus().length, results }, null, 2));
 }

@@ -12,11 +12,13 @@ const path = require('path');
 
 const root = path.join(__dirname, '..');
 const target = path.join(root, 'src', 'ops', 'kernels', 'simd', 'scanWasmBinary.ts');
+/** The int8 module (asm/int8.ts): built apart, with an imported memory (tfjs-backend-wasm's heap). */
+const int8Target = path.join(root, 'src', 'ops', 'kernels', 'simd', 'int8WasmBinary.ts');
 
-function compile() {
+function compile(entry = 'asm/scan.ts', extra = []) {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mamba-asc-')), 'scan.wasm');
   const asc = require.resolve('assemblyscript/bin/asc.js');
-  execFileSync(process.execPath, [asc, 'asm/scan.ts', '--config', 'asm/asconfig.json', '--outFile', out], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [asc, entry, '--config', 'asm/asconfig.json', ...extra, '--outFile', out], { cwd: root, stdio: 'inherit' });
   const bytes = fs.readFileSync(out);
   fs.rmSync(path.dirname(out), { recursive: true, force: true });
   return bytes;
@@ -34,14 +36,25 @@ ${lines};
 `;
 }
 
-const text = source(compile());
-if (process.argv.includes('--check')) {
-  const now = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
-  if (now !== text) {
-    console.error(`${path.relative(root, target)} is stale: run npm run build:wasm and commit it`);
-    process.exit(1);
+/** The int8 module's source file: the same base64 embedding under its own name. */
+function int8Source(bytes) {
+  return source(bytes)
+    .replace('built from asm/scan.ts (scan, conv, softplus and exp loops)', 'built from asm/int8.ts (int8 weight products; imported memory)')
+    .replace('SCAN_WASM_BASE64', 'INT8_WASM_BASE64');
+}
+
+for (const [file, text] of [
+  [target, source(compile())],
+  [int8Target, int8Source(compile('asm/int8.ts', ['--importMemory']))],
+]) {
+  if (process.argv.includes('--check')) {
+    const now = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    if (now !== text) {
+      console.error(`${path.relative(root, file)} is stale: run npm run build:wasm and commit it`);
+      process.exit(1);
+    }
+  } else if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text) {
+    fs.writeFileSync(file, text);
+    console.log(`wrote ${path.relative(root, file)}`);
   }
-} else if (!fs.existsSync(target) || fs.readFileSync(target, 'utf8') !== text) {
-  fs.writeFileSync(target, text);
-  console.log(`wrote ${path.relative(root, target)}`);
 }

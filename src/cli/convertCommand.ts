@@ -1,5 +1,5 @@
 /**
- * `mamba-tfjs convert <checkpoint-dir> <out-dir> [--dtype float32|float16]`: a Mamba checkpoint (-hf
+ * `mamba-tfjs convert <checkpoint-dir> <out-dir> [--dtype float32|float16|int8]`: a Mamba checkpoint (-hf
  * safetensors or original pytorch_model.bin) → a tfjs LayersModel directory.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -21,8 +21,8 @@ export function registerConvertCommand(program: Command): void {
     .description('convert a Mamba checkpoint (config.json + model.safetensors / shards / pytorch_model.bin) into a tfjs model directory')
     .argument('<checkpoint-dir>', 'checkpoint directory (state-spaces/mamba-*-hf or state-spaces/mamba-*)')
     .argument('<out-dir>', 'new directory for model.json and its weight shards')
-    .addOption(new Option('--dtype <dtype>', 'stored weight type (float16 halves the size; loads back as float32)')
-      .choices(['float32', 'float16']).default('float32'))
+    .addOption(new Option('--dtype <dtype>', 'stored weight type (float16 halves the size, loads back as float32; int8 quarters the projections, embedding and head and keeps them int8 in memory: cpu and wasm)')
+      .choices(['float32', 'float16', 'int8']).default('float32'))
     .addOption(new Option('--shard-size <mib>', 'largest weight shard in MiB').argParser(parseMegabytes).default(DEFAULT_SHARD_BYTES, '512'))
     .option('--overwrite', 'replace <out-dir> if it exists and is not empty', false)
     .option('--quiet', 'print only the summary', false)

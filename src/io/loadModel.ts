@@ -53,9 +53,12 @@ export async function loadTfjsModelStreaming(dir: string): Promise<tfl.LayersMod
       if (shape.length !== w.shape.length || shape.some((d, i) => d !== w.shape[i])) {
         throw new Error(`${weights.modelJsonPath}: weight "${w.originalName}" has shape [${shape}], the model expects [${w.shape}]`);
       }
-      const data = await weights.readFloat32(w.originalName);
+      const data = await weights.read(w.originalName); // float32, or int32 words of an int8 model
+      if ((data instanceof Int32Array ? 'int32' : 'float32') !== w.dtype) {
+        throw new Error(`${weights.modelJsonPath}: weight "${w.originalName}" is stored ${data instanceof Int32Array ? 'int32' : 'float32'}, the model expects ${w.dtype}`);
+      }
       tf.tidy(() => {
-        w.write(tf.tensor(data, shape, 'float32'));
+        w.write(tf.tensor(data, shape, w.dtype));
       });
     }
     return model;

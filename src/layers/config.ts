@@ -57,6 +57,12 @@ export interface MambaConfig {
    * Converted checkpoints (mamba-tfjs convert, loadCheckpoint) use 'zeros'.
    */
   weightInit?: 'paper' | 'zeros';
+  /**
+   * 'float32' (default), or 'int8': in_proj, x_proj, dt_proj, out_proj (and in MambaLM the embedding and head)
+   * stored and kept as int8 with one float32 scale per output row, for inference on cpu and wasm
+   * (`quantize(model)`, `mamba-tfjs convert --dtype int8`; layers/int8.ts).
+   */
+  weightDtype?: 'float32' | 'int8';
 }
 
 /** A MambaConfig with every default filled in and the derived sizes. */
@@ -90,6 +96,12 @@ function boolOf(v: unknown, fallback: boolean, name: string): boolean {
 function weightInitOf(v: unknown): 'paper' | 'zeros' {
   if (v == null) return 'paper';
   if (v !== 'paper' && v !== 'zeros') throw new Error(`Mamba config: expected weightInit 'paper' or 'zeros', got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function weightDtypeOf(v: unknown): 'float32' | 'int8' {
+  if (v == null) return 'float32';
+  if (v !== 'float32' && v !== 'int8') throw new Error(`Mamba config: expected weightDtype 'float32' or 'int8', got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -129,6 +141,7 @@ export function resolveMambaConfig(c: MambaConfig): ResolvedMambaConfig {
     scanMode,
     seed: c.seed,
     weightInit: weightInitOf(c.weightInit),
+    weightDtype: weightDtypeOf(c.weightDtype),
     dInner: expandFactor * dModel,
   };
 }
@@ -150,5 +163,6 @@ export function configForSave(c: ResolvedMambaConfig): Record<string, number | s
   if (c.bcdtNorm) Object.assign(out, { bcdtNorm: true, bcdtNormEps: c.bcdtNormEps });
   if (c.seed != null) out.seed = c.seed;
   if (c.weightInit === 'zeros') out.weightInit = 'zeros';
+  if (c.weightDtype === 'int8') out.weightDtype = 'int8';
   return out;
 }

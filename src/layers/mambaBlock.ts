@@ -7,16 +7,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { serialization } from '@tensorflow/tfjs-core';
-import { layers, LayerVariable } from '@tensorflow/tfjs-layers';
+import { initializers, layers, LayerVariable } from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { Shape } from '@tensorflow/tfjs-layers';
 import { NamedWeightsArgs, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { MambaConfig, ResolvedMambaConfig, blockScanMode, configForSave, resolveMambaConfig } from './config';
 import { SeedStream, aLogInit, constant, dtBiasInit, uniform, uniformFanIn } from './initializers';
-import { linear } from '../ops/linear/linear';
+import { INT8_SCALE_SUFFIX, int8Shape, project, type ProjectionWeights } from './int8';
 import { silu } from '../ops/activations/silu';
 import { causalConv } from '../ops/conv/causalConv';
 import { softplus } from '../ops/activations/softplus';
+import { negExp } from '../ops/activations/negExp';
 import { rmsNormalize } from '../ops/norm/rms';
 import { selectiveScan } from '../ops/scan/selectiveScan';
 import { checkLastDim } from './validate';
@@ -45,6 +46,18 @@ export interface MambaBlockWeights {
   outProjBias: LayerVariable | null; // (D)
 }
 
+/** The int8 scales (O) of the projections of an int8 block (config weightDtype 'int8'; layers/int8.ts). */
+export interface MambaBlockScales {
+  /** in_proj's (2·ED). */
+  inProj: LayerVariable; // (2·ED)
+  /** x_proj's (R+2N). */
+  xProj: LayerVariable; // (R+2N)
+  /** dt_proj's (ED). */
+  dtProj: LayerVariable; // (ED)
+  /** out_proj's (D). */
+  outProj: LayerVariable; // (D)
+}
+
 /** The Mamba mixer as a tf.layers layer, (B, L, D) → (B, L, D): in_proj → causal conv → silu → selective scan → gate → out_proj. */
 export class MambaBlock extends layers.Layer {
   /** Name under which tfjs serializes the layer. */
@@ -55,6 +68,8 @@ export class MambaBlock extends layers.Layer {
   readonly weightPrefix: string;
   /** The block's weights, named as the checkpoint keys. */
   readonly w: MambaBlockWeights;
+  /** With weightDtype 'int8': the row scales, and w.inProj … w.outProj hold int8 words (O, RB/4) int32. */
+  readonly scales: MambaBlockScales | null;
 
   constructor(args: MambaBlockArgs) {
     super(args);
@@ -70,19 +85,34 @@ export class MambaBlock extends layers.Layer {
     // Porting note: tfjs kernels are (in, out), the transpose of torch's (out, in); the conv is stored (K, ED)
     // rather than torch's (ED, 1, K). Conversion transposes; the names stay the checkpoint keys.
     const dtStd = c.dtScale / Math.sqrt(c.dtRank);
+    const int8 = c.weightDtype === 'int8';
+    // int8: words (O, RB/4) int32, each followed by its scales (O); not trainable, filled by quantize() or a load.
+    const scales: Partial<MambaBlockScales> = {};
+    const addQ = (key: keyof MambaBlockScales, name: string, i: number, o: number, init: ReturnType<typeof constant>) => {
+      if (!int8) return add(name, [i, o], init);
+      const q = this.addWeight(`${p}${name}`, int8Shape(o, i), 'int32', initializers.zeros(), undefined, false);
+      scales[key] = this.addWeight(`${p}${name}${INT8_SCALE_SUFFIX}`, [o], 'float32', constant(1), undefined, false);
+      return q;
+    };
     this.w = {
-      inProj: add('in_proj.weight', [c.dModel, 2 * ed], uniformFanIn(c.dModel, seeds)),
+      inProj: addQ('inProj', 'in_proj.weight', c.dModel, 2 * ed, uniformFanIn(c.dModel, seeds)),
       inProjBias: c.bias ? add('in_proj.bias', [2 * ed], uniformFanIn(c.dModel, seeds)) : null,
       conv: add('conv1d.weight', [c.dConv, ed], uniformFanIn(c.dConv, seeds)),
       convBias: c.convBias ? add('conv1d.bias', [ed], uniformFanIn(c.dConv, seeds)) : null,
-      xProj: add('x_proj.weight', [ed, c.dtRank + 2 * c.dState], uniformFanIn(ed, seeds)),
-      dtProj: add('dt_proj.weight', [c.dtRank, ed], c.dtInit === 'constant' ? constant(dtStd) : uniform(dtStd, seeds)),
+      xProj: addQ('xProj', 'x_proj.weight', ed, c.dtRank + 2 * c.dState, uniformFanIn(ed, seeds)),
+      dtProj: addQ('dtProj', 'dt_proj.weight', c.dtRank, ed, c.dtInit === 'constant' ? constant(dtStd) : uniform(dtStd, seeds)),
       dtProjBias: add('dt_proj.bias', [ed], dtBiasInit(c.dtMin, c.dtMax, c.dtInitFloor, seeds)),
       aLog: add('A_log', [ed, c.dState], aLogInit()),
       d: add('D', [ed], constant(1)),
-      outProj: add('out_proj.weight', [ed, c.dModel], uniformFanIn(ed, seeds)),
+      outProj: addQ('outProj', 'out_proj.weight', ed, c.dModel, uniformFanIn(ed, seeds)),
       outProjBias: c.bias ? add('out_proj.bias', [c.dModel], uniformFanIn(ed, seeds)) : null,
     };
+    this.scales = int8 ? (scales as MambaBlockScales) : null;
+  }
+
+  /** A projection's weights (float kernel, or int8 words and scales). */
+  private proj(which: keyof MambaBlockScales): ProjectionWeights {
+    return { kernel: this.w[which], scale: this.scales ? this.scales[which] : null };
   }
 
   override build(): void {
@@ -102,7 +132,7 @@ export class MambaBlock extends layers.Layer {
     const c = this.config;
     const ed = c.dInner;
     const [b, l] = x.shape;
-    const xz = linear(x, this.w.inProj.read(), this.w.inProjBias?.read()); // (B, L, 2·ED)
+    const xz = project(x, this.proj('inProj'), this.w.inProjBias); // (B, L, 2·ED)
     const mask3 = mask ? tf.reshape(tf.cast(mask, 'float32'), [b, l, 1]) : null; // (B, L, 1)
     const xRaw = tf.slice(xz, [0, 0, 0], [b, l, ed]); // (B, L, ED)
     const xin = mask3 ? tf.mul(xRaw, mask3) : xRaw; // (B, L, ED)
@@ -112,24 +142,27 @@ export class MambaBlock extends layers.Layer {
     return { xc, z, xin };
   }
 
-  /** Δ, B, C from the conv output: x_proj, split, (FalconMamba: RMS norms,) dt_proj with its bias, softplus. */
-  ssmParams(xc: tf.Tensor): { delta: tf.Tensor; bm: tf.Tensor; cm: tf.Tensor; a: tf.Tensor } {
+  /**
+   * Δ, B, C from the conv output: x_proj, split, (FalconMamba: RMS norms,) dt_proj with its bias, softplus; and A.
+   * @param decoding true in `step`: A = −exp(A_log) through one MambaNegExp kernel (no gradient)
+   */
+  ssmParams(xc: tf.Tensor, decoding = false): { delta: tf.Tensor; bm: tf.Tensor; cm: tf.Tensor; a: tf.Tensor } {
     const c = this.config;
     const [b, l] = xc.shape;
-    const dbc = linear(xc, this.w.xProj.read()); // (B, L, R+2N)
+    const dbc = project(xc, this.proj('xProj')); // (B, L, R+2N)
     // FalconMamba (bcdtNorm): Δ, B and C each through a weightless RMS norm.
     const norm = (t: tf.Tensor) => (c.bcdtNorm ? rmsNormalize(t, c.bcdtNormEps) : t);
     const dt = norm(tf.slice(dbc, [0, 0, 0], [b, l, c.dtRank])); // (B, L, R)
     const bm = norm(tf.slice(dbc, [0, 0, c.dtRank], [b, l, c.dState])); // (B, L, N)
     const cm = norm(tf.slice(dbc, [0, 0, c.dtRank + c.dState], [b, l, c.dState])); // (B, L, N)
-    const delta = softplus(linear(dt, this.w.dtProj.read(), this.w.dtProjBias.read())); // (B, L, ED)
-    const a = tf.neg(tf.exp(this.w.aLog.read())); // (ED, N)
+    const delta = softplus(project(dt, this.proj('dtProj'), this.w.dtProjBias)); // (B, L, ED)
+    const a = decoding ? negExp(this.w.aLog.read()) : tf.neg(tf.exp(this.w.aLog.read())); // (ED, N)
     return { delta, bm, cm, a };
   }
 
   /** Gate and project out: out_proj(y · silu(z)). */
   gateOut(y: tf.Tensor, z: tf.Tensor): tf.Tensor {
-    return linear(tf.mul(y, silu(z)), this.w.outProj.read(), this.w.outProjBias?.read()); // (B, L, D)
+    return project(tf.mul(y, silu(z)), this.proj('outProj'), this.w.outProjBias); // (B, L, D)
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs = {}): tf.Tensor {
@@ -162,12 +195,12 @@ export class MambaBlock extends layers.Layer {
     const ed = c.dInner;
     const n = c.dState;
     return tf.tidy(() => {
-      const xz = linear(tf.reshape(x, [b, 1, c.dModel]), this.w.inProj.read(), this.w.inProjBias?.read()); // (B, 1, 2·ED)
+      const xz = project(tf.reshape(x, [b, 1, c.dModel]), this.proj('inProj'), this.w.inProjBias); // (B, 1, 2·ED)
       const xin = tf.reshape(tf.slice(xz, [0, 0, 0], [b, 1, ed]), [b, ed]); // (B, ED)
       const z = tf.slice(xz, [0, 0, ed], [b, 1, ed]); // (B, 1, ED)
       const conv = convStep(cache.conv, xin, this.w.conv.read(), this.w.convBias?.read()); // (B, ED), (B, K−1, ED)
       const xc = silu(conv.out); // (B, ED)
-      const { delta, bm, cm, a } = this.ssmParams(tf.reshape(xc, [b, 1, ed])); // (B, 1, ED), (B, 1, N) ×2, (ED, N)
+      const { delta, bm, cm, a } = this.ssmParams(tf.reshape(xc, [b, 1, ed]), true); // (B, 1, ED), (B, 1, N) ×2, (ED, N)
       const ssm = selectiveStep(
         cache.ssm, xc, tf.reshape(delta, [b, ed]), a, tf.reshape(bm, [b, n]), tf.reshape(cm, [b, n]), this.w.d.read(),
       ); // y (B, ED), h (B, ED, N)

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { serialization } from '@tensorflow/tfjs-core';
-import { layers, LayerVariable } from '@tensorflow/tfjs-layers';
+import { initializers, layers, LayerVariable } from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { Shape } from '@tensorflow/tfjs-layers';
 import { ParentLayer } from './parentLayer';
@@ -17,6 +17,8 @@ import { configForSave } from './config';
 import { checkTokenIds } from './validate';
 import { matMulTransposeB } from '../ops/linear/matMul';
 import type { MambaCache } from './cache';
+import { INT8_SCALE_SUFFIX, int8Shape } from './int8';
+import { int8Gather, int8MatMul2d } from '../ops/linear/int8';
 
 /** Arguments of {@link MambaLM}: the Mamba stack's plus the vocabulary. */
 export interface MambaLMArgs extends Omit<MambaArgs, 'weightPrefix'> {
@@ -42,6 +44,14 @@ export function paddedVocabSize(vocabSize: number, multiple = 8): number {
   return Math.ceil(vocabSize / multiple) * multiple;
 }
 
+/** The row scales of an int8 MambaLM (layers/int8.ts). */
+export interface MambaLMInt8Scales {
+  /** The embedding's (V). */
+  embedding: LayerVariable;
+  /** The untied head's (V), or null when the head is the embedding. */
+  lmHead: LayerVariable | null;
+}
+
 /** A Mamba language model as a tf.layers layer: token ids (B, L) → logits (B, L, V), with decoding methods. */
 export class MambaLM extends ParentLayer {
   /** Name under which tfjs serializes the layer. */
@@ -56,6 +66,8 @@ export class MambaLM extends ParentLayer {
   readonly embedding: LayerVariable; // (V, D)
   /** The untied head (V, D), or null when the head is the embedding. */
   readonly lmHead: LayerVariable | null;
+  /** weightDtype 'int8': the row scales of the embedding and head (embedding, lmHead then hold int8 words); else null. */
+  readonly int8Scales: MambaLMInt8Scales | null;
   /** The Mamba stack. */
   readonly backbone: Mamba;
   /** The final RMSNorm (norm_f). */
@@ -71,13 +83,22 @@ export class MambaLM extends ParentLayer {
     const d = this.backbone.config.dModel;
     const seeds = new SeedStream(config.seed == null ? undefined : config.seed + 77);
     const init = this.backbone.config.weightInit === 'zeros' ? constant(0) : normal(0.02, seeds);
-    this.embedding = this.addWeight('backbone.embeddings.weight', [this.paddedVocab, d], 'float32', init);
     if (tieEmbeddings != null && typeof tieEmbeddings !== 'boolean') {
       throw new Error(`MambaLM: expected tieEmbeddings to be true or false, got ${JSON.stringify(tieEmbeddings)}`);
     }
+    const int8 = this.backbone.config.weightDtype === 'int8';
+    // int8: the rows as words (V, RB/4) int32, each followed by its row scales (V); see layers/int8.ts.
+    const addRows = (name: string) => (int8
+      ? this.addWeight(name, int8Shape(this.paddedVocab, d), 'int32', initializers.zeros(), undefined, false)
+      : this.addWeight(name, [this.paddedVocab, d], 'float32', init));
+    const addScale = (name: string) => this.addWeight(name + INT8_SCALE_SUFFIX, [this.paddedVocab], 'float32', constant(1), undefined, false);
+    this.embedding = addRows('backbone.embeddings.weight');
+    const embeddingScale = int8 ? addScale('backbone.embeddings.weight') : null;
     // Porting note: torch's lm_head.weight is (V, D), the embedding's layout; we keep it so (not a tfjs (in, out)
     // kernel), so that the head is the same product whichever weight it reads.
-    this.lmHead = tieEmbeddings === false ? this.addWeight('lm_head.weight', [this.paddedVocab, d], 'float32', init) : null;
+    this.lmHead = tieEmbeddings === false ? addRows('lm_head.weight') : null;
+    const headScale = int8 && this.lmHead ? addScale('lm_head.weight') : null;
+    this.int8Scales = embeddingScale ? { embedding: embeddingScale, lmHead: headScale } : null;
     this.normF = new RMSNorm({ dModel: d, eps: this.backbone.config.normEps, weightPrefix: 'backbone.norm_f.' });
   }
 
@@ -112,6 +133,8 @@ export class MambaLM extends ParentLayer {
   /** Look up token ids: (B, L) → (B, L, D). Checks the ids. */
   embed(ids: tf.Tensor): tf.Tensor {
     checkTokenIds(ids, this.paddedVocab, 'MambaLM');
+    const s = this.int8Scales;
+    if (s) return int8Gather(ids, this.embedding.read(), s.embedding.read(), this.backbone.config.dModel); // (B, L, D)
     return tf.tidy(() => tf.gather(this.embedding.read(), tf.cast(ids, 'int32'))); // (B, L, D)
   }
 
@@ -120,12 +143,18 @@ export class MambaLM extends ParentLayer {
     return (this.lmHead ?? this.embedding).read() as tf.Tensor2D;
   }
 
+  /** The int8 head: normed (M, D) → logits (M, V), through the int8 product (rows of the head and their scales). */
+  private int8Head(normed: tf.Tensor): tf.Tensor2D {
+    const s = this.int8Scales!;
+    return int8MatMul2d(normed, this.headWeight(), (this.lmHead ? s.lmHead! : s.embedding).read()); // (M, V)
+  }
+
   /** Final norm and the head: (B, L, D) → (B, L, V). */
   head(h: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const [b, l, d] = h.shape;
       const normed = tf.reshape(this.normF.call(h, {}) as tf.Tensor, [b * l, d]); // (B·L, D)
-      const logits = matMulTransposeB(normed as tf.Tensor2D, this.headWeight()); // (B·L, V)
+      const logits = this.int8Scales ? this.int8Head(normed) : matMulTransposeB(normed as tf.Tensor2D, this.headWeight()); // (B·L, V)
       return tf.reshape(logits, [b, l, this.paddedVocab]); // (B, L, V)
     });
   }
@@ -161,6 +190,7 @@ export class MambaLM extends ParentLayer {
     return tf.tidy(() => {
       const [b, d] = h.shape;
       const normed = tf.reshape(this.normF.call(tf.reshape(h, [b, 1, d]), {}) as tf.Tensor, [b, d]); // (B, D)
+      if (this.int8Scales) return this.int8Head(normed); // (B, V)
       return (headKernel ? tf.matMul(normed, headKernel) : tf.matMul(normed, this.headWeight(), false, true)) as tf.Tensor2D; // (B, V)
     });
   }
@@ -173,7 +203,7 @@ export class MambaLM extends ParentLayer {
    * copy pays for itself. It costs V·D floats; the caller disposes it. The cpu backend gains nothing: null.
    */
   decodeHeadKernel(): tf.Tensor2D | null {
-    if (tf.getBackend() !== 'wasm') return null;
+    if (tf.getBackend() !== 'wasm' || this.int8Scales) return null; // int8: rows are read in place
     return tf.tidy(() => tf.transpose(this.headWeight()) as tf.Tensor2D); // (D, V)
   }
 

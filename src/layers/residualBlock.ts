@@ -72,7 +72,7 @@ export class ResidualBlock extends ParentLayer {
    * fused on the active backend, unless the flag MAMBA_TFJS_FUSED_BLOCK is false (the layer-by-layer ops).
    */
   usesFusedBlock(): boolean {
-    if (!fusedBlockEnabled()) return false;
+    if (!fusedBlockEnabled() || this.mixer.scales) return false; // int8 weights: the layer-by-layer ops
     const mode = blockScanMode(this.mixer.config);
     return (mode === 'fused' || mode === 'auto') && hasFusedScanKernel();
   }

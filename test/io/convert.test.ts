@@ -100,8 +100,8 @@ describe.each(FIXTURE_NAMES)('convert %s', (fixture) => {
   });
 });
 
-test('--dtype accepts only float32 and float16', async () => {
-  await expect(convert(fixtureDir('tiny-hf'), freshOut(), '--dtype', 'int8')).rejects.toThrow(/Allowed choices are float32, float16/);
+test('--dtype accepts only float32, float16 and int8', async () => {
+  await expect(convert(fixtureDir('tiny-hf'), freshOut(), '--dtype', 'int4')).rejects.toThrow(/Allowed choices are float32, float16, int8/);
 });
 
 test('small --shard-size: many group1-shardIofN.bin files, each weight inside one; still loads', async () => {

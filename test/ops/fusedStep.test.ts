@@ -6,6 +6,7 @@ import { selectBackend } from '../../src/backend';
 import { selectiveStep } from '../../src/ops/scan/selectiveStep';
 import { convStep } from '../../src/ops/conv/convState';
 import { hasStepKernels } from '../../src/ops/scan/fusedStep';
+import { negExp } from '../../src/ops/activations/negExp';
 import { expectAllClose } from '../helpers/close';
 
 afterAll(async () => {
@@ -17,7 +18,7 @@ describe.each(['cpu', 'wasm'])('%s', (backend) => {
     await selectBackend(backend);
   });
 
-  test.each([[1, 8, 4], [3, 24, 5]])('selective step, B=%i ED=%i N=%i', (b, ed, n) => {
+  test.each([[1, 8, 4], [3, 24, 5], [2, 40, 16]])('selective step, B=%i ED=%i N=%i (wasm: SIMD in place when N % 4 = 0)', (b, ed, n) => {
     expect(hasStepKernels()).toBe(true);
     const before = tf.memory().numTensors;
     tf.tidy(() => {
@@ -34,6 +35,17 @@ describe.each(['cpu', 'wasm'])('%s', (backend) => {
       expect(fused.h.shape).toEqual([b, ed, n]);
       expectAllClose(fused.y.dataSync(), ops.y.dataSync(), 1e-5, 'y');
       expectAllClose(fused.h.dataSync(), ops.h.dataSync(), 1e-5, 'h');
+    });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test.each([[24, 16], [7, 3]])('negExp (A = −exp(A_log) of a step), (%i, %i), equals tf.neg(tf.exp) within 2e-7 relative', (r, c) => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = tf.randomUniform([r, c], -90, 4, 'float32', 8); // past the underflow bound too
+      const got = negExp(x).dataSync();
+      const want = tf.neg(tf.exp(x)).dataSync();
+      want.forEach((w, i) => expect(Math.abs(got[i] - w)).toBeLessThanOrEqual(2e-7 * Math.abs(w) + 2e-38)); // subnormal results flush to 0
     });
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -25,9 +25,14 @@ import { float32ToFloat16Bits } from '../safetensors/halfFloat';
 import { DEFAULT_SHARD_BYTES, planShards, writeShards } from '../tfjs/shards';
 import { checkOutputOutsideInput, writeDirectoryAtomically } from '../outputDir';
 import { copyTokenizerFiles } from '../tokenizer/files';
+import { int8Stored } from './convertInt8';
 
-/** How weights are stored: float32, or float16 (tfjs `quantization: {dtype: 'float16'}`, read back as float32). */
-export type ConvertDtype = 'float32' | 'float16';
+/**
+ * How weights are stored: float32; float16 (tfjs `quantization: {dtype: 'float16'}`, read back as float32); or
+ * int8 (an int8 model, layers/int8.ts: projections, embedding and head as int8 words + row scales, kept int8 when
+ * loaded; Mamba-1 and FalconMamba).
+ */
+export type ConvertDtype = 'float32' | 'float16' | 'int8';
 
 /** Options of {@link convertCheckpoint}. */
 export interface ConvertOptions {
@@ -63,7 +68,7 @@ export interface ConvertResult {
 
 /** Float32 values in the stored encoding. */
 function encode(data: Float32Array, dtype: ConvertDtype, key: string): Uint8Array {
-  if (dtype === 'float32') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (dtype !== 'float16') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength); // float32 (int8: the weights kept float32)
   const half = float32ToFloat16Bits(data);
   for (let i = 0; i < data.length; i++) {
     if ((half[i] & 0x7fff) === 0x7c00 && Number.isFinite(data[i])) {
@@ -81,8 +86,9 @@ function encode(data: Float32Array, dtype: ConvertDtype, key: string): Uint8Arra
  */
 export async function convertCheckpoint(checkpointDir: string, outDir: string, options: ConvertOptions = {}): Promise<ConvertResult> {
   const dtype = options.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float16') throw new Error(`convert: expected dtype float32 or float16, got ${JSON.stringify(dtype)}`);
+  if (dtype !== 'float32' && dtype !== 'float16' && dtype !== 'int8') throw new Error(`convert: expected dtype float32, float16 or int8, got ${JSON.stringify(dtype)}`);
   const mamba2 = isMamba2Checkpoint(checkpointDir);
+  if (mamba2 && dtype === 'int8') throw new Error(`convert: ${checkpointDir} is a Mamba-2 checkpoint; --dtype int8 covers Mamba-1 and FalconMamba, got Mamba-2`);
   const { layout, args } = mamba2 ? readMamba2CheckpointConfig(checkpointDir) : readCheckpointConfig(checkpointDir);
   checkOutputOutsideInput(checkpointDir, outDir);
   const source = await openCheckpointTensors(checkpointDir);
@@ -95,30 +101,34 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
     throw e;
   }
   const itemBytes = dtype === 'float16' ? 2 : 4;
-  const sizes = weights.map((w) => w.shape.reduce((a, b) => a * b, 1) * itemBytes);
-  const shards = planShards(sizes, options.shardBytes ?? DEFAULT_SHARD_BYTES);
+  const floatSizes = weights.map((w) => w.shape.reduce((a, b) => a * b, 1) * itemBytes);
   try {
     const keys = matchKeys(source, weights);
-    const specs: tf.io.WeightsManifestEntry[] = weights.map((w) => ({
-      name: w.name,
-      shape: w.shape,
-      dtype: 'float32',
-      ...(dtype === 'float16' ? { quantization: { dtype: 'float16' as const } } : {}),
-    }));
+    const keyOf = (i: number) => keys.get(weights[i].name) as string;
+    const plain = async (i: number) => encode(toOurs(weights[i].name, await source.readFloat32(keyOf(i)), source.shape(keyOf(i))).data, dtype, keyOf(i));
+    const int8 = dtype === 'int8' ? int8Stored(weights, async (i) => ({ data: await source.readFloat32(keyOf(i)), shape: source.shape(keyOf(i)) }), plain) : null;
+    const sizes = int8 ? int8.sizes : floatSizes;
+    const shards = planShards(sizes, options.shardBytes ?? DEFAULT_SHARD_BYTES);
+    const fromIndex = (j: number) => (int8 ? int8.floatIndex[j] : j);
+    const specs: tf.io.WeightsManifestEntry[] = int8
+      ? int8.specs.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype ?? 'float32' }))
+      : weights.map((w) => ({
+        name: w.name,
+        shape: w.shape,
+        dtype: 'float32',
+        ...(dtype === 'float16' ? { quantization: { dtype: 'float16' as const } } : {}),
+      }));
     let names: string[] = [];
     let copied: string[] = [];
     await writeDirectoryAtomically(outDir, async (tmp) => {
-      names = await writeShards(tmp, shards, sizes, async (i) => {
-        const key = keys.get(weights[i].name) as string;
-        const raw = await source.readFloat32(key); // torch layout
-        const { data } = toOurs(weights[i].name, raw, source.shape(key)); // tfjs layout
-        const bytes = encode(data, dtype, key);
-        options.onProgress?.(i + 1, weights.length, weights[i].name);
+      names = await writeShards(tmp, shards, sizes, async (j) => {
+        const bytes = int8 ? await int8.bytes(j) : await plain(j); // torch layout read, tfjs layout (or int8 rows) written
+        options.onProgress?.(j + 1, specs.length, specs[j].name);
         return bytes;
-      }, (i) => `"${keys.get(weights[i].name)}" in ${source.fileOf(keys.get(weights[i].name) as string)}`);
+      }, (j) => `"${keyOf(fromIndex(j))}" in ${source.fileOf(keyOf(fromIndex(j)))}`);
       const modelJson: tf.io.ModelJSON = {
         // weightInit 'zeros': loading skips the random initialization, whose values would be overwritten anyway.
-        modelTopology: mamba2 ? mamba2LMTopology({ ...(args as Mamba2LMArgs), weightInit: 'zeros' }) : mambaLMTopology({ ...(args as MambaLMArgs), weightInit: 'zeros' }),
+        modelTopology: mamba2 ? mamba2LMTopology({ ...(args as Mamba2LMArgs), weightInit: 'zeros' }) : mambaLMTopology({ ...(args as MambaLMArgs), weightInit: 'zeros', ...(int8 ? { weightDtype: 'int8' as const } : {}) }),
         format: 'layers-model',
         generatedBy: `TensorFlow.js tfjs-layers v${version_layers}`,
         convertedBy: 'mamba-tfjs convert',
@@ -128,7 +138,7 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
       copied = await copyTokenizerFiles(checkpointDir, tmp);
     }, { overwrite: options.overwrite });
     return {
-      outDir, layout, args, dtype, shards: names, weights: weights.length,
+      outDir, layout, args, dtype, shards: names, weights: specs.length,
       weightBytes: sizes.reduce((a, b) => a + b, 0), copied,
     };
   } finally {

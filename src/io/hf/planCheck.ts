@@ -12,8 +12,9 @@ import { matchKeys, type KeyedShapes, type WeightShape } from './keys';
 /** Number of weights of `createMambaLM(args)`, computed without listing them. */
 export function plannedWeightCount(args: MambaLMArgs): number {
   const c = resolveMambaConfig(args);
-  const perLayer = 8 + (c.bias ? 2 : 0) + (c.convBias ? 1 : 0);
-  return 2 + c.nLayers * perLayer;
+  const int8 = c.weightDtype === 'int8'; // + one `_scale` per quantized weight
+  const perLayer = 8 + (c.bias ? 2 : 0) + (c.convBias ? 1 : 0) + (int8 ? 4 : 0);
+  return 2 + c.nLayers * perLayer + (int8 ? 1 + (args.tieEmbeddings === false ? 1 : 0) : 0);
 }
 
 /**

@@ -9,9 +9,19 @@ import type { MambaLMArgs } from '../../layers/mambaLM';
 import { paddedVocabSize } from '../../layers/mambaLM';
 import { resolveMambaConfig } from '../../layers/config';
 import type { WeightShape } from './keys';
+import { int8WeightShapes, type TypedWeightShape } from '../../layers/int8';
 
-/** Every weight of `createMambaLM(args)`, named as the checkpoint keys, in tfjs layout. */
-export function mambaLMWeightShapes(args: MambaLMArgs): WeightShape[] {
+/**
+ * Every weight of `createMambaLM(args)`, named as the checkpoint keys, in tfjs layout; with weightDtype 'int8',
+ * the quantized weights as stored (int32 words and their `_scale`s, layers/int8.ts).
+ */
+export function mambaLMWeightShapes(args: MambaLMArgs): TypedWeightShape[] {
+  const plan = floatWeightShapes(args);
+  return resolveMambaConfig(args).weightDtype === 'int8' ? int8WeightShapes(plan) : plan;
+}
+
+/** The float32 model's weights (what a checkpoint holds). */
+export function floatWeightShapes(args: MambaLMArgs): WeightShape[] {
   const c = resolveMambaConfig(args);
   const v = paddedVocabSize(args.vocabSize, args.padVocabSizeMultiple ?? 8);
   const { dModel: d, dInner: ed, dState: n, dtRank: r, dConv: k } = c;

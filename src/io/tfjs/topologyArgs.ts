@@ -38,6 +38,7 @@ const FIELDS: [string, keyof MambaLMArgs, 'number' | 'string' | 'boolean'][] = [
   ['dt_scale', 'dtScale', 'number'], ['dt_init_floor', 'dtInitFloor', 'number'], ['norm_eps', 'normEps', 'number'],
   ['bias', 'bias', 'boolean'], ['conv_bias', 'convBias', 'boolean'], ['tie_embeddings', 'tieEmbeddings', 'boolean'],
   ['bcdt_norm', 'bcdtNorm', 'boolean'], ['bcdt_norm_eps', 'bcdtNormEps', 'number'],
+  ['weight_dtype', 'weightDtype', 'string'],
 ];
 
 /**

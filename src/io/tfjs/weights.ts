@@ -36,9 +36,10 @@ function byteLength(spec: tf.io.WeightsManifestEntry, where: string): number {
   return n * size;
 }
 
-/** Decodes one weight's stored bytes (a fresh, aligned buffer) to float32. */
-function decode(spec: tf.io.WeightsManifestEntry, bytes: ArrayBuffer, where: string): Float32Array {
+/** Decodes one weight's stored bytes (a fresh, aligned buffer) to float32 (int32: int8 words, as stored). */
+function decode(spec: tf.io.WeightsManifestEntry, bytes: ArrayBuffer, where: string): Float32Array | Int32Array {
   const q = spec.quantization;
+  if (spec.dtype === 'int32' && q == null) return new Int32Array(bytes);
   if (spec.dtype !== 'float32') throw new Error(`${where}: weight "${spec.name}" has dtype ${spec.dtype}, expected float32`);
   if (q == null) return new Float32Array(bytes);
   if (q.dtype === 'float16') return float16BitsToFloat32(new Uint16Array(bytes));
@@ -99,7 +100,7 @@ export class TfjsWeights {
       }
       let offset = 0;
       for (const raw of group.weights) {
-        const spec = checkSpec(raw, jsonPath, ['float32']); // before any size work: strings, ints, bad shapes refused
+        const spec = checkSpec(raw, jsonPath, ['float32', 'int32']); // before any size work: strings, bools, bad shapes refused
         const bytes = byteLength(spec, jsonPath);
         if (spec.group !== 'optimizer') {
           if (byName.has(spec.name)) throw new Error(`${jsonPath}: weight "${spec.name}" is listed twice`);
@@ -145,6 +146,13 @@ export class TfjsWeights {
 
   /** A weight's values as float32, tfjs layout. */
   async readFloat32(name: string): Promise<Float32Array> {
+    const data = await this.read(name);
+    if (!(data instanceof Float32Array)) throw new Error(`${this.modelJsonPath}: weight "${name}" is int32 (int8 words), expected float32`);
+    return data;
+  }
+
+  /** A weight's values as stored: float32 (tfjs layout), or int32 (an int8 model's words, layers/int8.ts). */
+  async read(name: string): Promise<Float32Array | Int32Array> {
     const w = this.get(name);
     const buf = new ArrayBuffer(w.bytes);
     const target = new Uint8Array(buf);

@@ -24,6 +24,12 @@ export const SILU_GRAD_KERNEL = 'MambaSiluGrad';
 export const SELECTIVE_STEP_KERNEL = 'MambaSelectiveStep';
 /** One conv step {state, x, w, bias} → [y (B, ED), state' (B, K, ED)]. */
 export const CONV_STEP_KERNEL = 'MambaConvStep';
+/** −exp(x) elementwise {x} → y: A = −exp(A_log) for decoding steps (./stepWasm.ts; no gradient). */
+export const NEG_EXP_KERNEL = 'MambaNegExp';
+/** int8 weight product {x (M, I), q (O, RB/4) int32, scale (O), bias?} → y (M, O) (./int8.ts). */
+export const INT8_MATMUL_KERNEL = 'MambaInt8MatMul';
+/** Rows of an int8 embedding {ids (n), q (V, RB/4) int32, scale (V)}, attr cols → (n, D) (./int8.ts). */
+export const INT8_GATHER_KERNEL = 'MambaInt8Gather';
 
 /** tfjs's own UnsortedSegmentSum (tf.gather's gradient), replaced on cpu and wasm by an O(size) loop. */
 export const SEGMENT_SUM_KERNEL = 'UnsortedSegmentSum';

@@ -10,6 +10,7 @@ import { registerSoftplusKernels } from './softplus';
 import { registerStepKernels } from './step';
 import { registerSegmentSumKernels } from './segmentSum';
 import { registerWasmKernelFixes } from './wasmFixes';
+import { registerInt8Kernels } from './int8';
 import { registerScanWebgpuKernels } from './webgpu/scan';
 import { registerSsdWebgpuKernels } from './webgpu/ssd';
 import { registerConvWebgpuKernels } from './webgpu/conv';
@@ -33,4 +34,5 @@ export function registerKernels(): void {
   registerConvWebgpuKernels();
   registerSiluGradWebgpuKernel();
   registerWasmKernelFixes();
+  registerInt8Kernels();
 }

@@ -6,9 +6,11 @@
  *   MambaSelectiveStep {h, x, delta, A, B, C, D} → [y (B, ED), h' (B, ED, N)]
  *   MambaConvStep      {state, x, w, bias}       → [out (B, ED), state' (B, K−1, ED)]
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import { convStepLoop, selectiveStepLoop } from './js/stepMath';
 import { cpuWasmKernels, registerOnce } from './kernelIO';
-import { CONV_STEP_KERNEL, SELECTIVE_STEP_KERNEL } from './names';
+import { CONV_STEP_KERNEL, NEG_EXP_KERNEL, SELECTIVE_STEP_KERNEL } from './names';
+import { negExpCpu, negExpWasm, selectiveStepWasm } from './stepWasm';
 
 
 const STEP_INPUTS = ['h', 'x', 'delta', 'A', 'B', 'C', 'D'] as const;
@@ -28,6 +30,9 @@ const conv = cpuWasmKernels(CONV_STEP_KERNEL, CONV_INPUTS, ([state]) => [[state.
 
 /** Registers the step kernels for 'cpu' and 'wasm' (each once). */
 export function registerStepKernels(): void {
+  registerOnce(SELECTIVE_STEP_KERNEL, 'wasm', selectiveStepWasm as tf.KernelFunc); // in place on the heap, SIMD (./stepWasm.ts)
+  registerOnce(NEG_EXP_KERNEL, 'wasm', negExpWasm as tf.KernelFunc);
+  registerOnce(NEG_EXP_KERNEL, 'cpu', negExpCpu as tf.KernelFunc);
   for (const [name, k] of [[SELECTIVE_STEP_KERNEL, selective], [CONV_STEP_KERNEL, conv]] as const) {
     for (const backendName of ['cpu', 'wasm'] as const) registerOnce(name, backendName, k[backendName]);
   }

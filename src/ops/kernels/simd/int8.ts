@@ -1,0 +1,63 @@
+/**
+ * The int8 SIMD module (asm/int8.ts, embedded in ./int8WasmBinary.ts) instantiated over a given memory — the
+ * wasm backend's own heap, so that the int8 weights are read where tfjs keeps them, with no copy per call.
+ * The module has no data segments: instantiating it writes nothing into that memory.
+ *
+ * Shape glossary: M activation rows, I inputs, O outputs, RB bytes per weight row (see asm/int8.ts).
+ */
+import { INT8_WASM_BASE64 } from './int8WasmBinary';
+import { scanImpl } from '../../../flags';
+
+/** The exports of int8.wasm (pointers are byte offsets into the imported memory). */
+export interface Int8WasmExports {
+  /** Rounds rows of x (M, I) float32 to int16 x16 (M, I) with row scales sx (M). */
+  int8QuantizeRows(x: number, x16: number, sx: number, M: number, I: number): void;
+  /** y (M, O) = x · dequant(q)ᵀ [+ bias] from x16 and sx; bias 0 for none. */
+  int8MatMul(x16: number, sx: number, q: number, scale: number, bias: number, y: number, M: number, I: number, O: number, RB: number): void;
+  /** One selective-scan step (asm/step.ts); tbl: 192 bytes of scratch; N a multiple of 4. */
+  selectiveStepSimd(
+    h: number, x: number, delta: number, A: number, Bm: number, Cm: number, D: number, y: number, hOut: number, tbl: number,
+    B: number, ED: number, N: number,
+  ): void;
+  /** dst = −exp(src) over `count` float32 (asm/step.ts); tbl: 192 bytes of scratch. */
+  negExpArray(src: number, dst: number, count: number, tbl: number): void;
+  /** Streams `bytes` (a multiple of 64) from p; returns a checksum (the bandwidth probe). */
+  int8StreamRead(p: number, bytes: number): number;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+const instances = new WeakMap<WebAssembly.Memory, Int8WasmExports>();
+
+/** The compiled module, or null where WebAssembly SIMD (or compiling WebAssembly) is unavailable. Tried once. */
+function int8Module(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  try {
+    const bin = atob(INT8_WASM_BASE64);
+    const bytes = new Uint8Array(new ArrayBuffer(bin.length));
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    compiled = new WebAssembly.Module(bytes);
+  } catch {
+    // stays null: the JS loops run instead
+  }
+  return compiled;
+}
+
+/**
+ * The module's exports over `memory` (one instance per memory), or null when the module is unavailable or the
+ * flag MAMBA_TFJS_SCAN_IMPL is 'js'.
+ */
+export function int8Wasm(memory: WebAssembly.Memory): Int8WasmExports | null {
+  if (scanImpl() === 'js') return null;
+  const have = instances.get(memory);
+  if (have) return have;
+  const m = int8Module();
+  if (!m) return null;
+  try {
+    const e = new WebAssembly.Instance(m, { env: { memory } }).exports as unknown as Int8WasmExports;
+    instances.set(memory, e);
+    return e;
+  } catch {
+    return null;
+  }
+}
