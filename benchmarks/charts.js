@@ -27,6 +27,25 @@ function drawCharts(dir) {
   }
   const train = rows.filter((r) => (r.bench === 'train-step' || r.bench === 'train-step-webgpu') && r.msPerStep != null);
   if (train.length) writeChart(path.join(dir, 'train-step.png'), trainStepPanels(train), { columns: 2 });
+  const m2 = path.join(dir, 'mamba2-step-wasm.json');
+  if (fs.existsSync(m2)) writeChart(path.join(dir, 'mamba2-step.png'), mamba2Panels(JSON.parse(fs.readFileSync(m2, 'utf8'))), { columns: 2 });
+}
+
+/** Mamba-2 beside Mamba-1 (benchmarks/mamba2Step.js): time and peak memory per arch, scan mode and dState. */
+function mamba2Panels(result) {
+  const keyOf = (r) => `${r.arch === 'mamba' ? 'Mamba-1' : 'Mamba-2'} ${r.mode}, N ${r.dState}`;
+  const keys = [...new Set(result.rows.map(keyOf))];
+  const series = (field, scale) =>
+    keys.map((k) => {
+      const pts = result.rows.filter((r) => keyOf(r) === k).sort((a, b) => a.L - b.L);
+      return { name: k, x: pts.map((r) => r.L), y: pts.map((r) => r[field] * scale), dashed: k.includes('chunked') };
+    });
+  const size = `d${result.dModel}×${result.nLayers}, B ${result.B}, ${result.backend}`;
+  const panel = { xLabel: 'sequence length L', xAxis: 'log2', yAxis: 'log10', legend: 'below', height: 460 };
+  return [
+    { ...panel, title: `Train step (forward, backward, Adam): ${size}`, yLabel: 'ms per step', series: series('msPerStep', 1) },
+    { ...panel, title: 'Peak tensor memory of a train step', yLabel: 'MiB', series: series('peakBytes', 1 / 2 ** 20) },
+  ];
 }
 
 /**
