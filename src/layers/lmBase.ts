@@ -272,9 +272,12 @@ export function lmModel(lm: LMBase<LMStack<BlockCache>, BlockCache>, modelName: 
   return tfl.model({ inputs: ids, outputs: logits, name: modelName });
 }
 
-/** The layer of class `cls` inside a model (made by createMambaLM / createMamba2LM or loaded from one). */
-export function findLayer<T extends layers.Layer>(model: tfl.LayersModel, cls: abstract new (...args: never[]) => T): T {
+/**
+ * The layer of class `cls` inside a model (made by createMambaLM / createMamba2LM or loaded from one).
+ * @param what how the error names the layer looked for (default: the class name)
+ */
+export function findLayer<T extends layers.Layer>(model: tfl.LayersModel, cls: abstract new (...args: never[]) => T, what = `a ${cls.name}`): T {
   const lm = model.layers.find((l): l is T => l instanceof cls);
-  if (!lm) throw new Error(`expected a model containing a ${cls.name} layer, got layers [${model.layers.map((l) => l.getClassName())}]`);
+  if (!lm) throw new Error(`expected a model containing ${what} layer, got layers [${model.layers.map((l) => l.getClassName())}]`);
   return lm;
 }
