@@ -6,12 +6,12 @@
  * ids (comma-separated, as --ids takes them).
  *
  * DIR is a tfjs model directory (model.json, from `mamba-tfjs convert`, `train` or `model.save`) or a HuggingFace
- * checkpoint directory (config.json + weights).
+ * checkpoint directory (config.json + weights), of a Mamba or a Mamba-2 model (HF or state-spaces layout).
  */
 import { performance } from 'perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, selectBackend } from '../backend';
-import { findMambaLM } from '../layers/factories';
+import { LMBase, findLayer } from '../layers/lmBase';
 import { loadModel, modelDirKind } from '../io/loadModel';
 import type { MambaTokenizer } from '../io/tokenizer/tokenizer';
 import { resolveTokenizer } from './modelTokenizer';
@@ -73,7 +73,7 @@ export async function runGenerateCommand(
   const tokenizer = await resolveTokenizer(options.model, options.tokenizer, options.ids === undefined);
   const { model } = await loadModel(options.model);
   try {
-    const lm = findMambaLM(model);
+    const lm = findLayer(model, LMBase, 'a MambaLM or Mamba2LM');
     const ids = options.ids ?? (tokenizer as MambaTokenizer).encode(options.prompt as string);
     if (ids.length === 0) throw new Error(`generate: expected a prompt of at least one token, got ${JSON.stringify(options.prompt ?? '')}`);
     const outside = ids.find((id) => id >= lm.paddedVocab);
@@ -178,7 +178,7 @@ function number(lo: number, hi: number, loInclusive: boolean): (v: string) => nu
 export function registerGenerateCommand(program: Command): void {
   program
     .command('generate')
-    .description('continue a prompt with a Mamba language model, streaming the text (tokenizer.json beside the model, or a byte-level model from `train --task text`)')
+    .description('continue a prompt with a Mamba or Mamba-2 language model, streaming the text (tokenizer.json beside the model, or a byte-level model from `train --task text`)')
     .requiredOption('--model <dir>', 'tfjs model directory (model.json) or HuggingFace checkpoint directory (config.json)')
     .option('--prompt <text>', 'the text to continue')
     .option('--ids <list>', 'the prompt as raw token ids, e.g. 1,2,3 (a model without a tokenizer then prints ids)', tokenIds)

@@ -26,7 +26,7 @@ import { evaluateExtrapolation, formatExtrapolationTable, type ExtrapolationRow 
 import { writeJsonAtomicSync } from '../io/files';
 import { pct, TrainProgress } from './progress';
 import { writeExtrapolationChart, writeTrainingChart } from './trainCharts';
-import { defaultOptions, learningRate, SCAN_MODES, TASK_NAMES, type TrainOptions } from './trainOptions';
+import { ARCH_NAMES, defaultOptions, learningRate, SCAN_MODES, TASK_NAMES, type TrainOptions } from './trainOptions';
 import { TrainRun, type TrainArgs } from './trainRun';
 import { setLearningRate, trainableVariables, trainStep } from './trainStep';
 import { formatSample, sampleText } from './textSample';
@@ -229,15 +229,18 @@ export function registerTrain(program: Command): void {
   const tx = defaultOptions('text');
   program
     .command('train')
-    .description("train a Mamba LM on the Mamba paper's synthetic tasks (selective copying, induction heads) or a text file")
+    .description("train a Mamba or Mamba-2 LM on the Mamba paper's synthetic tasks (selective copying, induction heads) or a text file")
     .addOption(new Option('--task <name>', 'task to train on').choices([...TASK_NAMES]))
     .option('--data <file>', 'text file for --task text (byte-level, last 10% held out)')
+    .addOption(new Option('--arch <name>', `model family: mamba (selective scan) or mamba2 (SSD) (default ${d.arch})`).choices([...ARCH_NAMES]))
     .option('--d-model <n>', `model width D (default ${d.dModel}; text ${tx.dModel})`, intArg(1))
     .option('--n-layers <n>', `Mamba blocks (default ${d.nLayers}; text ${tx.nLayers})`, intArg(1))
     .option('--d-state <n>', `SSM state size N (default ${d.dState})`, intArg(1))
     .option('--expand <n>', `expansion factor E (default ${d.expand})`, intArg(1))
     .option('--d-conv <n>', `causal conv width (default ${d.dConv})`, intArg(1))
-    .addOption(new Option('--scan-mode <mode>', `scan implementation (default ${d.scanMode})`).choices([...SCAN_MODES]))
+    .addOption(new Option('--scan-mode <mode>', `scan implementation (default ${d.scanMode}; mamba2: auto, chunked, sequential)`).choices([...SCAN_MODES]))
+    .option('--head-dim <n>', `mamba2: head dim P, dividing expand·d-model (default ${d.headDim})`, intArg(1))
+    .option('--chunk-size <n>', `mamba2: chunk length of the SSD scan (default ${d.chunkSize})`, intArg(1))
     .option('--seq-len <n>', `selective copying: context length before the answers (default ${d.seqLen}); others: sequence length (default ${ih.seqLen}; text ${tx.seqLen})`, intArg(1))
     .option('--n-data <n>', `selective copying: data tokens to copy (default ${d.nData})`, intArg(1))
     .option('--vocab <n>', `selective copying: data symbols (default ${d.vocab}); induction heads: symbols (default ${ih.vocab})`, intArg(1))

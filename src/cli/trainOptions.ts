@@ -7,9 +7,19 @@
 export const TASK_NAMES = ['selective-copying', 'induction-heads', 'text'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
-/** Scan implementations the model accepts (see the model's MambaConfig.scanMode). */
-export const SCAN_MODES = ['auto', 'fused', 'pscan', 'sequential'] as const;
+/** Model families the trainer builds: Mamba (selective scan) or Mamba-2 (SSD). */
+export const ARCH_NAMES = ['mamba', 'mamba2'] as const;
+export type ArchName = (typeof ARCH_NAMES)[number];
+
+/** Scan implementations the models accept (MambaConfig.scanMode, Mamba2Config.scanMode). */
+export const SCAN_MODES = ['auto', 'fused', 'pscan', 'chunked', 'sequential'] as const;
 export type ScanModeName = (typeof SCAN_MODES)[number];
+
+/** The scan modes each architecture accepts. */
+export const ARCH_SCAN_MODES: Record<ArchName, readonly ScanModeName[]> = {
+  mamba: ['auto', 'fused', 'pscan', 'sequential'],
+  mamba2: ['auto', 'chunked', 'sequential'],
+};
 
 /** Every option of a training run, resolved. */
 export interface TrainOptions {
@@ -17,6 +27,8 @@ export interface TrainOptions {
   task: TaskName;
   /** Text file for the `text` task. */
   data?: string;
+  /** Model family (default mamba). */
+  arch: ArchName;
   /** Model width D. */
   dModel: number;
   /** Number of Mamba blocks. */
@@ -29,6 +41,10 @@ export interface TrainOptions {
   dConv: number;
   /** Scan implementation. */
   scanMode: ScanModeName;
+  /** Mamba-2: head dim P (H = E·D / P heads). */
+  headDim: number;
+  /** Mamba-2: chunk length Q of the chunked (SSD) scan. */
+  chunkSize: number;
   /** Selective copying: context length (noise + data) before the markers; other tasks: sequence length T. */
   seqLen: number;
   /** Selective copying: number of data tokens to copy. */
@@ -64,7 +80,7 @@ export interface TrainOptions {
 }
 
 /** Options that fix the model or the data layout: a resumed run must keep them. */
-export const ARCH_KEYS = ['task', 'dModel', 'nLayers', 'dState', 'expand', 'dConv', 'seqLen', 'nData', 'vocab'] as const;
+export const ARCH_KEYS = ['task', 'arch', 'headDim', 'chunkSize', 'dModel', 'nLayers', 'dState', 'expand', 'dConv', 'seqLen', 'nData', 'vocab'] as const;
 
 /**
  * Defaults per task, from a sweep of the real trainer (wasm backend, one core per run; see the
@@ -75,6 +91,9 @@ export const ARCH_KEYS = ['task', 'dModel', 'nLayers', 'dState', 'expand', 'dCon
 export function defaultOptions(task: TaskName): TrainOptions {
   const common = {
     task,
+    arch: 'mamba' as ArchName,
+    headDim: 16,
+    chunkSize: 32,
     dState: 16,
     expand: 2,
     dConv: 4,
@@ -107,7 +126,14 @@ function checkInt(name: string, v: unknown, allowZero = false): void {
 /** Checks every field of resolved options; throws naming the expected and actual value. */
 export function validateOptions(o: TrainOptions): void {
   if (!TASK_NAMES.includes(o.task)) throw new Error(`--task: expected one of ${TASK_NAMES.join(', ')}, got ${String(o.task)}`);
-  if (!SCAN_MODES.includes(o.scanMode)) throw new Error(`--scan-mode: expected one of ${SCAN_MODES.join(', ')}, got ${String(o.scanMode)}`);
+  if (!ARCH_NAMES.includes(o.arch)) throw new Error(`--arch: expected one of ${ARCH_NAMES.join(', ')}, got ${String(o.arch)}`);
+  const modes = ARCH_SCAN_MODES[o.arch];
+  if (!modes.includes(o.scanMode)) throw new Error(`--scan-mode: expected one of ${modes.join(', ')} for --arch ${o.arch}, got ${String(o.scanMode)}`);
+  checkInt('head-dim', o.headDim);
+  checkInt('chunk-size', o.chunkSize);
+  if (o.arch === 'mamba2' && (o.expand * o.dModel) % o.headDim !== 0) {
+    throw new Error(`--head-dim: expected a divisor of expand·d-model = ${o.expand * o.dModel}, got ${o.headDim}`);
+  }
   if (o.task === 'text' && !o.data) throw new Error('--data: expected a text file for --task text, got none');
   for (const k of ['dModel', 'nLayers', 'dState', 'expand', 'dConv', 'seqLen', 'batch', 'steps', 'evalSize'] as const) checkInt(kebab(k), o[k]);
   for (const k of ['warmup', 'evalEvery', 'saveEvery', 'seed'] as const) checkInt(kebab(k), o[k], true);
@@ -135,8 +161,9 @@ export function resolveOptions(given: Partial<TrainOptions>, saved?: TrainOption
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<TrainOptions>;
   if (saved) {
     for (const k of ARCH_KEYS) {
-      if (defined[k] !== undefined && defined[k] !== saved[k]) {
-        throw new Error(`--${kebab(k)}: the run being resumed was trained with ${String(saved[k])}, got ${String(defined[k])}`);
+      const was = saved[k] ?? defaultOptions(saved.task)[k]; // a run saved before the option existed had its default
+      if (defined[k] !== undefined && defined[k] !== was) {
+        throw new Error(`--${kebab(k)}: the run being resumed was trained with ${String(was)}, got ${String(defined[k])}`);
       }
     }
   }

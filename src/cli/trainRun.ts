@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { createMambaLM, selectBackend } from '../node';
+import { selectBackend } from '../node';
+import { buildTrainModel, describeArch } from './trainModel';
 import { Rng } from '../tasks/rng';
 import type { Task } from '../tasks/types';
 import {
@@ -76,22 +77,13 @@ export class TrainRun {
       run.lastEval = saved.lastEval;
       log(`resumed ${out} at step ${run.step} of ${o.steps}`);
     } else {
-      const model = createMambaLM({
-        vocabSize: task.vocabSize,
-        dModel: o.dModel,
-        nLayers: o.nLayers,
-        dState: o.dState,
-        expandFactor: o.expand,
-        dConv: o.dConv,
-        scanMode: o.scanMode,
-        seed: o.seed,
-      });
+      const model = buildTrainModel(o, task.vocabSize);
       run = new TrainRun(o, task, model, optimizer, new Rng(o.seed));
     }
     run.releaseOut = release;
     const metadata = tokenizerMetadata(o);
     if (metadata) run.model.setUserDefinedMetadata(metadata); // saved in model.json: `generate` samples it as text
-    log(`model: D=${o.dModel}, ${o.nLayers} layers, N=${o.dState}, E=${o.expand}, ${run.model.countParams()} parameters; batch ${o.batch}, lr ${o.lr}, ${o.steps} steps`);
+    log(`model: ${describeArch(o)}, D=${o.dModel}, ${o.nLayers} layers, N=${o.dState}, E=${o.expand}, ${run.model.countParams()} parameters; batch ${o.batch}, lr ${o.lr}, ${o.steps} steps`);
     return run;
   }
 

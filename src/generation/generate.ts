@@ -6,8 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { MambaLM } from '../layers/mambaLM';
-import { Mamba2LM } from '../layers/mamba2/mamba2LM';
+import { LMBase } from '../layers/lmBase';
+import type { MambaLM } from '../layers/mambaLM';
+import type { Mamba2LM } from '../layers/mamba2/mamba2LM';
 import { Rng } from '../tasks/rng';
 import { argmax, checkSamplingOptions, sampleToken, SamplingOptions } from './sampling';
 import { DecodingLM, fusedSource, tfjsSource } from './stepSource';
@@ -17,7 +18,7 @@ import { usesFusedDecode } from './fusedDecode';
 
 /** The MambaLM or Mamba2LM layer of a model. */
 function findLM(model: LayersModel): DecodingLM {
-  const lm = model.layers.find((l) => l instanceof MambaLM || l instanceof Mamba2LM);
+  const lm = model.layers.find((l) => l instanceof LMBase);
   if (!lm) throw new Error(`generate: expected a model containing a MambaLM or Mamba2LM layer, got layers [${model.layers.map((l) => l.getClassName())}]`);
   return lm as unknown as DecodingLM;
 }
@@ -133,7 +134,7 @@ function decodingRule(o: GenerateOptions, lm: DecodingLM): SamplingOptions | 'gr
 export async function generate(
   model: LayersModel | MambaLM | Mamba2LM, prompt: number[][] | tf.Tensor2D, options: GenerateOptions,
 ): Promise<GenerateResult> {
-  const lm = model instanceof MambaLM || model instanceof Mamba2LM ? (model as unknown as DecodingLM) : findLM(model);
+  const lm = model instanceof LMBase ? (model as unknown as DecodingLM) : findLM(model);
   const { maxNewTokens } = options;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
     throw new Error(`generate: expected maxNewTokens to be a non-negative integer, got ${maxNewTokens}`);

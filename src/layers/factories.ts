@@ -2,6 +2,7 @@
  * Factory functions in the style of tf.layers.*, and a ready-made functional MambaLM model.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { findLayer, lmModel } from './lmBase';
 import { RMSNorm, RMSNormArgs } from './rmsNorm';
 import { MambaBlock, MambaBlockArgs } from './mambaBlock';
 import { ResidualBlock, ResidualBlockArgs } from './residualBlock';
@@ -38,16 +39,11 @@ export function mambaLMLayer(args: MambaLMArgs): MambaLM {
  * Compile it with `lmLoss` and fit it on targets (B, L, 1).
  */
 export function createMambaLM(args: MambaLMArgs): tfl.LayersModel {
-  const ids = tfl.input({ shape: [null], dtype: 'int32', name: 'input_ids' });
-  const lm = new MambaLM({ ...args, name: args.name ?? 'mamba_lm' });
-  const logits = lm.apply(ids) as tfl.SymbolicTensor;
-  return tfl.model({ inputs: ids, outputs: logits, name: 'MambaLMModel' });
+  return lmModel(new MambaLM({ ...args, name: args.name ?? 'mamba_lm' }), 'MambaLMModel');
 }
 
 /** The MambaLM layer inside a model made by createMambaLM or loaded from one. */
 export function findMambaLM(model: tfl.LayersModel): MambaLM {
-  const lm = model.layers.find((l): l is MambaLM => l instanceof MambaLM);
-  if (!lm) throw new Error(`expected a model containing a MambaLM layer, got layers [${model.layers.map((l) => l.getClassName())}]`);
-  return lm;
+  return findLayer(model, MambaLM);
 }
 

@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import '../../src/node';
-import { buildProgram } from '../../src/cli/main';
+import { cli } from '../helpers/cliRun';
 import { runGenerateCommand, tokenIds } from '../../src/cli/generateCommand';
 import { ByteTokenizer } from '../../src/generation/byteTokenizer';
 import { generate } from '../../src/generation/generate';
@@ -20,25 +20,6 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'train-text-'));
 const data = path.join(root, 'corpus.txt');
 const out = path.join(root, 'text');
 const trainLines: string[] = [];
-
-/** Runs argv through the real program, returning what it wrote to stdout (console.log and process.stdout). */
-async function cli(argv: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
-    chunks.push(`${a.join(' ')}\n`);
-  });
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation((t: string | Uint8Array) => {
-    chunks.push(String(t));
-    return true;
-  });
-  try {
-    await buildProgram().exitOverride().parseAsync(['node', 'mamba-tfjs', ...argv]);
-  } finally {
-    log.mockRestore();
-    write.mockRestore();
-  }
-  return chunks.join('');
-}
 
 beforeAll(async () => {
   const text = 'The cat sat on the mat. Die Katze saß auf der Matte. 猫がマットに座った。\n';

@@ -18,7 +18,7 @@ function filesUnder(dir: string): string[] {
 }
 
 /** The docs checked for stale paths (docs/mutation.md records a past run at a named commit, so it keeps its paths). */
-const DOCS = ['README.md', 'docs/architecture.md', 'docs/limits.md', 'docs/parallel-scan.md', 'docs/generation.md', 'examples/README.md'];
+const DOCS = ['README.md', 'docs/architecture.md', 'docs/limits.md', 'docs/parallel-scan.md', 'docs/mamba2-ssd.md', 'docs/generation.md', 'examples/README.md'];
 
 test("README's Layout table has one row per src/ folder that holds files", () => {
   const readme = read('README.md');

@@ -54,13 +54,12 @@ export function mamba2ArgsFromConfig(c: Json, file: string): Mamba2CheckpointCon
     if (Array.isArray(c.attn_layer_idx) && c.attn_layer_idx.length) throw new Error(`${file}: expected no attention layers, got attn_layer_idx ${describe(c.attn_layer_idx)}`);
     if (c.rms_norm === false) throw new Error(`${file}: expected rms_norm true, got false`);
     const nGroups = int(ssm, 'ngroups', where, 1);
-    // Porting note: mamba_ssm's Mamba2 normalizes the gated output per group; we (as HF) over all channels, the
-    // same when ngroups is 1 (every released checkpoint).
-    if (nGroups !== 1) throw new Error(`${where}: expected ngroups 1 (per-group gated norm is not supported), got ${nGroups}`);
+    // Porting note: mamba_ssm's Mamba2 normalizes the gated output per group of B and C (HF over all channels):
+    // normGroups = ngroups (the same as HF's when ngroups is 1, as in every released checkpoint).
     if (ssm.norm_before_gate === true) throw new Error(`${where}: expected norm_before_gate false, got true`);
     args = {
       dModel: int(c, 'd_model', file), nLayers: int(c, 'n_layer', file), dState: int(ssm, 'd_state', where, 128),
-      headDim: int(ssm, 'headdim', where, 64), nGroups, expandFactor: int(ssm, 'expand', where, 2), dConv: int(ssm, 'd_conv', where, 4),
+      headDim: int(ssm, 'headdim', where, 64), nGroups, ...(nGroups !== 1 ? { normGroups: nGroups } : {}), expandFactor: int(ssm, 'expand', where, 2), dConv: int(ssm, 'd_conv', where, 4),
       chunkSize: int(ssm, 'chunk_size', where, 256), ...limits(ssm, 'dt_limit', where), normEps: positive(c, 'norm_epsilon', file, 1e-5),
       bias: bool(ssm, 'bias', where, false), convBias: bool(ssm, 'conv_bias', where, true), vocabSize: int(c, 'vocab_size', file),
       padVocabSizeMultiple: int(c, 'pad_vocab_size_multiple', file, 16), tieEmbeddings: bool(c, 'tie_embeddings', file, true),

@@ -50,7 +50,7 @@ const NUMBERS: [string, keyof Mamba2LMArgs][] = [
   ['vocab_size', 'vocabSize'], ['pad_vocab_size_multiple', 'padVocabSizeMultiple'], ['d_model', 'dModel'], ['n_layers', 'nLayers'],
   ['d_state', 'dState'], ['head_dim', 'headDim'], ['n_groups', 'nGroups'], ['expand_factor', 'expandFactor'], ['d_conv', 'dConv'],
   ['chunk_size', 'chunkSize'], ['dt_min', 'dtMin'], ['dt_max', 'dtMax'], ['dt_init_floor', 'dtInitFloor'],
-  ['dt_limit_min', 'dtLimitMin'], ['dt_limit_max', 'dtLimitMax'], ['norm_eps', 'normEps'],
+  ['dt_limit_min', 'dtLimitMin'], ['dt_limit_max', 'dtLimitMax'], ['norm_eps', 'normEps'], ['norm_groups', 'normGroups'],
 ];
 const BOOLEANS: [string, keyof Mamba2LMArgs][] = [['bias', 'bias'], ['conv_bias', 'convBias'], ['tie_embeddings', 'tieEmbeddings']];
 
@@ -79,6 +79,10 @@ export function mamba2LMArgsFromTopology(topology: unknown, file: string): Mamba
  */
 export function mamba2HfConfigJson(args: Mamba2LMArgs): string {
   const c = resolveMamba2Config(args);
+  if (c.normGroups !== 1) {
+    // HF's Mamba2 has no per-group gated norm: the exported model would compute something else.
+    throw new Error(`export-hf: expected a Mamba-2 model with normGroups 1 (HF's Mamba2 normalizes over all channels), got normGroups ${c.normGroups} (a state-spaces checkpoint with ngroups ${c.nGroups})`);
+  }
   const config: Record<string, unknown> = {
     architectures: ['Mamba2ForCausalLM'], model_type: 'mamba2',
     vocab_size: paddedVocabSize(args.vocabSize, args.padVocabSizeMultiple ?? 16), hidden_size: c.dModel,

@@ -33,6 +33,11 @@ export interface Mamba2Config {
   dtLimitMax?: number;
   /** Epsilon of the RMS norms (default 1e-5). */
   normEps?: number;
+  /**
+   * Groups of the gated RMS norm: each normalizes ED / normGroups channels (default 1: all ED, as HF transformers'
+   * Mamba2). mamba_ssm's Mamba2 (the original state-spaces layout) normalizes per group of B and C: ngroups.
+   */
+  normGroups?: number;
   /** Bias on in_proj and out_proj (default false). */
   bias?: boolean;
   /** Bias on the conv (default true). */
@@ -94,6 +99,8 @@ export function resolveMamba2Config(c: Mamba2Config): ResolvedMamba2Config {
   const weightInit = c.weightInit ?? 'paper';
   if (weightInit !== 'paper' && weightInit !== 'zeros') throw new Error(`Mamba2 config: expected weightInit 'paper' or 'zeros', got ${JSON.stringify(weightInit)}`);
   const positive = (x: number) => x > 0 && Number.isFinite(x);
+  const normGroups = posInt(c.normGroups ?? 1, 'normGroups');
+  if (dInner % normGroups !== 0) throw new Error(`Mamba2 config: expected normGroups to divide expandFactor·dModel = ${dInner}, got ${normGroups}`);
   const dtLimitMin = num(c.dtLimitMin ?? 0, 'dtLimitMin', (x) => x >= 0 && Number.isFinite(x), 'a finite number ≥ 0');
   return {
     dModel, nLayers: posInt(c.nLayers, 'nLayers'), dState, headDim, nGroups, expandFactor,
@@ -101,7 +108,7 @@ export function resolveMamba2Config(c: Mamba2Config): ResolvedMamba2Config {
     dtMin: num(c.dtMin ?? 0.001, 'dtMin', positive, 'positive'), dtMax: num(c.dtMax ?? 0.1, 'dtMax', positive, 'positive'),
     dtInitFloor: num(c.dtInitFloor ?? 1e-4, 'dtInitFloor', positive, 'positive'),
     dtLimitMin, dtLimitMax: num(c.dtLimitMax ?? Infinity, 'dtLimitMax', (x) => x > dtLimitMin, `above dtLimitMin ${dtLimitMin}`),
-    normEps: num(c.normEps ?? 1e-5, 'normEps', positive, 'positive'), bias: bool(c.bias, false, 'bias'),
+    normEps: num(c.normEps ?? 1e-5, 'normEps', positive, 'positive'), normGroups, bias: bool(c.bias, false, 'bias'),
     convBias: bool(c.convBias, true, 'convBias'), scanMode, seed: c.seed, weightInit,
     dInner, nHeads, convDim: dInner + 2 * nGroups * dState,
   };
@@ -116,6 +123,7 @@ export function mamba2ConfigForSave(c: ResolvedMamba2Config): Record<string, num
     scanMode: c.scanMode,
   };
   if (Number.isFinite(c.dtLimitMax)) out.dtLimitMax = c.dtLimitMax;
+  if (c.normGroups !== 1) out.normGroups = c.normGroups; // written only when grouped: older configs stay as they were
   if (c.seed != null) out.seed = c.seed;
   if (c.weightInit === 'zeros') out.weightInit = 'zeros';
   return out;

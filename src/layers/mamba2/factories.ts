@@ -2,6 +2,7 @@
  * Mamba-2 factories in the style of tf.layers.*, and a ready-made functional Mamba2LM model.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { findLayer, lmModel } from '../lmBase';
 import { Mamba2, Mamba2Args } from './mamba2';
 import { Mamba2Block, Mamba2BlockArgs } from './mamba2Block';
 import { Mamba2LM, Mamba2LMArgs } from './mamba2LM';
@@ -21,15 +22,10 @@ export function mamba2Block(args: Mamba2BlockArgs): Mamba2Block {
  * and fit it on targets (B, L, 1).
  */
 export function createMamba2LM(args: Mamba2LMArgs): tfl.LayersModel {
-  const ids = tfl.input({ shape: [null], dtype: 'int32', name: 'input_ids' });
-  const lm = new Mamba2LM({ ...args, name: args.name ?? 'mamba2_lm' });
-  const logits = lm.apply(ids) as tfl.SymbolicTensor;
-  return tfl.model({ inputs: ids, outputs: logits, name: 'Mamba2LMModel' });
+  return lmModel(new Mamba2LM({ ...args, name: args.name ?? 'mamba2_lm' }), 'Mamba2LMModel');
 }
 
 /** The Mamba2LM layer inside a model made by createMamba2LM or loaded from one. */
 export function findMamba2LM(model: tfl.LayersModel): Mamba2LM {
-  const lm = model.layers.find((l): l is Mamba2LM => l instanceof Mamba2LM);
-  if (!lm) throw new Error(`expected a model containing a Mamba2LM layer, got layers [${model.layers.map((l) => l.getClassName())}]`);
-  return lm;
+  return findLayer(model, Mamba2LM);
 }

@@ -6,8 +6,8 @@
  * Shape letters: B batch, L length, D model width, ED = E·D inner channels, H heads, P head dim (ED = H·P),
  * G groups, N state size, K conv width, CD = ED + 2·G·N conv channels.
  *
- * Porting note: HF's Mamba2 normalizes the gated output over all ED channels (as here); mamba_ssm normalizes per
- * group when ngroups > 1. Every released mamba2 checkpoint has ngroups 1, where the two agree.
+ * Porting note: HF's Mamba2 normalizes the gated output over all ED channels (normGroups 1, the default); mamba_ssm
+ * normalizes per group when ngroups > 1 (normGroups = ngroups, set when converting the original layout).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { serialization } from '@tensorflow/tfjs-core';
@@ -23,6 +23,7 @@ import { softplus } from '../../ops/activations/softplus';
 import { causalConv } from '../../ops/conv/causalConv';
 import { convStep, convTail } from '../../ops/conv/convState';
 import { ssd, ssdStep } from '../../ops/ssd/ssd';
+import { gatedRmsNorm } from '../../ops/norm/gatedRms';
 import { checkLastDim } from '../validate';
 
 /** Arguments of a {@link Mamba2Block}: a Mamba-2 config and the layer name. */
@@ -111,10 +112,9 @@ export class Mamba2Block extends layers.Layer {
     };
   }
 
-  /** RMSNorm(y · silu(z)) · norm.weight over ED, then out_proj: y, z (B, L, ED) → (B, L, D). */
+  /** RMSNorm(y · silu(z)) · norm.weight over ED (or per norm group), then out_proj: y, z (B, L, ED) → (B, L, D). */
   private gateOut(y: tf.Tensor, z: tf.Tensor): tf.Tensor {
-    const g = tf.mul(y, silu(z)); // (B, L, ED)
-    const normed = tf.mul(tf.mul(g, tf.rsqrt(tf.add(tf.mean(tf.square(g), -1, true), this.config.normEps))), this.w.norm.read()); // (B, L, ED)
+    const normed = gatedRmsNorm(y, z, this.w.norm.read(), this.config.normEps, this.config.normGroups); // (B, L, ED)
     return linear(normed, this.w.outProj.read(), this.w.outProjBias?.read()); // (B, L, D)
   }
 
