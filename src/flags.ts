@@ -14,6 +14,7 @@
  * | MAMBA_TFJS_WEBGPU_SCAN_MODE | chunked, sequential | chunked | the WGSL scan's algorithm |
  * | MAMBA_TFJS_WEBGPU_SCAN_CHUNK | 1 … 64 | 32 | chunk length T of the chunked WGSL scan |
  * | MAMBA_TFJS_WEBGPU_SCAN_UNROLL | true, false | false | unroll the WGSL state loops |
+ * | MAMBA_TFJS_THREADS | 0, 1, 2, … | 0 | threads of the CPU kernels and of tfjs's wasm backend in Node (0: one per core; 1: single-threaded; browsers: 1) |
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -53,10 +54,13 @@ export const WEBGPU_SCAN_CHUNK_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_CHUNK';
 /** Flag: unroll the WGSL state loops (default false). */
 export const WEBGPU_SCAN_UNROLL_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_UNROLL';
 
+/** Flag: threads of the CPU kernels and of tfjs's wasm backend in Node (0 = one per core, 1 = single-threaded). */
+export const THREADS_FLAG = 'MAMBA_TFJS_THREADS';
+
 /** Every flag name, in the table's order. */
 export const FLAGS = [
   BACKEND_FLAG, FUSED_BLOCK_FLAG, RECOMPUTE_FLAG, SCAN_IMPL_FLAG,
-  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG,
+  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG, THREADS_FLAG,
 ] as const;
 
 /** Values of MAMBA_TFJS_RECOMPUTE. */
@@ -97,6 +101,9 @@ register(WEBGPU_SCAN_CHUNK_FLAG, () => Number(envVar(WEBGPU_SCAN_CHUNK_FLAG) ?? 
   }
 });
 register(WEBGPU_SCAN_UNROLL_FLAG, () => envBool(WEBGPU_SCAN_UNROLL_FLAG, false), oneOf(WEBGPU_SCAN_UNROLL_FLAG, [true, false]));
+register(THREADS_FLAG, () => Number(envVar(THREADS_FLAG) ?? 0), (v) => {
+  if (!Number.isInteger(v) || (v as number) < 0) throw new Error(`${THREADS_FLAG}: expected an integer >= 0, got ${String(v)}`);
+});
 
 /** MAMBA_TFJS_FUSED_BLOCK. */
 export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
@@ -104,6 +111,8 @@ export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
 export const recomputePolicy = (): RecomputePolicy => String(ENV.get(RECOMPUTE_FLAG)) as RecomputePolicy;
 /** MAMBA_TFJS_SCAN_IMPL. */
 export const scanImpl = (): ScanImpl => ENV.get(SCAN_IMPL_FLAG) as ScanImpl;
+/** MAMBA_TFJS_THREADS (0 = one per core). */
+export const threadsFlag = (): number => ENV.getNumber(THREADS_FLAG);
 /** MAMBA_TFJS_BACKEND ('' when unset). */
 export const backendFlag = (): string => String(ENV.get(BACKEND_FLAG));
 /** The WGSL scan's settings: MAMBA_TFJS_WEBGPU_SCAN_MODE, _CHUNK and _UNROLL. */

@@ -1,0 +1,106 @@
+/**
+ * Benchmark: one core against every core, for a train step of Mamba(64, 2 layers, dState 16), B 4, L 256 and 1024,
+ * with Adam, on wasm (the settings of trainStep.js (b)).
+ *
+ * The machine is shared, so the two runs are interleaved: processes alternate A B A B … (A: MAMBA_TFJS_THREADS=1,
+ * everything on one thread; B: the default, tfjs's threaded wasm build and the SIMD kernels' worker pool, one
+ * thread per core), and inside each process the kernels' pool is switched off and on from step to step, which
+ * separates the two sources of speed: A-off = one thread, A-on = kernel pool only, B-off = tfjs threads only,
+ * B-on = every core. Prints medians and ranges over processes, the paired ratio every-core / one-thread per
+ * process pair, and the load average (1 min) around each process; writes benchmarks/results/threads.json.
+ *
+ * Usage: npm run build && node benchmarks/threads.js [--pairs 4] [--steps 7] [--threads 0]
+ */
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
+/** One process: timings of both pool settings, interleaved step by step, per length. */
+async function child() {
+  const { tf, mamba, median } = require('./lib');
+  await mamba.selectBackend('wasm');
+  const wasm = require('@tensorflow/tfjs-backend-wasm');
+  const base = tf.env().getNumber('MAMBA_TFJS_THREADS');
+  const steps = arg('steps', 7);
+  const out = { tfjsThreads: wasm.getThreadsCount(), lengths: {} };
+  for (const l of [256, 1024]) {
+    const layer = mamba.mambaLayer({ dModel: 64, nLayers: 2, dState: 16, scanMode: 'auto', seed: 1 });
+    const x = tf.randomNormal([4, l, 64], 0, 1, 'float32', 7);
+    tf.tidy(() => layer.apply(x));
+    const vars = layer.trainableWeights.map((w) => w.read());
+    const opt = tf.train.adam(1e-3);
+    const loss = () => tf.mean(tf.square(layer.call(x, {})));
+    const step = async () => {
+      const t0 = process.hrtime.bigint();
+      const cost = opt.minimize(loss, true, vars);
+      await cost.data();
+      cost.dispose();
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    const times = { off: [], on: [] };
+    const setPool = (on) => tf.env().set('MAMBA_TFJS_THREADS', on ? (base === 1 ? 0 : base) : 1);
+    for (const on of [false, true, false, true]) { setPool(on); await step(); } // warm-up, both pools started
+    for (let i = 0; i < steps; i++) {
+      for (const on of i % 2 ? [true, false] : [false, true]) {
+        setPool(on);
+        times[on ? 'on' : 'off'].push(await step());
+      }
+    }
+    setPool(false);
+    out.lengths[l] = { off: median(times.off), on: median(times.on), offAll: times.off, onAll: times.on };
+    opt.dispose();
+    x.dispose();
+    layer.dispose();
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+  process.exit(0);
+}
+
+const range = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function parent() {
+  const pairs = arg('pairs', 4);
+  const threads = String(arg('threads', 0));
+  const runs = [];
+  for (let p = 0; p < pairs; p++) {
+    for (const mode of p % 2 ? ['B', 'A'] : ['A', 'B']) {
+      const load0 = os.loadavg()[0];
+      const env = { ...process.env, MAMBA_TFJS_THREADS: mode === 'A' ? '1' : threads };
+      const r = spawnSync(process.execPath, [__filename, '--child', ...process.argv.slice(2)], { env, encoding: 'utf8', timeout: 600000 });
+      if (r.status !== 0) throw new Error(`child ${mode} failed: ${r.stderr || r.error}`);
+      const res = JSON.parse(r.stdout.trim().split('\n').pop());
+      runs.push({ pair: p, mode, load: [load0, os.loadavg()[0]], ...res });
+      console.error(`pair ${p} ${mode}: ` + Object.entries(res.lengths).map(([l, v]) => `L ${l} off ${v.off.toFixed(1)} on ${v.on.toFixed(1)}`).join(', ') + ` (load ${load0.toFixed(1)}→${os.loadavg()[0].toFixed(1)})`);
+    }
+  }
+  const summary = {};
+  for (const l of [256, 1024]) {
+    const A = runs.filter((r) => r.mode === 'A');
+    const B = runs.filter((r) => r.mode === 'B');
+    const col = (rs, k) => rs.map((r) => r.lengths[l][k]);
+    const ratios = A.map((a) => B.find((b) => b.pair === a.pair).lengths[l].on / a.lengths[l].off);
+    summary[l] = {
+      oneThread: col(A, 'off'), kernelPoolOnly: col(A, 'on'), tfjsThreadsOnly: col(B, 'off'), everyCore: col(B, 'on'), ratioEveryCoreToOne: ratios,
+    };
+    console.log(`L ${l}: one thread ${median(col(A, 'off')).toFixed(1)} ms (${range(col(A, 'off'))}), kernel pool only ${median(col(A, 'on')).toFixed(1)} (${range(col(A, 'on'))}), ` +
+      `tfjs threads only ${median(col(B, 'off')).toFixed(1)} (${range(col(B, 'off'))}), every core ${median(col(B, 'on')).toFixed(1)} (${range(col(B, 'on'))}); ` +
+      `every core / one thread ${median(ratios).toFixed(2)} (${range(ratios.map((x) => x * 100)).replace(/\.0/g, '')} %)`);
+  }
+  const loads = runs.flatMap((r) => r.load);
+  console.log(`load average (1 min) during the runs: ${range(loads)} on ${os.cpus().length} cores; tfjs threads in B: ${runs.find((r) => r.mode === 'B').tfjsThreads}`);
+  const file = path.join(__dirname, 'results', 'threads.json');
+  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine: require('./lib').machine(), pairs, summary, runs }, null, 1) + '\n');
+}
+
+if (process.argv.includes('--child')) child().catch((e) => { console.error(e); process.exit(1); });
+else parent();
