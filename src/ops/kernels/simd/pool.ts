@@ -33,17 +33,27 @@ export interface ThreadedWasmExports extends ScanWasmExports {
 /** Names of the exports a pool runs. */
 export type PoolFunction = 'scanForwardRange' | 'scanBackwardRange' | 'reducePartials' | 'convForwardRange' | 'convBackwardRange' | 'softplusArray';
 
+/** Work for the pool: one argument list per chunk, all of one length. */
+export interface PoolJob {
+  /** The arguments of each chunk (at most maxChunks chunks). */
+  chunks: number[][];
+  /** Argument `arg` of every chunk gets `stride` × the index of the thread that runs it added (per-thread scratch). */
+  perThread?: { arg: number; stride: number };
+}
+
 /** Threads running the threaded module's exports over one shared memory. */
 export interface SimdThreadPool {
   /** Threads, the calling one included. */
   readonly size: number;
   /** The calling thread's instance of the threaded module; its memory is the shared one. */
   readonly module: ThreadedWasmExports;
+  /** Most chunks one job may have. */
+  readonly maxChunks: number;
   /**
-   * Runs module[fn](...args[i]) on thread i for every i < args.length (thread 0 is the caller) and returns when all
-   * are done; throws when one of them failed.
+   * Runs module[fn](...chunk) for every chunk of the job, the chunks taken in order by whichever thread is free
+   * (the caller among them; thread indices 0 … size − 1), and returns when all are done; throws when one failed.
    */
-  run(fn: PoolFunction, args: number[][]): void;
+  run(fn: PoolFunction, job: PoolJob): void;
   /** Stops the threads. */
   dispose(): void;
 }
