@@ -2,11 +2,12 @@
  * Benchmark: one core against every core, for a train step of Mamba(64, 2 layers, dState 16), B 4, L 256 and 1024,
  * with Adam, on wasm (the settings of trainStep.js (b)).
  *
- * The machine is shared, so the two runs are interleaved: processes alternate A B A B … (A: MAMBA_TFJS_THREADS=1,
- * everything on one thread; B: the default, tfjs's threaded wasm build and the SIMD kernels' worker pool, one
- * thread per core), and inside each process the kernels' pool is switched off and on from step to step, which
+ * The machine is shared, so the two runs are interleaved: processes alternate A B A B … (A: MAMBA_TFJS_THREADS=1
+ * and MAMBA_TFJS_WASM_THREADS=1, everything on one thread; B: both 0 (or --threads n), tfjs's threaded wasm build
+ * and the SIMD kernels' worker pool, one thread per core), and inside each process the kernels' pool is switched off and on from step to step, which
  * separates the two sources of speed: A-off = one thread, A-on = kernel pool only, B-off = tfjs threads only,
- * B-on = every core. Prints medians and ranges over processes, the paired ratio every-core / one-thread per
+ * B-on = every core. Prints medians, fastest and ranges over processes (the fastest shows what the code reaches when
+ * the other loads leave the cores free), the paired ratio every-core / one-thread per
  * process pair, and the load average (1 min) around each process; writes benchmarks/results/threads.json.
  *
  * Usage: npm run build && node benchmarks/threads.js [--pairs 4] [--steps 7] [--threads 0]
@@ -75,7 +76,7 @@ function parent() {
   for (let p = 0; p < pairs; p++) {
     for (const mode of p % 2 ? ['B', 'A'] : ['A', 'B']) {
       const load0 = os.loadavg()[0];
-      const env = { ...process.env, MAMBA_TFJS_THREADS: mode === 'A' ? '1' : threads };
+      const env = { ...process.env, MAMBA_TFJS_THREADS: mode === 'A' ? '1' : threads, MAMBA_TFJS_WASM_THREADS: mode === 'A' ? '1' : threads };
       const r = spawnSync(process.execPath, [__filename, '--child', ...process.argv.slice(2)], { env, encoding: 'utf8', timeout: 600000 });
       if (r.status !== 0) throw new Error(`child ${mode} failed: ${r.stderr || r.error}`);
       const res = JSON.parse(r.stdout.trim().split('\n').pop());
@@ -88,13 +89,15 @@ function parent() {
     const A = runs.filter((r) => r.mode === 'A');
     const B = runs.filter((r) => r.mode === 'B');
     const col = (rs, k) => rs.map((r) => r.lengths[l][k]);
+    const fastest = (rs, k) => Math.min(...rs.flatMap((r) => r.lengths[l][`${k}All`]));
     const ratios = A.map((a) => B.find((b) => b.pair === a.pair).lengths[l].on / a.lengths[l].off);
     summary[l] = {
       oneThread: col(A, 'off'), kernelPoolOnly: col(A, 'on'), tfjsThreadsOnly: col(B, 'off'), everyCore: col(B, 'on'), ratioEveryCoreToOne: ratios,
     };
-    console.log(`L ${l}: one thread ${median(col(A, 'off')).toFixed(1)} ms (${range(col(A, 'off'))}), kernel pool only ${median(col(A, 'on')).toFixed(1)} (${range(col(A, 'on'))}), ` +
-      `tfjs threads only ${median(col(B, 'off')).toFixed(1)} (${range(col(B, 'off'))}), every core ${median(col(B, 'on')).toFixed(1)} (${range(col(B, 'on'))}); ` +
-      `every core / one thread ${median(ratios).toFixed(2)} (${range(ratios.map((x) => x * 100)).replace(/\.0/g, '')} %)`);
+    const cell = (rs, k) => `${median(col(rs, k)).toFixed(1)} ms (${range(col(rs, k))}; fastest step ${fastest(rs, k).toFixed(1)})`;
+    summary[l].fastest = { oneThread: fastest(A, 'off'), kernelPoolOnly: fastest(A, 'on'), tfjsThreadsOnly: fastest(B, 'off'), everyCore: fastest(B, 'on') };
+    console.log(`L ${l}: one thread ${cell(A, 'off')}, kernel pool only ${cell(A, 'on')}, tfjs threads only ${cell(B, 'off')}, every core ${cell(B, 'on')}; ` +
+      `every core / one thread: median of pairs ${median(ratios).toFixed(2)} (${range(ratios)}), fastest steps ${(fastest(B, 'on') / fastest(A, 'off')).toFixed(2)}`);
   }
   const loads = runs.flatMap((r) => r.load);
   console.log(`load average (1 min) during the runs: ${range(loads)} on ${os.cpus().length} cores; tfjs threads in B: ${runs.find((r) => r.mode === 'B').tfjsThreads}`);

@@ -14,7 +14,8 @@
  * | MAMBA_TFJS_WEBGPU_SCAN_MODE | chunked, sequential | chunked | the WGSL scan's algorithm |
  * | MAMBA_TFJS_WEBGPU_SCAN_CHUNK | 1 … 64 | 32 | chunk length T of the chunked WGSL scan |
  * | MAMBA_TFJS_WEBGPU_SCAN_UNROLL | true, false | false | unroll the WGSL state loops |
- * | MAMBA_TFJS_THREADS | 0, 1, 2, … | 0 | threads of the CPU kernels and of tfjs's wasm backend in Node (0: one per core; 1: single-threaded; browsers: 1) |
+ * | MAMBA_TFJS_THREADS | 0, 1, 2, … | 0 | Node: threads of the SIMD scan / conv / softplus kernels (0: one per core; 1: single-threaded; browsers: 1) |
+ * | MAMBA_TFJS_WASM_THREADS | 0, 1, 2, … | 1 | Node: threads of tfjs's wasm backend (its threaded build; 0: one per core), read when the backend starts |
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -54,13 +55,15 @@ export const WEBGPU_SCAN_CHUNK_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_CHUNK';
 /** Flag: unroll the WGSL state loops (default false). */
 export const WEBGPU_SCAN_UNROLL_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_UNROLL';
 
-/** Flag: threads of the CPU kernels and of tfjs's wasm backend in Node (0 = one per core, 1 = single-threaded). */
+/** Flag: threads of the SIMD kernels in Node (0 = one per core, 1 = single-threaded). */
 export const THREADS_FLAG = 'MAMBA_TFJS_THREADS';
+/** Flag: threads of tfjs's wasm backend in Node (its threaded build; 0 = one per core, 1 = the default build). */
+export const WASM_THREADS_FLAG = 'MAMBA_TFJS_WASM_THREADS';
 
 /** Every flag name, in the table's order. */
 export const FLAGS = [
   BACKEND_FLAG, FUSED_BLOCK_FLAG, RECOMPUTE_FLAG, SCAN_IMPL_FLAG,
-  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG, THREADS_FLAG,
+  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG, THREADS_FLAG, WASM_THREADS_FLAG,
 ] as const;
 
 /** Values of MAMBA_TFJS_RECOMPUTE. */
@@ -101,9 +104,12 @@ register(WEBGPU_SCAN_CHUNK_FLAG, () => Number(envVar(WEBGPU_SCAN_CHUNK_FLAG) ?? 
   }
 });
 register(WEBGPU_SCAN_UNROLL_FLAG, () => envBool(WEBGPU_SCAN_UNROLL_FLAG, false), oneOf(WEBGPU_SCAN_UNROLL_FLAG, [true, false]));
-register(THREADS_FLAG, () => Number(envVar(THREADS_FLAG) ?? 0), (v) => {
-  if (!Number.isInteger(v) || (v as number) < 0) throw new Error(`${THREADS_FLAG}: expected an integer >= 0, got ${String(v)}`);
-});
+/** Throws a one-line error unless `v` is an integer >= 0. */
+const count = (name: string) => (v: FlagValue) => {
+  if (!Number.isInteger(v) || (v as number) < 0) throw new Error(`${name}: expected an integer >= 0, got ${String(v)}`);
+};
+register(THREADS_FLAG, () => Number(envVar(THREADS_FLAG) ?? 0), count(THREADS_FLAG));
+register(WASM_THREADS_FLAG, () => Number(envVar(WASM_THREADS_FLAG) ?? 1), count(WASM_THREADS_FLAG));
 
 /** MAMBA_TFJS_FUSED_BLOCK. */
 export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
@@ -113,6 +119,8 @@ export const recomputePolicy = (): RecomputePolicy => String(ENV.get(RECOMPUTE_F
 export const scanImpl = (): ScanImpl => ENV.get(SCAN_IMPL_FLAG) as ScanImpl;
 /** MAMBA_TFJS_THREADS (0 = one per core). */
 export const threadsFlag = (): number => ENV.getNumber(THREADS_FLAG);
+/** MAMBA_TFJS_WASM_THREADS (0 = one per core). */
+export const wasmThreadsFlag = (): number => ENV.getNumber(WASM_THREADS_FLAG);
 /** MAMBA_TFJS_BACKEND ('' when unset). */
 export const backendFlag = (): string => String(ENV.get(BACKEND_FLAG));
 /** The WGSL scan's settings: MAMBA_TFJS_WEBGPU_SCAN_MODE, _CHUNK and _UNROLL. */

@@ -3,7 +3,10 @@
  * the same name, read with tf.env().get, and checked when set.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FLAGS, RECOMPUTE_FLAG, SCAN_IMPL_FLAG, THREADS_FLAG, WEBGPU_SCAN_CHUNK_FLAG, recomputePolicy, scanImpl, threadsFlag, webgpuScanTuning } from '../src/flags';
+import {
+  FLAGS, RECOMPUTE_FLAG, SCAN_IMPL_FLAG, THREADS_FLAG, WASM_THREADS_FLAG, WEBGPU_SCAN_CHUNK_FLAG, recomputePolicy, scanImpl, threadsFlag,
+  wasmThreadsFlag, webgpuScanTuning,
+} from '../src/flags';
 import { recomputesInBackward, setRecomputeInBackward } from '../src/ops/block/fusedBlock';
 import { setEnvFlag } from './helpers/flags';
 

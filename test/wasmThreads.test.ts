@@ -1,6 +1,6 @@
 /**
  * tfjs's threaded wasm build in Node (src/node/wasmThreads.ts), in child processes over the built package (dist/:
- * `npm run build` first): with MAMBA_TFJS_THREADS=2 the backend starts XNNPACK with 2 threads, a matmul equals the
+ * `npm run build` first): with MAMBA_TFJS_WASM_THREADS=2 the backend starts XNNPACK with 2 threads, a matmul equals the
  * single-threaded build's bit for bit (XNNPACK splits over output tiles, each summed as on one thread) and the cpu
  * backend's within float32 rounding, and the process exits on its own (the pthread workers hold no reference).
  */
@@ -14,7 +14,7 @@ const r = rng(3);
 const a = uniformArray(r, 256 * 128, -1, 1); // (256, 128)
 const b = uniformArray(r, 128 * 96, -1, 1); // (128, 96)
 
-/** Threads and matmul result of a fresh process on wasm with MAMBA_TFJS_THREADS = `threads`. */
+/** Threads and matmul result of a fresh process on wasm with MAMBA_TFJS_WASM_THREADS = `threads`. */
 function runChild(threads: string): { threads: number; c: number[] } {
   const program = `
     const tf = require('@tensorflow/tfjs-core');
@@ -27,12 +27,12 @@ function runChild(threads: string): { threads: number; c: number[] } {
     });`; // no process.exit: the child must end by itself
   const out = execFileSync(process.execPath, ['-e', program], {
     cwd: root, input: JSON.stringify([Array.from(a), Array.from(b)]), timeout: 90000,
-    env: { ...process.env, MAMBA_TFJS_THREADS: threads }, encoding: 'utf8',
+    env: { ...process.env, MAMBA_TFJS_WASM_THREADS: threads }, encoding: 'utf8',
   });
   return JSON.parse(out);
 }
 
-test('MAMBA_TFJS_THREADS=2 runs tfjs wasm on 2 threads with the single-threaded results, and the process ends', () => {
+test('MAMBA_TFJS_WASM_THREADS=2 runs tfjs wasm on 2 threads with the single-threaded results, and the process ends', () => {
   const two = runChild('2');
   const one = runChild('1');
   expect(two.threads).toBe(2);

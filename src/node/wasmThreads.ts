@@ -8,7 +8,8 @@
  *     (wasm-out/tfjs-backend-wasm-threaded-simd.js) instead.
  *  3. The thread count is capped at half the logical cores (it assumes two hyperthreads per core): os.cpus() reports
  *     twice the wanted count while the module starts.
- * The thread count is tfjs's setThreadsCount (MAMBA_TFJS_THREADS, 0 = one per available core). Emscripten still
+ * The thread count is tfjs's setThreadsCount (MAMBA_TFJS_WASM_THREADS, 0 = one per available core; the default 1
+ * keeps the single-threaded build: see README "Threads" for why). Emscripten still
  * starts its pool of 8 workers whatever the count. Any failure leaves the single-threaded build in place.
  */
 import * as tf from '@tensorflow/tfjs-core';
