@@ -10,7 +10,7 @@
 import { fusedScanBackwardFast, fusedScanForwardFast } from '../../src/ops/kernels/simd/scan';
 import { convBackwardFast, convForwardFast } from '../../src/ops/kernels/simd/conv';
 import { softplusInto } from '../../src/ops/kernels/simd/softplus';
-import { simdThreadPool } from '../../src/ops/kernels/simd/pool';
+import { simdThreadPool, splitRange } from '../../src/ops/kernels/simd/pool';
 import { loadScanWasm } from '../../src/ops/kernels/simd/module';
 import { THREADS_FLAG } from '../../src/flags';
 import { setEnvFlag } from '../helpers/flags';
@@ -58,6 +58,13 @@ function firstDifference(a: Float32Array, b: Float32Array): number {
 }
 
 afterAll(() => setEnvFlag(THREADS_FLAG, undefined));
+
+test('splitRange cuts [0, n) into even runs on multiples of the alignment, leaving out empty ones', () => {
+  expect(splitRange(40, 3, 16)).toEqual([[0, 16], [16, 32], [32, 40]]);
+  expect(splitRange(128, 4, 16)).toEqual([[0, 32], [32, 64], [64, 96], [96, 128]]);
+  expect(splitRange(10, 4, 4)).toEqual([[0, 4], [4, 8], [8, 10]]);
+  expect(splitRange(0, 2, 4)).toEqual([]);
+});
 
 describe('threaded SIMD kernels', () => {
   setEnvFlag(THREADS_FLAG, '1');
