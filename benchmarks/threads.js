@@ -10,7 +10,10 @@
  * the other loads leave the cores free), the paired ratio every-core / one-thread per
  * process pair, and the load average (1 min) around each process; writes benchmarks/results/threads.json.
  *
- * Usage: npm run build && node benchmarks/threads.js [--pairs 4] [--steps 7] [--threads 0]
+ * With --kernels instead: the SIMD kernels alone (scan forward, scan backward, conv backward, softplus at B 4,
+ * L 1024, ED 128, N 16), one thread against the pool, interleaved call by call; medians and fastest calls.
+ *
+ * Usage: npm run build && node benchmarks/threads.js [--pairs 4] [--steps 7] [--threads 0] | [--kernels [--reps 30]]
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -105,5 +108,45 @@ function parent() {
   fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine: require('./lib').machine(), pairs, summary, runs }, null, 1) + '\n');
 }
 
-if (process.argv.includes('--child')) child().catch((e) => { console.error(e); process.exit(1); });
+/** The kernels alone, pool off and on call by call. */
+function kernels() {
+  const { tf, median: med } = require('./lib');
+  const dist = (f) => require(path.join(__dirname, '..', 'dist', 'ops', 'kernels', 'simd', f));
+  const { fusedScanBackwardFast, fusedScanForwardFast } = dist('scan.js');
+  const { convBackwardFast } = dist('conv.js');
+  const { softplusInto } = dist('softplus.js');
+  const [B, L, ED, N, K] = [4, 1024, 128, 16, 4];
+  let seed = 1;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  const f = (n, g = rand) => Float32Array.from({ length: n }, g);
+  const x = f(B * L * ED), delta = f(B * L * ED, () => 0.01 + 0.05 * (rand() + 1)), A = f(ED * N, () => -1.5 + 0.5 * rand());
+  const Bm = f(B * L * N), Cm = f(B * L * N), D = f(ED), dy = f(B * L * ED), w = f(K * ED);
+  const out = [new Float32Array(B * L * ED), new Float32Array(K * ED), new Float32Array(ED)];
+  const jobs = {
+    'scan forward': () => fusedScanForwardFast(x, delta, A, Bm, Cm, D, { B, L, ED, N }),
+    'scan backward': () => fusedScanBackwardFast(x, delta, A, Bm, Cm, D, dy, { B, L, ED, N }),
+    'conv backward': () => convBackwardFast(x, w, dy, { B, L, ED, K }, ...out),
+    softplus: () => softplusInto(x, out[0]),
+  };
+  const threads = arg('threads', 0);
+  const reps = arg('reps', 30);
+  console.log(`B ${B}, L ${L}, ED ${ED}, N ${N}; pool of ${threads || os.availableParallelism()} threads; load ${os.loadavg()[0].toFixed(1)}`);
+  for (const [name, fn] of Object.entries(jobs)) {
+    const t = { one: [], pool: [] };
+    for (let i = 0; i < reps + 2; i++) {
+      for (const k of i % 2 ? ['pool', 'one'] : ['one', 'pool']) {
+        tf.env().set('MAMBA_TFJS_THREADS', k === 'one' ? 1 : threads);
+        const t0 = process.hrtime.bigint();
+        fn();
+        if (i >= 2) t[k].push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    }
+    console.log(`${name}: one thread ${med(t.one).toFixed(2)} ms (fastest ${Math.min(...t.one).toFixed(2)}), pool ${med(t.pool).toFixed(2)} ms (fastest ${Math.min(...t.pool).toFixed(2)}); ratio ${(med(t.pool) / med(t.one)).toFixed(2)} (fastest ${(Math.min(...t.pool) / Math.min(...t.one)).toFixed(2)})`);
+  }
+  console.log(`load ${os.loadavg()[0].toFixed(1)}`);
+  process.exit(0);
+}
+
+if (process.argv.includes('--kernels')) kernels();
+else if (process.argv.includes('--child')) child().catch((e) => { console.error(e); process.exit(1); });
 else parent();
