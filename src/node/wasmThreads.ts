@@ -1,16 +1,18 @@
 /**
  * tfjs's threaded wasm build (tfjs-backend-wasm-threaded-simd.wasm: XNNPACK over a pthreads pool) made to run in
  * Node. tfjs 4.22 turns it off there (the flag WASM_HAS_MULTITHREAD_SUPPORT is false under IS_NODE, tfjs issue
- * #3830), for three reasons, each worked around here for the time of the backend's initialization only:
+ * #3830). Three obstacles, each worked around here while the backend initializes:
  *  1. Its pthread workers are created from a blob: URL, which Node's worker_threads does not load: the Worker
- *     class is replaced by one that runs the same worker program (wasm-out/…-threaded-simd.worker.js) with eval.
+ *     class is replaced by one that runs the same worker program (wasm-out/…-threaded-simd.worker.js) with eval
+ *     (Emscripten keeps that class for the workers it starts later, and its ref() holds no reference: a pthread of
+ *     XNNPACK's pool never ends, and would keep the process alive).
  *  2. Each worker then loads the Emscripten glue from a Blob: the 'load' message is pointed at the glue's file
  *     (wasm-out/tfjs-backend-wasm-threaded-simd.js) instead.
  *  3. The thread count is capped at half the logical cores (it assumes two hyperthreads per core): os.cpus() reports
  *     twice the wanted count while the module starts.
  * The thread count is tfjs's setThreadsCount (MAMBA_TFJS_WASM_THREADS, 0 = one per available core; the default 1
- * keeps the single-threaded build: see README "Threads" for why). Emscripten still
- * starts its pool of 8 workers whatever the count. Any failure leaves the single-threaded build in place.
+ * keeps the single-threaded build: README, "Threads (Node)", says why). Emscripten starts its pool of 8 workers
+ * whatever the count. If the threaded build fails to start, the single-threaded one starts instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'path';
@@ -76,6 +78,10 @@ export function enableWasmThreads(wasm: WasmPackage, threads: number): boolean {
     workerThreads.Worker = patchedWorker(Worker, workerSource, glue);
     os.cpus = () => Array.from({ length: 2 * threads }, () => cpus()[0]);
     try {
+      return await factory();
+    } catch {
+      // The threaded build did not start here: the single-threaded one instead.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       return await factory();
     } finally {
       workerThreads.Worker = Worker;
