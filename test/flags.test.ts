@@ -48,10 +48,15 @@ test('bad values are refused in one line naming the flag', () => {
   expect(() => tf.env().set(WEBGPU_SCAN_CHUNK_FLAG, 100)).toThrow(/MAMBA_TFJS_WEBGPU_SCAN_CHUNK: expected an integer in \[1, 64\], got 100/);
 });
 
-test('MAMBA_TFJS_THREADS: 0 (one per core) unless the variable says another; a negative or fractional count throws', () => {
+test('MAMBA_TFJS_THREADS: 0 (one per core) and MAMBA_TFJS_WASM_THREADS: 1 unless the variables say another; a negative or fractional count throws', () => {
+  setEnvFlag(THREADS_FLAG, undefined); // the jest setup sets 1
   expect(threadsFlag()).toBe(0);
+  expect(wasmThreadsFlag()).toBe(1);
+  setEnvFlag(WASM_THREADS_FLAG, '0');
+  expect(wasmThreadsFlag()).toBe(0);
   setEnvFlag(THREADS_FLAG, '3');
   expect(threadsFlag()).toBe(3);
   expect(() => tf.env().set(THREADS_FLAG, -1)).toThrow(/MAMBA_TFJS_THREADS: expected an integer >= 0, got -1/);
   expect(() => tf.env().set(THREADS_FLAG, 1.5)).toThrow(/got 1.5/);
+  expect(() => tf.env().set(WASM_THREADS_FLAG, -2)).toThrow(/MAMBA_TFJS_WASM_THREADS: expected an integer >= 0, got -2/);
 });
