@@ -8,7 +8,7 @@
  * separates the two sources of speed: A-off = one thread, A-on = kernel pool only, B-off = tfjs threads only,
  * B-on = every core. Prints medians, fastest and ranges over processes (the fastest shows what the code reaches when
  * the other loads leave the cores free), the paired ratio every-core / one-thread per
- * process pair, and the load average (1 min) around each process; writes benchmarks/results/threads.json.
+ * process pair, the load average (1 min) around each process and the cores actually free before it (freeCores); writes benchmarks/results/threads.json.
  *
  * With --kernels instead: the SIMD kernels alone (scan forward, scan backward, conv backward, softplus at B 4,
  * L 1024, ED 128, N 16), one thread against the pool, interleaved call by call; medians and fastest calls.
@@ -72,6 +72,31 @@ function median(xs) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/**
+ * How many cores this process can use now: the same busy loop run alone, then on every core at once (worker
+ * threads); cores × (time alone / time together). On an idle machine it is the core count; on a shared one less.
+ */
+function freeCores() {
+  const { Worker } = require('worker_threads');
+  const script = `const { workerData: { sab, i } } = require('worker_threads');
+    const ctl = new Int32Array(sab);
+    const t0 = process.hrtime.bigint(); let x = 0; for (let k = 0; k < 1e8; k++) x = (x + k * 7) % 1000003;
+    ctl[1 + i] = Number((process.hrtime.bigint() - t0) / 1000n) + (x < 0 ? 1 : 0);
+    Atomics.add(ctl, 0, 1); Atomics.notify(ctl, 0);`;
+  const run = (n) => {
+    const ctl = new Int32Array(new SharedArrayBuffer(4 * (n + 1)));
+    const ws = Array.from({ length: n }, (_, i) => new Worker(script, { eval: true, workerData: { sab: ctl.buffer, i } }));
+    let done;
+    while ((done = Atomics.load(ctl, 0)) < n) Atomics.wait(ctl, 0, done, 100);
+    ws.forEach((w) => w.terminate());
+    return Math.max(...ctl.subarray(1));
+  };
+  const n = os.availableParallelism();
+  const alone = run(1);
+  const together = run(n);
+  return +(n * Math.min(1, alone / together)).toFixed(2);
+}
+
 function parent() {
   const pairs = arg('pairs', 4);
   const threads = String(arg('threads', 0));
@@ -79,12 +104,13 @@ function parent() {
   for (let p = 0; p < pairs; p++) {
     for (const mode of p % 2 ? ['B', 'A'] : ['A', 'B']) {
       const load0 = os.loadavg()[0];
+      const free = freeCores();
       const env = { ...process.env, MAMBA_TFJS_THREADS: mode === 'A' ? '1' : threads, MAMBA_TFJS_WASM_THREADS: mode === 'A' ? '1' : threads };
       const r = spawnSync(process.execPath, [__filename, '--child', ...process.argv.slice(2)], { env, encoding: 'utf8', timeout: 600000 });
       if (r.status !== 0) throw new Error(`child ${mode} failed: ${r.stderr || r.error}`);
       const res = JSON.parse(r.stdout.trim().split('\n').pop());
-      runs.push({ pair: p, mode, load: [load0, os.loadavg()[0]], ...res });
-      console.error(`pair ${p} ${mode}: ` + Object.entries(res.lengths).map(([l, v]) => `L ${l} off ${v.off.toFixed(1)} on ${v.on.toFixed(1)}`).join(', ') + ` (load ${load0.toFixed(1)}→${os.loadavg()[0].toFixed(1)})`);
+      runs.push({ pair: p, mode, load: [load0, os.loadavg()[0]], freeCores: free, ...res });
+      console.error(`pair ${p} ${mode}: ` + Object.entries(res.lengths).map(([l, v]) => `L ${l} off ${v.off.toFixed(1)} on ${v.on.toFixed(1)}`).join(', ') + ` (load ${load0.toFixed(1)}→${os.loadavg()[0].toFixed(1)}, free cores before ${free})`);
     }
   }
   const summary = {};
@@ -103,7 +129,7 @@ function parent() {
       `every core / one thread: median of pairs ${median(ratios).toFixed(2)} (${range(ratios)}), fastest steps ${(fastest(B, 'on') / fastest(A, 'off')).toFixed(2)}`);
   }
   const loads = runs.flatMap((r) => r.load);
-  console.log(`load average (1 min) during the runs: ${range(loads)} on ${os.cpus().length} cores; tfjs threads in B: ${runs.find((r) => r.mode === 'B').tfjsThreads}`);
+  console.log(`load average (1 min) during the runs: ${range(loads)} on ${os.cpus().length} cores; free cores (busy loops alone vs on every core): ${range(runs.map((r) => r.freeCores)).replace(/(\d)0(?=\D|$)/g, '$1')}; tfjs threads in B: ${runs.find((r) => r.mode === 'B').tfjsThreads}`);
   const file = path.join(__dirname, 'results', 'threads.json');
   fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine: require('./lib').machine(), pairs, summary, runs }, null, 1) + '\n');
 }
@@ -130,7 +156,7 @@ function kernels() {
   };
   const threads = arg('threads', 0);
   const reps = arg('reps', 30);
-  console.log(`B ${B}, L ${L}, ED ${ED}, N ${N}; pool of ${threads || os.availableParallelism()} threads; load ${os.loadavg()[0].toFixed(1)}`);
+  console.log(`B ${B}, L ${L}, ED ${ED}, N ${N}; pool of ${threads || os.availableParallelism()} threads; load ${os.loadavg()[0].toFixed(1)}; free cores ${freeCores()}`);
   for (const [name, fn] of Object.entries(jobs)) {
     const t = { one: [], pool: [] };
     for (let i = 0; i < reps + 2; i++) {
@@ -143,7 +169,7 @@ function kernels() {
     }
     console.log(`${name}: one thread ${med(t.one).toFixed(2)} ms (fastest ${Math.min(...t.one).toFixed(2)}), pool ${med(t.pool).toFixed(2)} ms (fastest ${Math.min(...t.pool).toFixed(2)}); ratio ${(med(t.pool) / med(t.one)).toFixed(2)} (fastest ${(Math.min(...t.pool) / Math.min(...t.one)).toFixed(2)})`);
   }
-  console.log(`load ${os.loadavg()[0].toFixed(1)}`);
+  console.log(`load ${os.loadavg()[0].toFixed(1)}; free cores ${freeCores()}`);
   process.exit(0);
 }
 
