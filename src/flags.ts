@@ -15,6 +15,8 @@
  * | MAMBA_TFJS_WEBGPU_SCAN_MODE | chunked, sequential | chunked | the WGSL scan's algorithm |
  * | MAMBA_TFJS_WEBGPU_SCAN_CHUNK | 1 … 64 | 32 | chunk length T of the chunked WGSL scan |
  * | MAMBA_TFJS_WEBGPU_SCAN_UNROLL | true, false | false | unroll the WGSL state loops |
+ * | MAMBA_TFJS_THREADS | 0, 1, 2, … | 0 | Node: threads of the SIMD scan / conv / softplus kernels (0: one per core; 1: single-threaded; browsers: 1) |
+ * | MAMBA_TFJS_WASM_THREADS | 0, 1, 2, … | 1 | Node: threads of tfjs's wasm backend (its threaded build; 0: one per core), read when the backend starts |
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -58,10 +60,16 @@ export const WEBGPU_SCAN_UNROLL_FLAG = 'MAMBA_TFJS_WEBGPU_SCAN_UNROLL';
 /** Flag: on webgpu, generate() decodes MambaLM through the fused WGSL decoder (default true). */
 export const WEBGPU_FUSED_DECODE_FLAG = 'MAMBA_TFJS_WEBGPU_FUSED_DECODE';
 
+/** Flag: threads of the SIMD kernels in Node (0 = one per core, 1 = single-threaded). */
+export const THREADS_FLAG = 'MAMBA_TFJS_THREADS';
+/** Flag: threads of tfjs's wasm backend in Node (its threaded build; 0 = one per core, 1 = the default build). */
+export const WASM_THREADS_FLAG = 'MAMBA_TFJS_WASM_THREADS';
+
 /** Every flag name, in the table's order. */
 export const FLAGS = [
   BACKEND_FLAG, FUSED_BLOCK_FLAG, RECOMPUTE_FLAG, SCAN_IMPL_FLAG, SSD_MODE_FLAG,
-  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG, WEBGPU_FUSED_DECODE_FLAG,
+  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG, WEBGPU_FUSED_DECODE_FLAG, THREADS_FLAG,
+  WASM_THREADS_FLAG,
 ] as const;
 
 /** Values of MAMBA_TFJS_RECOMPUTE. */
@@ -107,6 +115,12 @@ register(WEBGPU_SCAN_CHUNK_FLAG, () => Number(envVar(WEBGPU_SCAN_CHUNK_FLAG) ?? 
 });
 register(WEBGPU_SCAN_UNROLL_FLAG, () => envBool(WEBGPU_SCAN_UNROLL_FLAG, false), oneOf(WEBGPU_SCAN_UNROLL_FLAG, [true, false]));
 register(WEBGPU_FUSED_DECODE_FLAG, () => envBool(WEBGPU_FUSED_DECODE_FLAG, true), oneOf(WEBGPU_FUSED_DECODE_FLAG, [true, false]));
+/** Throws a one-line error unless `v` is an integer >= 0. */
+const count = (name: string) => (v: FlagValue) => {
+  if (!Number.isInteger(v) || (v as number) < 0) throw new Error(`${name}: expected an integer >= 0, got ${String(v)}`);
+};
+register(THREADS_FLAG, () => Number(envVar(THREADS_FLAG) ?? 0), count(THREADS_FLAG));
+register(WASM_THREADS_FLAG, () => Number(envVar(WASM_THREADS_FLAG) ?? 1), count(WASM_THREADS_FLAG));
 
 /** MAMBA_TFJS_FUSED_BLOCK. */
 export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
@@ -118,6 +132,10 @@ export const scanImpl = (): ScanImpl => ENV.get(SCAN_IMPL_FLAG) as ScanImpl;
 export const ssdModeFlag = (): SsdModeFlag => ENV.get(SSD_MODE_FLAG) as SsdModeFlag;
 /** MAMBA_TFJS_WEBGPU_FUSED_DECODE. */
 export const webgpuFusedDecode = (): boolean => ENV.getBool(WEBGPU_FUSED_DECODE_FLAG);
+/** MAMBA_TFJS_THREADS (0 = one per core). */
+export const threadsFlag = (): number => ENV.getNumber(THREADS_FLAG);
+/** MAMBA_TFJS_WASM_THREADS (0 = one per core). */
+export const wasmThreadsFlag = (): number => ENV.getNumber(WASM_THREADS_FLAG);
 /** MAMBA_TFJS_BACKEND ('' when unset). */
 export const backendFlag = (): string => String(ENV.get(BACKEND_FLAG));
 /** The WGSL scan's settings: MAMBA_TFJS_WEBGPU_SCAN_MODE, _CHUNK and _UNROLL. */

@@ -3,7 +3,10 @@
  * the same name, read with tf.env().get, and checked when set.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FLAGS, RECOMPUTE_FLAG, SCAN_IMPL_FLAG, WEBGPU_SCAN_CHUNK_FLAG, recomputePolicy, scanImpl, webgpuScanTuning } from '../src/flags';
+import {
+  FLAGS, RECOMPUTE_FLAG, SCAN_IMPL_FLAG, THREADS_FLAG, WASM_THREADS_FLAG, WEBGPU_SCAN_CHUNK_FLAG, recomputePolicy, scanImpl, threadsFlag,
+  wasmThreadsFlag, webgpuScanTuning,
+} from '../src/flags';
 import { recomputesInBackward, setRecomputeInBackward } from '../src/ops/block/fusedBlock';
 import { setEnvFlag } from './helpers/flags';
 
@@ -43,4 +46,17 @@ test('MAMBA_TFJS_RECOMPUTE takes strings or booleans (tfjs parses ?tfjsflags=…
 test('bad values are refused in one line naming the flag', () => {
   expect(() => tf.env().set(SCAN_IMPL_FLAG, 'fast')).toThrow(/^MAMBA_TFJS_SCAN_IMPL: expected one of simd, js, got fast$/);
   expect(() => tf.env().set(WEBGPU_SCAN_CHUNK_FLAG, 100)).toThrow(/MAMBA_TFJS_WEBGPU_SCAN_CHUNK: expected an integer in \[1, 64\], got 100/);
+});
+
+test('MAMBA_TFJS_THREADS: 0 (one per core) and MAMBA_TFJS_WASM_THREADS: 1 unless the variables say another; a negative or fractional count throws', () => {
+  setEnvFlag(THREADS_FLAG, undefined); // the jest setup sets 1
+  expect(threadsFlag()).toBe(0);
+  expect(wasmThreadsFlag()).toBe(1);
+  setEnvFlag(WASM_THREADS_FLAG, '0');
+  expect(wasmThreadsFlag()).toBe(0);
+  setEnvFlag(THREADS_FLAG, '3');
+  expect(threadsFlag()).toBe(3);
+  expect(() => tf.env().set(THREADS_FLAG, -1)).toThrow(/MAMBA_TFJS_THREADS: expected an integer >= 0, got -1/);
+  expect(() => tf.env().set(THREADS_FLAG, 1.5)).toThrow(/got 1.5/);
+  expect(() => tf.env().set(WASM_THREADS_FLAG, -2)).toThrow(/MAMBA_TFJS_WASM_THREADS: expected an integer >= 0, got -2/);
 });

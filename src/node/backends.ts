@@ -1,10 +1,14 @@
 /**
  * The Node loader of optional backend packages (installed by the Node entry, src/node.ts, and the CLI): each is
- * required on demand, never at import. wasm gets its .wasm files' folder from the installed package; webgpu runs
- * through the `webgpu` package (Dawn) when there is no navigator.gpu.
+ * required on demand, never at import. wasm gets its .wasm files' folder from the installed package, and its threaded
+ * build when MAMBA_TFJS_WASM_THREADS is not 1 (./wasmThreads.ts); webgpu runs through the `webgpu` package (Dawn) when
+ * there is no navigator.gpu.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName, BackendPlatform } from '../backend';
+import { wasmThreadsFlag } from '../flags';
+import { availableCores } from './simdPool';
+import { enableWasmThreads } from './wasmThreads';
 
 /** require() that bundlers and tsc leave alone, for optional peers. */
 function optionalRequire(name: string): unknown {
@@ -18,10 +22,13 @@ async function load(name: BackendName): Promise<void> {
     if (name === 'cpu') {
       optionalRequire('@tensorflow/tfjs-backend-cpu'); // comes with @tensorflow/tfjs and with the wasm backend
     } else if (name === 'wasm') {
-      const wasm = optionalRequire('@tensorflow/tfjs-backend-wasm') as { setWasmPaths?: (p: string) => void };
+      const wasm = optionalRequire('@tensorflow/tfjs-backend-wasm') as { setWasmPaths?: (p: string) => void; setThreadsCount?: (n: number) => void };
       const path = optionalRequire('path') as typeof import('path');
       const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
       wasm.setWasmPaths?.(path.join(dir, 'dist') + path.sep);
+      // MAMBA_TFJS_WASM_THREADS: 1 (default) = the single-threaded build, tfjs's own choice in Node; 0 = one per core.
+      const threads = wasmThreadsFlag() || availableCores();
+      if (threads > 1) enableWasmThreads(wasm, threads);
     } else if (name === 'webgpu') {
       const g = globalThis as { navigator?: { gpu?: unknown } };
       if (!g.navigator?.gpu) {

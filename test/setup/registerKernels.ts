@@ -7,4 +7,7 @@
 import '@tensorflow/tfjs';
 import { setupNode } from '../../src/node/setup';
 
+// The suite runs on one thread per jest worker (the jest workers already take the cores); the tests of the worker
+// pool set MAMBA_TFJS_THREADS themselves.
+process.env.MAMBA_TFJS_THREADS ??= '1';
 setupNode(); // as the Node entry (src/node.ts) does: kernels, the file:// handler, the backend loader

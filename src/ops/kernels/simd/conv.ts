@@ -8,6 +8,7 @@
 import { ConvDims, convBackward, convForward } from '../js/convMath';
 import { activeScanModule } from './scan';
 import { Arena, ensureMemory, view } from './arena';
+import { convBackwardParallel, convBackwardParallelScratch, convForwardParallel, parallelPool } from './parallel';
 
 /** The module's conv exports (see asm/conv.ts). */
 interface ConvWasmExports {
@@ -35,7 +36,9 @@ export function convForwardFast(x: Float32Array, w: Float32Array, bias: Float32A
   view(buf, p.x, nE).set(x); // (B, L, ED)
   view(buf, p.w, d.K * d.ED).set(w); // (K, ED)
   view(buf, p.bias, d.ED).set(bias); // (ED)
-  m.convForward(p.x, p.w, p.bias, p.y, d.B, d.L, d.ED, d.K);
+  const pool = parallelPool(m, nE);
+  if (pool) convForwardParallel(pool, p, d.B, d.L, d.ED, d.K);
+  else m.convForward(p.x, p.w, p.bias, p.y, d.B, d.L, d.ED, d.K);
   y.set(view(buf, p.y, nE)); // (B, L, ED)
 }
 
@@ -48,14 +51,17 @@ export function convBackwardFast(
   const ar = m && new Arena(m.heapBase());
   const p = ar && m && {
     x: ar.f32(nE), w: ar.f32(d.K * d.ED), dy: ar.f32(nE), dx: ar.f32(nE), dw: ar.f32(d.K * d.ED), dbias: ar.f32(d.ED),
-    scratch: ar.bytes(m.convScratchBytes(d.ED, d.K)),
   };
+  const pool = parallelPool(m, nE);
+  const split = pool && ar && convBackwardParallelScratch(pool, ar, d.ED, d.K);
+  const scratch = !split && ar && m ? ar.bytes(m.convScratchBytes(d.ED, d.K)) : 0;
   if (!m || !ar || !p || !ensureMemory(m.memory, ar.end)) return convBackward(x, w, dy, d, dx, dw, dbias);
   const buf = m.memory.buffer;
   view(buf, p.x, nE).set(x); // (B, L, ED)
   view(buf, p.w, d.K * d.ED).set(w); // (K, ED)
   view(buf, p.dy, nE).set(dy); // (B, L, ED)
-  m.convBackward(p.x, p.w, p.dy, p.dx, p.dw, p.dbias, p.scratch, d.B, d.L, d.ED, d.K);
+  if (pool && split) convBackwardParallel(pool, p, split, d.B, d.L, d.ED, d.K);
+  else m.convBackward(p.x, p.w, p.dy, p.dx, p.dw, p.dbias, scratch, d.B, d.L, d.ED, d.K);
   dx.set(view(buf, p.dx, nE)); // (B, L, ED)
   dw.set(view(buf, p.dw, d.K * d.ED)); // (K, ED)
   dbias.set(view(buf, p.dbias, d.ED)); // (ED)

@@ -19,6 +19,8 @@ import { fusedScanBackward, fusedScanForward, FusedScanDims, FusedScanGrads } fr
 import { loadScanWasm, ScanWasmExports } from './module';
 import { Arena, ensureMemory, pad4, view } from './arena';
 import { scanImpl } from '../../../flags';
+import { simdThreadPool } from './pool';
+import { backwardParallelScratch, parallelPool, scanBackwardParallel, scanForwardParallel } from './parallel';
 
 /** Which implementation the fast functions run. */
 export type ScanKernelImpl = 'wasm-simd' | 'js';
@@ -29,9 +31,10 @@ function jsForced(): boolean {
   return scanImpl() === 'js';
 }
 
-/** The module to run on, or null for the JS path. */
+/** The module to run on (the thread pool's instance when there is a pool: ./pool.ts), or null for the JS path. */
 export function activeScanModule(): ScanWasmExports | null {
-  return jsForced() ? null : loadScanWasm();
+  if (jsForced()) return null;
+  return simdThreadPool()?.module ?? loadScanWasm();
 }
 
 /** 'wasm-simd' when the fast functions run the SIMD module, 'js' when they run ../js/scanMath.ts. */
@@ -105,7 +108,9 @@ export function fusedScanForwardFast(
   copyIn(view(buf, p.Bm, B * L * NP), Bm, B * L, N, NP); // (B, L, NP)
   copyIn(view(buf, p.Cm, B * L * NP), Cm, B * L, N, NP); // (B, L, NP)
   view(buf, p.D, ED).set(D);
-  wasm.scanForward(p.x, p.delta, p.A, p.Bm, p.Cm, p.D, p.y, p.h, B, L, ED, NP);
+  const pool = parallelPool(wasm, nE * NP);
+  if (pool) scanForwardParallel(pool, p, B, L, ED, NP);
+  else wasm.scanForward(p.x, p.delta, p.A, p.Bm, p.Cm, p.D, p.y, p.h, B, L, ED, NP);
   const y = out ?? new Float32Array(nE); // (B, L, ED)
   y.set(view(buf, p.y, nE));
   return y;
@@ -144,8 +149,10 @@ export function fusedScanBackwardFast(
   const p = {
     x: ar.f32(nE), delta: ar.f32(nE), A: ar.f32(ED * NP), Bm: ar.f32(nNP), Cm: ar.f32(nNP), D: ar.f32(ED), dy: ar.f32(nE),
     dx: ar.f32(nE), ddelta: ar.f32(nE), dA: ar.f32(ED * NP), dB: ar.f32(nNP), dC: ar.f32(nNP), dD: ar.f32(ED),
-    scratch: ar.bytes(wasm.backwardScratchBytes(L, ED, NP)),
   };
+  const pool = parallelPool(wasm, nE * NP);
+  const split = pool && backwardParallelScratch(pool, ar, B, L, ED, NP);
+  const scratch = split ? 0 : ar.bytes(wasm.backwardScratchBytes(L, ED, NP));
   if (!ensureMemory(wasm.memory, ar.end)) return fusedScanBackward(x, delta, A, Bm, Cm, D, dy, dims, out);
   const buf = wasm.memory.buffer;
   view(buf, p.x, nE).set(x);
@@ -155,9 +162,8 @@ export function fusedScanBackwardFast(
   copyIn(view(buf, p.Cm, nNP), Cm, B * L, N, NP); // (B, L, NP)
   view(buf, p.D, ED).set(D);
   view(buf, p.dy, nE).set(dy);
-  wasm.scanBackward(
-    p.x, p.delta, p.A, p.Bm, p.Cm, p.D, p.dy, p.dx, p.ddelta, p.dA, p.dB, p.dC, p.dD, p.scratch, B, L, ED, NP,
-  );
+  if (pool && split) scanBackwardParallel(pool, p, split, B, L, ED, NP);
+  else wasm.scanBackward(p.x, p.delta, p.A, p.Bm, p.Cm, p.D, p.dy, p.dx, p.ddelta, p.dA, p.dB, p.dC, p.dD, scratch, B, L, ED, NP);
   const g: FusedScanGrads = {
     dx: out.dx ?? new Float32Array(nE), // (B, L, ED)
     ddelta: out.ddelta ?? new Float32Array(nE), // (B, L, ED)

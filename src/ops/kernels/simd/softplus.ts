@@ -4,6 +4,7 @@
  */
 import { activeScanModule } from './scan';
 import { Arena, ensureMemory, view } from './arena';
+import { parallelPool, softplusParallel } from './parallel';
 
 interface SoftplusExports {
   memory: WebAssembly.Memory;
@@ -19,7 +20,9 @@ export function softplusInto(x: Float32Array, y: Float32Array): void {
   const p = ar && { x: ar.f32(n), y: ar.f32(n) };
   if (m && ar && p && n > 0 && typeof m.softplusArray === 'function' && ensureMemory(m.memory, ar.end)) {
     view(m.memory.buffer, p.x, n).set(x);
-    m.softplusArray(p.x, p.y, n);
+    const pool = parallelPool(m, n);
+    if (pool) softplusParallel(pool, p.x, p.y, n);
+    else m.softplusArray(p.x, p.y, n);
     y.set(view(m.memory.buffer, p.y, n));
     return;
   }

@@ -1,0 +1,106 @@
+/**
+ * The thread pool of the SIMD kernels, as the browser-safe core sees it: an interface and a setter. The Node entry
+ * (setupNode) installs a factory that starts worker_threads over one shared WebAssembly.Memory
+ * (src/node/simdPool.ts); elsewhere (browsers, where the main thread may not block on Atomics.wait) there is no
+ * factory and every kernel runs on the calling thread.
+ *
+ * Thread count: the flag MAMBA_TFJS_THREADS; 0 (the default) lets the factory pick (Node: one per core), 1 turns
+ * the pool off. Small problems run on the calling thread whatever the flag (see minParallelWork).
+ */
+import { threadsFlag } from '../../../flags';
+import type { ScanWasmExports } from './module';
+
+/** The threaded module's exports (asm/threaded.ts): the single-threaded ones plus the channel-range kernels. */
+export interface ThreadedWasmExports extends ScanWasmExports {
+  /** Forward scan over channels [e0, e1) (asm/scanRange.ts). */
+  scanForwardRange(...args: number[]): void;
+  /** Backward scan over channels [e0, e1), with float64 partials of dB and dC (asm/scanRange.ts). */
+  scanBackwardRange(...args: number[]): void;
+  /** Bytes of one range's backward scratch for (L, NP). */
+  rangeScratchBytes(L: number, NP: number): number;
+  /** Sum of float64 partials into float32, over [i0, i1). */
+  reducePartials(dst: number, src: number, partBytes: number, parts: number, i0: number, i1: number): void;
+  /** Conv forward over channels [e0, e1) (asm/convRange.ts). */
+  convForwardRange(...args: number[]): void;
+  /** Conv backward over channels [e0, e1). */
+  convBackwardRange(...args: number[]): void;
+  /** Bytes of one range's conv backward scratch for (W channels, K). */
+  convRangeScratchBytes(W: number, K: number): number;
+  /** softplus over `count` floats (asm/softplus.ts). */
+  softplusArray(src: number, dst: number, count: number): void;
+}
+
+/** Names of the exports a pool runs. */
+export type PoolFunction = 'scanForwardRange' | 'scanBackwardRange' | 'reducePartials' | 'convForwardRange' | 'convBackwardRange' | 'softplusArray';
+
+/** Work for the pool: one argument list per chunk, all of one length. */
+export interface PoolJob {
+  /** The arguments of each chunk (at most maxChunks chunks). */
+  chunks: number[][];
+  /** Argument `arg` of every chunk gets `stride` × the index of the thread that runs it added (per-thread scratch). */
+  perThread?: { arg: number; stride: number };
+}
+
+/** Threads running the threaded module's exports over one shared memory. */
+export interface SimdThreadPool {
+  /** Threads, the calling one included. */
+  readonly size: number;
+  /** The calling thread's instance of the threaded module; its memory is the shared one. */
+  readonly module: ThreadedWasmExports;
+  /** Most chunks one job may have. */
+  readonly maxChunks: number;
+  /**
+   * Runs module[fn](...chunk) for every chunk of the job, the chunks taken in order by whichever thread is free
+   * (the caller among them; thread indices 0 … size − 1), and returns when all are done; throws when one failed.
+   */
+  run(fn: PoolFunction, job: PoolJob): void;
+  /** Stops the threads. */
+  dispose(): void;
+}
+
+/** Makes a pool of `threads` threads (0: the platform's choice), or returns null when it cannot. */
+export type SimdThreadPoolFactory = (threads: number) => SimdThreadPool | null;
+
+let factory: SimdThreadPoolFactory | null = null;
+/** The pool made for each value of the flag (null: none could be made), kept so that switching back is free. */
+const pools = new Map<number, SimdThreadPool | null>();
+
+/** Installs how pools are made (the Node entry does); null removes it. Either way the pools made so far stop. */
+export function setSimdThreadPoolFactory(f: SimdThreadPoolFactory | null): void {
+  for (const p of pools.values()) p?.dispose();
+  pools.clear();
+  factory = f;
+}
+
+/**
+ * The pool the kernels split their work over, made on first use for each value of MAMBA_TFJS_THREADS, or null:
+ * no factory, the flag is 1, or the factory could not make a pool of more than one thread.
+ */
+export function simdThreadPool(): SimdThreadPool | null {
+  const want = threadsFlag();
+  if (factory == null || want === 1) return null;
+  if (!pools.has(want)) {
+    const made = factory(want);
+    if (made != null && made.size <= 1) made.dispose();
+    pools.set(want, made != null && made.size > 1 ? made : null);
+  }
+  return pools.get(want) ?? null;
+}
+
+/** Elements of work (B·L·ED·NP for the scan, B·L·ED for the rest) below which a kernel stays on one thread. */
+export const minParallelWork = 1 << 15;
+
+/**
+ * Splits [0, n) into at most `parts` contiguous ranges whose inner bounds are multiples of `align`, as even as
+ * that allows; empty ranges are left out.
+ */
+export function splitRange(n: number, parts: number, align: number): [number, number][] {
+  const units = Math.ceil(n / align);
+  const out: [number, number][] = [];
+  for (let i = 0; i < parts; i++) {
+    const a = Math.min(n, Math.floor((units * i) / parts) * align);
+    const b = Math.min(n, Math.floor((units * (i + 1)) / parts) * align);
+    if (b > a) out.push([a, b]);
+  }
+  return out;
+}

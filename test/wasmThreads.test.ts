@@ -1,0 +1,45 @@
+/**
+ * tfjs's threaded wasm build in Node (src/node/wasmThreads.ts), in child processes over the built package (dist/:
+ * `npm run build` first): with MAMBA_TFJS_WASM_THREADS=2 the backend starts XNNPACK with 2 threads, a matmul equals the
+ * single-threaded build's bit for bit (XNNPACK splits over output tiles, each summed as on one thread) and the cpu
+ * backend's within float32 rounding, and the process exits on its own (the pthread workers hold no reference).
+ */
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { rng, uniformArray } from './helpers/random';
+
+const root = path.join(__dirname, '..');
+const r = rng(3);
+const a = uniformArray(r, 256 * 128, -1, 1); // (256, 128)
+const b = uniformArray(r, 128 * 96, -1, 1); // (128, 96)
+
+/** Threads and matmul result of a fresh process on wasm with MAMBA_TFJS_WASM_THREADS = `threads`. */
+function runChild(threads: string): { threads: number; c: number[] } {
+  const program = `
+    const tf = require('@tensorflow/tfjs-core');
+    const m = require(${JSON.stringify(path.join(root, 'dist', 'node.js'))});
+    const [a, b] = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+    m.selectBackend('wasm').then(async () => {
+      const c = tf.matMul(tf.tensor2d(a, [256, 128]), tf.tensor2d(b, [128, 96]));
+      const threads = require('@tensorflow/tfjs-backend-wasm').getThreadsCount();
+      process.stdout.write(JSON.stringify({ threads, c: Array.from(await c.data()) }));
+    });`; // no process.exit: the child must end by itself
+  const out = execFileSync(process.execPath, ['-e', program], {
+    cwd: root, input: JSON.stringify([Array.from(a), Array.from(b)]), timeout: 90000,
+    env: { ...process.env, MAMBA_TFJS_WASM_THREADS: threads }, encoding: 'utf8',
+  });
+  return JSON.parse(out);
+}
+
+test('MAMBA_TFJS_WASM_THREADS=2 runs tfjs wasm on 2 threads with the single-threaded results, and the process ends', () => {
+  const two = runChild('2');
+  const one = runChild('1');
+  expect(two.threads).toBe(2);
+  expect(one.threads).toBe(1);
+  expect(Float32Array.from(two.c)).toEqual(Float32Array.from(one.c));
+  const ref = tf.tidy(() => tf.matMul(tf.tensor2d(a, [256, 128]), tf.tensor2d(b, [128, 96])).dataSync()); // cpu
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(two.c[i] - ref[i]));
+  expect(worst).toBeLessThan(1e-4); // sums of 128 products of values in [-1, 1], float32
+});
