@@ -13,10 +13,10 @@ anchors=$1
 out=${OUT:-/tmp}
 pin="taskset -c 0,1"
 { lscpu | grep -E 'Model name|^CPU\(s\)'; date -u; } > "$out/cpu-machine.txt"
-$pin timeout 150 node benchmarks/threads.js --pairs 2 --steps 5 > "$out/cpu-threads.txt" 2>&1
+$pin timeout 120 node benchmarks/threads.js --pairs 2 --steps 5 > "$out/cpu-threads.txt" 2>&1
 cp benchmarks/results/threads.json "$out/cpu-threads.json" 2>/dev/null
-$pin timeout 150 python3 benchmarks/cpu_anchor.py "$anchors" > "$out/cpu-torch.jsonl" 2> "$out/cpu-torch.err"
-MAMBA_TFJS_THREADS=1 $pin timeout 120 node benchmarks/repeat.js --only step,decode --rounds 2 --out "$out/cpu-ours.json" 2> "$out/cpu-ours.err"
-MAMBA_TFJS_THREADS=1 $pin timeout 90 node benchmarks/decode.js --backends wasm --batches 1 --dtypes float32,int8 --new 24 --rounds 2 > "$out/cpu-int8.json" 2> "$out/cpu-int8.err"
+$pin timeout 110 python3 benchmarks/cpu_anchor.py "$anchors" > "$out/cpu-torch.jsonl" 2> "$out/cpu-torch.err"
+MAMBA_TFJS_THREADS=1 $pin timeout 100 node benchmarks/repeat.js --only step,decode --rounds 2 --out "$out/cpu-ours.json" 2> "$out/cpu-ours.err"
+MAMBA_TFJS_THREADS=1 $pin timeout 80 node benchmarks/decode.js --backends wasm --batches 1 --dtypes float32,int8 --new 24 --rounds 2 > "$out/cpu-int8.json" 2> "$out/cpu-int8.err"
 MAMBA_TFJS_THREADS=1 $pin timeout 60 node benchmarks/mamba2Step.js --backend wasm --out "$out/cpu-mamba2-step-wasm.json" 2> "$out/cpu-mamba2.err"
 echo done >> "$out/cpu-machine.txt"
