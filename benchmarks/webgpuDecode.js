@@ -27,6 +27,8 @@ const FIXTURES = path.join(__dirname, '..', 'test', 'fixtures');
 const NAMES = ['tiny-hf', 'tiny-hf-bf16', 'tiny-orig', 'tiny-hf-eps', 'tiny-hf-untied', 'tiny-falcon-mamba-hf', 'tiny-mamba2-hf', 'tiny-mamba2-orig'];
 const out = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : null;
 const QUICK = process.argv.includes('--quick');
+const ONLY = (process.argv.find((a) => a.startsWith('--fixtures=')) || '').slice('--fixtures='.length);
+const CHECKS_ONLY = process.argv.includes('--checks-only');
 const log = (s) => process.stderr.write(`webgpuDecode: ${s}\n`);
 
 async function reference(name) {
@@ -125,7 +127,7 @@ async function speed(shape, batches, tfjsToo) {
 async function main() {
   tf.env().set('IS_TEST', true);
   const checks = [];
-  for (const n of NAMES) {
+  for (const n of ONLY ? ONLY.split(',') : NAMES) {
     try {
       checks.push(await checkFixture(n));
     } catch (e) {
@@ -134,7 +136,7 @@ async function main() {
       log(`${n}: ${e.message}`);
     }
   }
-  const speeds = [
+  const speeds = CHECKS_ONLY ? [] : [
     ...(await speed({ dModel: 768, nLayers: 24, seed: 1 }, [1, 8], true)),
     ...(QUICK ? [] : await speed({ dModel: 2560, nLayers: 64, weightInit: 'zeros' }, [1, 8], false)),
   ];
