@@ -104,7 +104,18 @@ export function fusedSource(lm: MambaLM, rows: number[][], mask: number[][] | nu
     },
     async next(tokens, onDevice) {
       const d = (fused as ReturnType<typeof fusedDecoder>).decoder;
-      if (greedy) return { logits: null, ids: await d.step(onDevice ? null : tokens, 'ids') };
+      if (greedy) {
+        // Pipelined: the GPU runs the next step (on the ids it chose) while the host reads this one's. A step in
+        // flight was submitted on the GPU's ids; `tokens` can differ from them only on rows that stopped (padding:
+        // their state no longer matters), so it stays valid.
+        if (d.pendingSteps === 0) {
+          d.submitGreedy(onDevice ? null : tokens);
+          d.submitGreedy(null);
+        }
+        const ids = await d.takeIds();
+        d.submitGreedy(null);
+        return { logits: null, ids };
+      }
       return { logits: await d.step(tokens, 'logits'), ids: null };
     },
     dispose() {
