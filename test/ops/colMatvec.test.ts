@@ -23,8 +23,9 @@ test.each(SHAPES)('I %i, O %i: the plan covers every output once and fits a work
 });
 
 test('the WGSL names the plan it was made for', () => {
-  const code = colMatvecShader({ B: 2, I: 2560, O: 10240, decls: '', load: 'x[b * I + i]', store: 'out[b * O + o] = v;' });
+  const code = colMatvecShader({ B: 2, I: 2560, O: 10240, decls: '', load: (b, k) => `x[${b} * IX + ${k}]`, store: 'out[b * O + o] = v;' });
   expect(code).toContain('alias VT = vec4<f32>;');
+  expect(code).toContain('alias XT = vec4<f32>;');
   expect(code).toContain('const C : u32 = 8u;');
   expect(code).toContain('const S : u32 = 32u;');
   expect(code).toContain('@workgroup_size(256)');

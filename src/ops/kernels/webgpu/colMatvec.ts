@@ -6,10 +6,11 @@
  * Shape letters: B batch, I / O the matvec's input / output width, Wv the vector width (4 when O % 4 = 0, else 1),
  * C vector columns per workgroup, S input slices per workgroup.
  *
- * Each invocation owns one vector column (Wv consecutive outputs) and one slice of the inputs (every S-th row i);
- * consecutive invocations read consecutive vec4s of a weight row (coalesced 16-byte loads), the loop is unrolled
- * four times (four loads in flight per invocation), and the S partial sums of a column meet in a workgroup tree
- * reduction. C is chosen so that a matvec spreads over ≥ {@link TARGET_GROUPS} workgroups where O allows, S so
+ * Each invocation owns one vector column (Wv consecutive outputs) and one slice of the inputs; consecutive
+ * invocations read consecutive vec4s of a weight row (coalesced 16-byte loads). When I % 4 = 0 the inputs are read
+ * as vec4s too (type XT): a slice takes every S-th quad of rows 4q..4q+3, one input load per batch row for four
+ * weight loads (at batch 8 the input loads, not the weights', were the limit); else every S-th row, the loop
+ * unrolled four times. The S partial sums of a column meet in a workgroup tree reduction. C is chosen so that a matvec spreads over ≥ {@link TARGET_GROUPS} workgroups where O allows, S so
  * that C·S ≤ 256 and each slice has ≥ 8 rows. Batch ≤ 8: each weight is read once per token (bandwidth-bound).
  */
 
@@ -49,13 +50,16 @@ export interface ColMatvecSpec {
   B: number;
   I: number;
   O: number;
-  /** WGSL declarations before the program (constants and bindings; the weight must be `inW : array<VT>`). */
+  /**
+   * WGSL declarations before the program (constants and bindings; the weight must be `inW : array<VT>`, the inputs
+   * arrays of `XT`, which is vec4<f32> when I % 4 = 0, else f32).
+   */
   decls: string;
-  /** WGSL expression of input i of row b (f32), with `b` and `i` in scope. */
-  load: string;
+  /** WGSL expression of the inputs of row `b` at XT index `k` (XT), given the WGSL of b and k; IX: XTs per row. */
+  load: (b: string, k: string) => string;
   /** WGSL statements storing output `o` of row `b` whose sum is `v` (f32). */
   store: string;
-  /** With norm: scale row b's sums by rsqrt(mean(x²) + eps), x read as `normInput` (I floats per row). */
+  /** With norm: scale row b's sums by rsqrt(mean(x²) + eps), x read as `normInput` (IX XTs per row). */
   norm?: { eps: string; normInput: string };
 }
 
@@ -65,40 +69,22 @@ export function colMatvecShader(q: ColMatvecSpec): string {
   const vt = p.vw === 4 ? 'vec4<f32>' : 'f32';
   const wg = p.c * p.s;
   const part = p.vw === 4 ? 'val[j]' : 'val';
-  const acc = (w: string) => `for (var b = 0u; b < NB; b++) { acc[b] += (${q.load}) * ${w}; }`;
-  const norm = q.norm
+  const xw = q.I % 4 === 0 ? 4 : 1;
+  const acc = (w: string) => `for (var b = 0u; b < NB; b++) { acc[b] += (${q.load('b', 'i')}) * ${w}; }`;
+  const loop = xw === 4
     ? `
-  var rs : array<f32, NB>;
-  for (var b = 0u; b < NB; b++) {
-    var sq = 0.0;
-    for (var i = t; i < I; i += WG) { let v = ${q.norm.normInput}[b * I + i]; sq += v * v; }
-    red1[t] = sq;
-    workgroupBarrier();
-    for (var st = WG / 2u; st > 0u; st = st / 2u) { if (t < st) { red1[t] += red1[t + st]; } workgroupBarrier(); }
-    rs[b] = inverseSqrt(red1[0] / f32(I) + ${q.norm.eps});
-    workgroupBarrier();
+  for (var k = s; k < IX; k += S) {
+    let r = k * 4u;
+    let w0 = inW[r * OW + cc];
+    let w1 = inW[(r + 1u) * OW + cc];
+    let w2 = inW[(r + 2u) * OW + cc];
+    let w3 = inW[(r + 3u) * OW + cc];
+    for (var b = 0u; b < NB; b++) {
+      let xq = ${q.load('b', 'k')};
+      acc[b] += xq.x * w0 + xq.y * w1 + xq.z * w2 + xq.w * w3;
+    }
   }`
-    : '';
-  return `alias VT = ${vt};
-const NB : u32 = ${q.B}u;
-const I : u32 = ${q.I}u;
-const O : u32 = ${q.O}u;
-const VW : u32 = ${p.vw}u;
-const OW : u32 = ${q.O / p.vw}u;
-const C : u32 = ${p.c}u;
-const S : u32 = ${p.s}u;
-const WG : u32 = ${wg}u;
-${q.decls}
-var<workgroup> red : array<VT, ${wg}>;
-${q.norm ? `var<workgroup> red1 : array<f32, ${wg}>;` : ''}
-@compute @workgroup_size(${wg})
-fn main(@builtin(local_invocation_id) lid : vec3<u32>, @builtin(workgroup_id) wid : vec3<u32>) {
-  let t = lid.x;
-  let c = t % C;
-  let s = t / C;
-  let col = (wid.x + wid.y * ${MAX_GROUPS_X}u) * C + c;
-  let cc = min(col, OW - 1u);${norm}
-  var acc : array<VT, NB>;
+    : `
   var i = s;
   while (i + 3u * S < I) {
     let w0 = inW[i * OW + cc];
@@ -118,7 +104,42 @@ fn main(@builtin(local_invocation_id) lid : vec3<u32>, @builtin(workgroup_id) wi
     let w0 = inW[i * OW + cc];
     ${acc('w0')}
     i += S;
-  }
+  }`;
+  const norm = q.norm
+    ? `
+  var rs : array<f32, NB>;
+  for (var b = 0u; b < NB; b++) {
+    var sq = 0.0;
+    for (var k = t; k < IX; k += WG) { let v = ${q.norm.normInput}[b * IX + k]; sq += ${xw === 4 ? 'dot(v, v)' : 'v * v'}; }
+    red1[t] = sq;
+    workgroupBarrier();
+    for (var st = WG / 2u; st > 0u; st = st / 2u) { if (t < st) { red1[t] += red1[t + st]; } workgroupBarrier(); }
+    rs[b] = inverseSqrt(red1[0] / f32(I) + ${q.norm.eps});
+    workgroupBarrier();
+  }`
+    : '';
+  return `alias VT = ${vt};
+alias XT = ${xw === 4 ? 'vec4<f32>' : 'f32'};
+const NB : u32 = ${q.B}u;
+const I : u32 = ${q.I}u;
+const IX : u32 = ${q.I / xw}u;
+const O : u32 = ${q.O}u;
+const VW : u32 = ${p.vw}u;
+const OW : u32 = ${q.O / p.vw}u;
+const C : u32 = ${p.c}u;
+const S : u32 = ${p.s}u;
+const WG : u32 = ${wg}u;
+${q.decls}
+var<workgroup> red : array<VT, ${wg}>;
+${q.norm ? `var<workgroup> red1 : array<f32, ${wg}>;` : ''}
+@compute @workgroup_size(${wg})
+fn main(@builtin(local_invocation_id) lid : vec3<u32>, @builtin(workgroup_id) wid : vec3<u32>) {
+  let t = lid.x;
+  let c = t % C;
+  let s = t / C;
+  let col = (wid.x + wid.y * ${MAX_GROUPS_X}u) * C + c;
+  let cc = min(col, OW - 1u);${norm}
+  var acc : array<VT, NB>;${loop}
   for (var b = 0u; b < NB; b++) {
     red[t] = acc[b];
     workgroupBarrier();

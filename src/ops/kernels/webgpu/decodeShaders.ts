@@ -143,10 +143,10 @@ fn main(@builtin(local_invocation_id) lid : vec3<u32>, @builtin(workgroup_id) wi
 export function normInShader(d: DecodeDims): string {
   const o = packedOffsets(d);
   const decls = `${header(d, false)}
-${[bind(0, 'inX', 'read'), bind(1, 'inNorm', 'read'), bind(2, 'inW', 'read', 'VT'), bind(3, 'inBias', 'read'), bind(4, 'inP', 'read'),
+${[bind(0, 'inX', 'read', 'XT'), bind(1, 'inNorm', 'read', 'XT'), bind(2, 'inW', 'read', 'VT'), bind(3, 'inBias', 'read'), bind(4, 'inP', 'read'),
     bind(5, 'ioConv', 'read_write'), bind(6, 'outXZ', 'read_write'), bind(7, 'outXC', 'read_write')].join('\n')}`;
   return colMatvecShader({
-    B: d.B, I: d.D, O: 2 * d.ED, decls, load: 'inX[b * I + i] * inNorm[i]', norm: { eps: f(d.eps), normInput: 'inX' }, store: `
+    B: d.B, I: d.D, O: 2 * d.ED, decls, load: (b, k) => `inX[${b} * IX + ${k}] * inNorm[${k}]`, norm: { eps: f(d.eps), normInput: 'inX' }, store: `
         let xin = v + inBias[o];
         outXZ[b * O + o] = xin;
         if (o < ED) {
@@ -162,16 +162,16 @@ ${[bind(0, 'inX', 'read'), bind(1, 'inNorm', 'read'), bind(2, 'inW', 'read', 'VT
 /** xProj: bindings inXC (B, ED), inW (ED, P), out dbc (B, P). */
 export function xProjShader(d: DecodeDims): string {
   const decls = `${header(d, false)}
-${[bind(0, 'inXC', 'read'), bind(1, 'inW', 'read', 'VT'), bind(2, 'outDBC', 'read_write')].join('\n')}`;
-  return colMatvecShader({ B: d.B, I: d.ED, O: d.R + 2 * d.N, decls, load: 'inXC[b * I + i]', store: `
+${[bind(0, 'inXC', 'read', 'XT'), bind(1, 'inW', 'read', 'VT'), bind(2, 'outDBC', 'read_write')].join('\n')}`;
+  return colMatvecShader({ B: d.B, I: d.ED, O: d.R + 2 * d.N, decls, load: (b, k) => `inXC[${b} * IX + ${k}]`, store: `
         outDBC[b * O + o] = v;` });
 }
 
 /** outProj: bindings inY (B, ED), inW (ED, D), inBias (D), x (B, D) read and written: x += y · W + bias. */
 export function outProjShader(d: DecodeDims): string {
   const decls = `${header(d, false)}
-${[bind(0, 'inY', 'read'), bind(1, 'inW', 'read', 'VT'), bind(2, 'inBias', 'read'), bind(3, 'ioX', 'read_write')].join('\n')}`;
-  return colMatvecShader({ B: d.B, I: d.ED, O: d.D, decls, load: 'inY[b * I + i]', store: `
+${[bind(0, 'inY', 'read', 'XT'), bind(1, 'inW', 'read', 'VT'), bind(2, 'inBias', 'read'), bind(3, 'ioX', 'read_write')].join('\n')}`;
+  return colMatvecShader({ B: d.B, I: d.ED, O: d.D, decls, load: (b, k) => `inY[${b} * IX + ${k}]`, store: `
         ioX[b * O + o] = ioX[b * O + o] + v + inBias[o];` });
 }
 
