@@ -12,7 +12,9 @@
  * 2. Speed: random models of mamba-130m's shapes (d 768, 24 layers) and mamba-2.8b's (d 2560, 64 layers, zero
  *    weights: the work does not depend on the values), vocabulary 50280, prompt 8, greedy: tokens/s of generate()
  *    on the fused path (wall: one round trip per token, ids read back), and of the decoder alone running 64 steps
- *    in one submission (gpuMsPerToken: the GPU's own time per token); kernels (dispatches) per token; for 130m
+ *    in one submission (gpuMsPerToken: the GPU's own time per token), and stepping it alone with one awaited round
+ *    trip per token (decoderSerialMsPerStep) and two steps in flight (decoderPipelinedMsPerStep, as generate() on the
+ *    fused greedy path); kernels (dispatches) per token; for 130m
  *    also the tfjs-op path (flag MAMBA_TFJS_WEBGPU_FUSED_DECODE off).
  */
 'use strict';
@@ -27,6 +29,8 @@ const FIXTURES = path.join(__dirname, '..', 'test', 'fixtures');
 const NAMES = ['tiny-hf', 'tiny-hf-bf16', 'tiny-orig', 'tiny-hf-eps', 'tiny-hf-untied', 'tiny-falcon-mamba-hf', 'tiny-mamba2-hf', 'tiny-mamba2-orig'];
 const out = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : null;
 const QUICK = process.argv.includes('--quick');
+const ONLY = (process.argv.find((a) => a.startsWith('--fixtures=')) || '').slice('--fixtures='.length);
+const CHECKS_ONLY = process.argv.includes('--checks-only');
 const log = (s) => process.stderr.write(`webgpuDecode: ${s}\n`);
 
 async function reference(name) {
@@ -106,9 +110,21 @@ async function speed(shape, batches, tfjsToo) {
     const g0 = performance.now();
     await decoder.runGreedy(steps);
     const gpuMs = (performance.now() - g0) / steps;
+    const n = QUICK ? 8 : 32;
+    const s0 = performance.now();
+    for (let i = 0; i < n; i++) await decoder.step(null, 'ids'); // one round trip per token, nothing overlapped
+    const serialMs = (performance.now() - s0) / n;
+    const p0 = performance.now();
+    decoder.submitGreedy(null);
+    for (let i = 0; i < n; i++) {
+      decoder.submitGreedy(null); // two deep, as generate() runs it
+      await decoder.takeIds();
+    }
+    await decoder.takeIds();
+    const pipelinedMs = (performance.now() - p0) / (n + 1);
     const kernels = decoder.dispatchesPerToken;
     dispose();
-    const row = { ...shape, batch, kernelsPerToken: kernels, tokensPerS: wall.tokensPerS, msPerStep: wall.msPerStep, gpuMsPerToken: +gpuMs.toFixed(3), gpuTokensPerS: +((1000 * batch) / gpuMs).toFixed(1) };
+    const row = { ...shape, batch, kernelsPerToken: kernels, tokensPerS: wall.tokensPerS, msPerStep: wall.msPerStep, gpuMsPerToken: +gpuMs.toFixed(3), decoderSerialMsPerStep: +serialMs.toFixed(3), decoderPipelinedMsPerStep: +pipelinedMs.toFixed(3), gpuTokensPerS: +((1000 * batch) / gpuMs).toFixed(1) };
     if (tfjsToo) {
       tf.env().set(mamba.flags.WEBGPU_FUSED_DECODE_FLAG, false);
       const t = await generateSpeed(model, batch, QUICK ? 6 : 16);
@@ -125,7 +141,7 @@ async function speed(shape, batches, tfjsToo) {
 async function main() {
   tf.env().set('IS_TEST', true);
   const checks = [];
-  for (const n of NAMES) {
+  for (const n of ONLY ? ONLY.split(',') : NAMES) {
     try {
       checks.push(await checkFixture(n));
     } catch (e) {
@@ -134,7 +150,7 @@ async function main() {
       log(`${n}: ${e.message}`);
     }
   }
-  const speeds = [
+  const speeds = CHECKS_ONLY ? [] : [
     ...(await speed({ dModel: 768, nLayers: 24, seed: 1 }, [1, 8], true)),
     ...(QUICK ? [] : await speed({ dModel: 2560, nLayers: 64, weightInit: 'zeros' }, [1, 8], false)),
   ];

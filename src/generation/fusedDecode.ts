@@ -20,7 +20,10 @@ export function usesFusedDecode(lm: unknown, b: number): lm is MambaLM {
   return !c.bcdtNorm && c.dConv >= 2 && b >= 1 && b <= 32;
 }
 
-/** The weights of `lm` in the decoder's layouts (new tensors: transposes and packs; the caller disposes them). */
+/**
+ * The weights of `lm` for the decoder: the matrices as stored (the decoder reads tfjs's (in, out) layout), plus
+ * new small tensors (the packed per-layer parameters, zero biases; the caller disposes them).
+ */
 function decoderWeights(lm: MambaLM): { weights: DecoderWeights; made: tf.Tensor[] } {
   const made: tf.Tensor[] = [];
   const keep = <T extends tf.Tensor>(t: T): T => {
@@ -42,12 +45,12 @@ function decoderWeights(lm: MambaLM): { weights: DecoderWeights; made: tf.Tensor
       ]);
       return {
         norm: blk.norm.weight.read(), // (D)
-        inProjT: keep(tf.transpose(w.inProj.read())), // (2ED, D)
+        inProj: w.inProj.read(), // (D, 2ED), as stored
         inBias: keep(w.inProjBias ? tf.clone(w.inProjBias.read()) : zeros(2 * ed)), // (2ED)
         packed: keep(packed), // packedOffsets size
-        xProjT: keep(tf.transpose(w.xProj.read())), // (P, ED)
+        xProj: w.xProj.read(), // (ED, P)
         dtProj: w.dtProj.read(), // (R, ED)
-        outProjT: keep(tf.transpose(w.outProj.read())), // (D, ED)
+        outProj: w.outProj.read(), // (ED, D)
         outBias: keep(w.outProjBias ? tf.clone(w.outProjBias.read()) : zeros(c.dModel)), // (D)
       };
     });

@@ -104,7 +104,15 @@ export function fusedSource(lm: MambaLM, rows: number[][], mask: number[][] | nu
     },
     async next(tokens, onDevice) {
       const d = (fused as ReturnType<typeof fusedDecoder>).decoder;
-      if (greedy) return { logits: null, ids: await d.step(onDevice ? null : tokens, 'ids') };
+      if (greedy) {
+        // Pipelined: the GPU runs the next step (on the ids it chose) while the host reads this one's. A step in
+        // flight was submitted on the GPU's ids; `tokens` can differ from them only on rows that stopped (padding:
+        // their state no longer matters), so it stays valid.
+        // The next step is submitted before this one's ids are awaited, so two stay in flight while the host waits.
+        if (d.pendingSteps === 0) d.submitGreedy(onDevice ? null : tokens);
+        d.submitGreedy(null);
+        return { logits: null, ids: await d.takeIds() };
+      }
       return { logits: await d.step(tokens, 'logits'), ids: null };
     },
     dispose() {

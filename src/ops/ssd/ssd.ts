@@ -116,8 +116,12 @@ export function ssdChunked(i: SsdInputs, chunk: number, h0?: tf.Tensor): { y: tf
     const acs = tf.cumsum(da, 3); // (B, H, c, Q) cumulative log-decay within each chunk
     // Within chunks: L[i, j] = exp(acs_i − acs_j) for j ≤ i, else 0 (masked before exp: no overflow).
     const seg = tf.sub(tf.expandDims(acs, 4), tf.expandDims(acs, 3)); // (B, H, c, Q, Q)
+    // Porting note: the mask is added (0 / −∞), not applied with tf.where: a rank-5 tf.where broadcasts its
+    // condition through Tile, which tfjs-backend-webgpu runs on the CPU with a synchronous read (OffscreenCanvas:
+    // absent in Node). Above the diagonal seg ≥ 0 is finite, so seg − ∞ = −∞ and exp gives 0 (and a 0 gradient).
     const causal = tf.linalg.bandPart(tf.ones([q, q]), -1, 0); // (Q, Q) lower triangle
-    const lmat = tf.exp(tf.where(tf.cast(causal, 'bool'), seg, tf.fill(seg.shape, -Infinity))); // (B, H, c, Q, Q)
+    const maskAdd = tf.where(tf.cast(causal, 'bool'), tf.zerosLike(causal), tf.fill([q, q], -Infinity)); // (Q, Q)
+    const lmat = tf.exp(tf.add(seg, maskAdd)); // (B, H, c, Q, Q)
     const scores = tf.mul(tf.matMul(ch, bh, false, true), lmat); // (B, H, c, Q, Q)
     const yDiag = tf.matMul(scores, xdt); // (B, H, c, Q, P)
     // Each chunk's own contribution to the state at its end: Σ_j exp(acs_last − acs_j)·B_j ⊗ Δx_j.

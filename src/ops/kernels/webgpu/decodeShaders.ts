@@ -6,21 +6,23 @@
  * V padded vocabulary, P = R + 2N (x_proj's outputs), O / I a matvec's output / input width.
  *
  * Programs of one layer (x: the residual stream (B, D), in place):
- *   normIn   xz (B, 2ED) = rmsnorm(x) · W_inᵀ (+ bias)                        matvec, W_in stored (2ED, D)
- *   xProj    dbc (B, P) = silu(conv step(state, xz[:, :ED])) · W_xᵀ           matvec, W_x stored (P, ED); the conv
- *            output is recomputed per input element (K multiply-adds) instead of being stored
- *   scanStep per (b, e): conv step (shifting the conv state in place), silu, Δ = softplus(dt_proj), the state
- *            update h' = exp(Δ·A)·h + Δ·x·B (in place), y = h'·C + D·x, gated by silu(z)        (B, ED)
- *   outProj  x += y · W_outᵀ (+ bias)                                           matvec, W_out stored (D, ED)
+ *   normIn   xz (B, 2ED) = rmsnorm(x) · W_in (+ bias), then per channel e < ED the conv step (shifting the conv
+ *            state in place) and silu: xc (B, ED)                          matvec, W_in stored (D, 2ED)
+ *   xProj    dbc (B, P) = xc · W_x                                         matvec, W_x stored (ED, P)
+ *   scanStep per (b, e): Δ = softplus(dt_proj), the state update h' = exp(Δ·A)·h + Δ·x·B (in place),
+ *            y = h'·C + D·x, gated by silu(z)                                                     (B, ED)
+ *   outProj  x += y · W_out (+ bias)                                       matvec, W_out stored (ED, D)
  * and per token: embed (x = E[ids]), head (logits (B, V) = rmsnorm_f(x) · Eᵀ, E stored (V, D)), argmax (ids).
  *
- * The matvecs read their weight (O, I) row-major, so consecutive invocations read consecutive floats: a
- * workgroup of {@link MATVEC_WG} invocations computes ROWS output rows for all B rows of the batch, each
- * invocation summing every WG-th input, then a workgroup tree reduction. They are bandwidth-bound (batch ≤ 8:
- * each weight is read once per token).
+ * The layers' matvecs read the weights in tfjs's (in, out) layout, as stored (./colMatvec.ts: no transposed
+ * copies); the head reads the embedding (V, D) row-major: a workgroup of {@link MATVEC_WG} invocations computes
+ * ROWS output rows for all B rows of the batch, each invocation summing every WG-th input, then a workgroup tree
+ * reduction. All are bandwidth-bound (batch ≤ 8: each weight is read once per token).
  *
  * The per-layer small parameters live in one packed buffer (see {@link packedOffsets}).
  */
+
+import { MAX_GROUPS_X, colMatvecShader } from './colMatvec';
 
 /** Sizes of the decoder (all known when the shaders are generated: nothing is passed as uniforms). */
 export interface DecodeDims {
@@ -40,8 +42,6 @@ export const MATVEC_WG = 64;
 /** Invocations per workgroup of the elementwise programs and of argmax. */
 export const FLAT_WG = 64;
 const ARGMAX_WG = 256;
-/** Largest workgroup count along x (WebGPU's default limit). */
-export const MAX_GROUPS_X = 65535;
 
 /** Offsets (in floats) into the packed per-layer buffer: conv weight (K, ED), conv bias, dt bias, D (ED each), A_log (ED, N). */
 export function packedOffsets(d: DecodeDims): { convW: number; convB: number; dtB: number; dSkip: number; aLog: number; size: number } {
@@ -67,20 +67,12 @@ function bind(i: number, name: string, access: 'read' | 'read_write', type = 'f3
   return `@group(0) @binding(${i}) var<storage, ${access}> ${name} : array<${type}>;`;
 }
 
-/** WGSL: the conv step's output at (b, e) from inXZ and inConv (the old state) into `c` (before silu). */
-function convAt(d: DecodeDims, stateVar: string): string {
-  const o = packedOffsets(d);
-  return `
-      let xin = inXZ[b * (2u * ED) + e];
-      var c = inP[${o.convB}u + e] + xin * inP[(K - 1u) * ED + e];
-      for (var k = 0u; k < K - 1u; k++) { c += ${stateVar}[(b * (K - 1u) + k) * ED + e] * inP[k * ED + e]; }`;
-}
-
 const silu = (x: string) => `(${x} / (1.0 + exp(-${x})))`;
 
-function header(d: DecodeDims): string {
-  return `
-const NB : u32 = ${d.B}u;
+/** WGSL constants of the sizes (withNb false: NB is declared by ./colMatvec.ts's program). */
+function header(d: DecodeDims, withNb = true): string {
+  return `${withNb ? `
+const NB : u32 = ${d.B}u;` : ''}
 const D : u32 = ${d.D}u;
 const ED : u32 = ${d.ED}u;
 const N : u32 = ${d.N}u;
@@ -91,16 +83,21 @@ const P : u32 = ${d.R + 2 * d.N}u;`;
 }
 
 /**
- * A matvec out[b, o] = Σ_i x(b, i) · W[o, i], then `store` (with `val`, `b`, `o` in scope).
- * @param load WGSL setting `xv[b]` (and, with norm, `raw`: the value whose mean square is the RMS) for input i
+ * A matvec out[b, o] = Σ_i x(b, i) · W[o, i], then `store` (with `val`, `b`, `o` in scope). Inputs are read as
+ * `VT` (vec4<f32> when I % 4 = 0, else f32): i counts VTs, IV of them; `dotv` is their dot product.
+ * @param load WGSL setting `xv[b]` (and, with norm, `ss[b]`: the sum of squares of the raw inputs) for input i
  * @param norm scale each sum by rsqrt(mean(raw²) + eps) (the RMS norm; the norm weight goes into `load`)
  */
 function matvec(d: DecodeDims, I: number, O: number, bindings: string, load: string, store: string, norm: boolean): string {
+  const vw = I % 4 === 0 ? 4 : 1;
   const rows = matvecRows(d.B);
   const acc = rows * d.B;
   const slots = acc + (norm ? d.B : 0);
   return `${header(d)}
+alias VT = ${vw === 4 ? 'vec4<f32>' : 'f32'};
+fn dotv(a : VT, b : VT) -> f32 { return ${vw === 4 ? 'dot(a, b)' : 'a * b'}; }
 const I : u32 = ${I}u;
+const IV : u32 = ${I / vw}u;
 const O : u32 = ${O}u;
 const ROWS : u32 = ${rows}u;
 const WG : u32 = ${MATVEC_WG}u;
@@ -115,13 +112,13 @@ fn main(@builtin(local_invocation_id) lid : vec3<u32>, @builtin(workgroup_id) wi
   if (o0 >= O) { return; }
   var acc : array<f32, ${acc}>;
   var ss : array<f32, ${d.B}>;
-  var xv : array<f32, ${d.B}>;
-  for (var i = t; i < I; i += WG) {
+  var xv : array<VT, ${d.B}>;
+  for (var i = t; i < IV; i += WG) {
     for (var b = 0u; b < NB; b++) {${load}
     }
     for (var r = 0u; r < ROWS; r++) {
-      let w = inW[min(o0 + r, O - 1u) * I + i];
-      for (var b = 0u; b < NB; b++) { acc[r * NB + b] += xv[b] * w; }
+      let w = inW[min(o0 + r, O - 1u) * IV + i];
+      for (var b = 0u; b < NB; b++) { acc[r * NB + b] += dotv(xv[b], w); }
     }
   }
   for (var j = 0u; j < ACC; j++) { red[j * WG + t] = acc[j]; }
@@ -142,56 +139,66 @@ fn main(@builtin(local_invocation_id) lid : vec3<u32>, @builtin(workgroup_id) wi
 }`;
 }
 
-/** normIn: bindings inX (B, D), inNorm (D), inW (2ED, D), inBias (2ED), out xz (B, 2ED). */
+/** normIn: bindings inX (B, D), inNorm (D), inW (D, 2ED), inBias (2ED), inP (packed), ioConv (B, K−1, ED), out xz (B, 2ED), out xc (B, ED). */
 export function normInShader(d: DecodeDims): string {
-  return matvec(d, d.D, 2 * d.ED, [bind(0, 'inX', 'read'), bind(1, 'inNorm', 'read'), bind(2, 'inW', 'read'), bind(3, 'inBias', 'read'), bind(4, 'outXZ', 'read_write')].join('\n'), `
-      let raw = inX[b * I + i];
-      ss[b] += raw * raw;
-      xv[b] = raw * inNorm[i];`, `
-      outXZ[b * O + o] = val + inBias[o];`, true);
+  const o = packedOffsets(d);
+  const decls = `${header(d, false)}
+${[bind(0, 'inX', 'read', 'XT'), bind(1, 'inNorm', 'read', 'XT'), bind(2, 'inW', 'read', 'VT'), bind(3, 'inBias', 'read'), bind(4, 'inP', 'read'),
+    bind(5, 'ioConv', 'read_write'), bind(6, 'outXZ', 'read_write'), bind(7, 'outXC', 'read_write')].join('\n')}`;
+  return colMatvecShader({
+    B: d.B, I: d.D, O: 2 * d.ED, decls, load: (b, k) => `inX[${b} * IX + ${k}] * inNorm[${k}]`, norm: { eps: f(d.eps), normInput: 'inX' }, store: `
+        let xin = v + inBias[o];
+        outXZ[b * O + o] = xin;
+        if (o < ED) {
+          var cv = inP[${o.convB}u + o] + xin * inP[(K - 1u) * ED + o];
+          for (var k = 0u; k < K - 1u; k++) { cv += ioConv[(b * (K - 1u) + k) * ED + o] * inP[k * ED + o]; }
+          for (var k = 0u; k + 1u < K - 1u; k++) { ioConv[(b * (K - 1u) + k) * ED + o] = ioConv[(b * (K - 1u) + k + 1u) * ED + o]; }
+          ioConv[(b * (K - 1u) + K - 2u) * ED + o] = xin;
+          outXC[b * ED + o] = ${silu('cv')};
+        }`,
+  });
 }
 
-/** xProj: bindings inXZ (B, 2ED), inConv (B, K−1, ED), inP (packed), inW (P, ED), out dbc (B, P). */
+/** xProj: bindings inXC (B, ED), inW (ED, P), out dbc (B, P). */
 export function xProjShader(d: DecodeDims): string {
-  return matvec(d, d.ED, d.R + 2 * d.N, [bind(0, 'inXZ', 'read'), bind(1, 'inConv', 'read'), bind(2, 'inP', 'read'), bind(3, 'inW', 'read'), bind(4, 'outDBC', 'read_write')].join('\n'), `
-      let e = i;${convAt(d, 'inConv')}
-      xv[b] = ${silu('c')};`, `
-      outDBC[b * O + o] = val;`, false);
+  const decls = `${header(d, false)}
+${[bind(0, 'inXC', 'read', 'XT'), bind(1, 'inW', 'read', 'VT'), bind(2, 'outDBC', 'read_write')].join('\n')}`;
+  return colMatvecShader({ B: d.B, I: d.ED, O: d.R + 2 * d.N, decls, load: (b, k) => `inXC[${b} * IX + ${k}]`, store: `
+        outDBC[b * O + o] = v;` });
 }
 
-/** outProj: bindings inY (B, ED), inW (D, ED), inBias (D), x (B, D) read and written: x += y · Wᵀ + bias. */
+/** outProj: bindings inY (B, ED), inW (ED, D), inBias (D), x (B, D) read and written: x += y · W + bias. */
 export function outProjShader(d: DecodeDims): string {
-  return matvec(d, d.ED, d.D, [bind(0, 'inY', 'read'), bind(1, 'inW', 'read'), bind(2, 'inBias', 'read'), bind(3, 'ioX', 'read_write')].join('\n'), `
-      xv[b] = inY[b * I + i];`, `
-      ioX[b * O + o] = ioX[b * O + o] + val + inBias[o];`, false);
+  const decls = `${header(d, false)}
+${[bind(0, 'inY', 'read', 'XT'), bind(1, 'inW', 'read', 'VT'), bind(2, 'inBias', 'read'), bind(3, 'ioX', 'read_write')].join('\n')}`;
+  return colMatvecShader({ B: d.B, I: d.ED, O: d.D, decls, load: (b, k) => `inY[${b} * IX + ${k}]`, store: `
+        ioX[b * O + o] = ioX[b * O + o] + v + inBias[o];` });
 }
 
 /** head: bindings inX (B, D), inNorm (D), inW (V, D), out logits (B, V). */
 export function headShader(d: DecodeDims): string {
-  return matvec(d, d.D, d.V, [bind(0, 'inX', 'read'), bind(1, 'inNorm', 'read'), bind(2, 'inW', 'read'), bind(3, 'outLogits', 'read_write')].join('\n'), `
-      let raw = inX[b * I + i];
-      ss[b] += raw * raw;
+  return matvec(d, d.D, d.V, [bind(0, 'inX', 'read', 'VT'), bind(1, 'inNorm', 'read', 'VT'), bind(2, 'inW', 'read', 'VT'), bind(3, 'outLogits', 'read_write')].join('\n'), `
+      let raw = inX[b * IV + i];
+      ss[b] += dotv(raw, raw);
       xv[b] = raw * inNorm[i];`, `
       outLogits[b * O + o] = val;`, true);
 }
 
 /**
- * scanStep, one invocation per (b, e): bindings inXZ (B, 2ED), ioConv (B, K−1, ED), inP (packed), inDBC (B, P),
+ * scanStep, one invocation per (b, e): bindings inXZ (B, 2ED) (z), inXC (B, ED), inP (packed), inDBC (B, P),
  * inDt (R, ED) (dt_proj, tfjs layout), ioH (B, ED, N), out y (B, ED).
  */
 export function scanStepShader(d: DecodeDims): string {
   const o = packedOffsets(d);
   return `${header(d)}
-${[bind(0, 'inXZ', 'read'), bind(1, 'ioConv', 'read_write'), bind(2, 'inP', 'read'), bind(3, 'inDBC', 'read'), bind(4, 'inDt', 'read'), bind(5, 'ioH', 'read_write'), bind(6, 'outY', 'read_write')].join('\n')}
+${[bind(0, 'inXZ', 'read'), bind(1, 'inXC', 'read'), bind(2, 'inP', 'read'), bind(3, 'inDBC', 'read'), bind(4, 'inDt', 'read'), bind(5, 'ioH', 'read_write'), bind(6, 'outY', 'read_write')].join('\n')}
 @compute @workgroup_size(${FLAT_WG})
 fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
   let idx = gid.x;
   if (idx >= NB * ED) { return; }
   let b = idx / ED;
-  let e = idx % ED;${convAt(d, 'ioConv')}
-  for (var k = 0u; k + 1u < K - 1u; k++) { ioConv[(b * (K - 1u) + k) * ED + e] = ioConv[(b * (K - 1u) + k + 1u) * ED + e]; }
-  ioConv[(b * (K - 1u) + K - 2u) * ED + e] = xin;
-  let xc = ${silu('c')};
+  let e = idx % ED;
+  let xc = inXC[idx];
   let row = b * P;
   var dt = inP[${o.dtB}u + e];
   for (var r = 0u; r < R; r++) { dt += inDBC[row + r] * inDt[r * ED + e]; }

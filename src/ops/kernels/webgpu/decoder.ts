@@ -18,6 +18,7 @@ import {
   DecodeDims, FLAT_WG, argmaxShader, embedShader, headShader, matvecGroups, normInShader,
   outProjShader, packedOffsets, scanStepShader, xProjShader,
 } from './decodeShaders';
+import { colPlan } from './colMatvec';
 
 /* Minimal structural types of the WebGPU API (the project takes no dependency on @webgpu/types). */
 /** A GPUBuffer, as far as the decoder uses it. */
@@ -70,12 +71,12 @@ const STORAGE = 0x80;
 /** The weights of one layer, as tensors in the layouts the shaders read. */
 export interface DecoderLayerWeights {
   norm: tf.Tensor; // (D)
-  inProjT: tf.Tensor; // (2ED, D)
+  inProj: tf.Tensor; // (D, 2ED)
   inBias: tf.Tensor; // (2ED)
   packed: tf.Tensor; // packedOffsets(d).size floats
-  xProjT: tf.Tensor; // (P, ED)
+  xProj: tf.Tensor; // (ED, P)
   dtProj: tf.Tensor; // (R, ED)
-  outProjT: tf.Tensor; // (D, ED)
+  outProj: tf.Tensor; // (ED, D)
   outBias: tf.Tensor; // (D)
 }
 
@@ -100,9 +101,12 @@ export class WebgpuDecoder {
   private readonly x: GpuBufferLike; // (B, D)
   private readonly logits: GpuBufferLike; // (B, V)
   private readonly ids: GpuBufferLike; // (B) int32
-  private readonly convState: GpuBufferLike[]; // per layer (B, K−1, ED)
+  private readonly convState: GpuBufferLike[]; // per layer (B, K−1, ED), shifted by normIn
   private readonly ssmState: GpuBufferLike[]; // per layer (B, ED, N)
   private readonly idsRead: GpuBufferLike;
+  private readonly idsRing: GpuBufferLike[]; // 2 staging buffers of the pipelined greedy steps
+  private ringNext = 0;
+  private readonly inFlight: { staging: GpuBufferLike; mapped: Promise<void> }[] = [];
   private readonly logitsRead: GpuBufferLike;
   private readonly passes: { pipeline: PipelineLike; group: unknown; groups: [number, number] }[] = [];
 
@@ -123,6 +127,7 @@ export class WebgpuDecoder {
     const xz = buf(d.B * 2 * d.ED);
     const dbc = buf(d.B * P);
     const y = buf(d.B * d.ED);
+    const xc = buf(d.B * d.ED);
     this.logits = buf(d.B * d.V);
     this.ids = buf(d.B);
     this.convState = w.layers.map(() => buf(d.B * (d.K - 1) * d.ED));
@@ -133,6 +138,7 @@ export class WebgpuDecoder {
       return b;
     };
     this.idsRead = staging(d.B * 4);
+    this.idsRing = [staging(d.B * 4), staging(d.B * 4)];
     this.logitsRead = staging(d.B * d.V * 4);
 
     const pipe = (code: string) => this.device.createComputePipeline({ layout: 'auto', compute: { module: this.device.createShaderModule({ code }), entryPoint: 'main' } });
@@ -152,10 +158,10 @@ export class WebgpuDecoder {
     if (packedOffsets(d).size !== w.layers[0]?.packed.size) throw new Error(`WebgpuDecoder: expected packed layer parameters of ${packedOffsets(d).size} floats, got ${w.layers[0]?.packed.size}`);
     add(p.embed, [this.ids, g(w.embedding), this.x], flat(d.B * d.D));
     w.layers.forEach((l, i) => {
-      add(p.normIn, [this.x, g(l.norm), g(l.inProjT), g(l.inBias), xz], matvecGroups(2 * d.ED, d.B));
-      add(p.xProj, [xz, this.convState[i], g(l.packed), g(l.xProjT), dbc], matvecGroups(P, d.B));
-      add(p.scan, [xz, this.convState[i], g(l.packed), dbc, g(l.dtProj), this.ssmState[i], y], flat(d.B * d.ED));
-      add(p.outProj, [y, g(l.outProjT), g(l.outBias), this.x], matvecGroups(d.D, d.B));
+      add(p.normIn, [this.x, g(l.norm), g(l.inProj), g(l.inBias), g(l.packed), this.convState[i], xz, xc], colPlan(d.D, 2 * d.ED).groups);
+      add(p.xProj, [xc, g(l.xProj), dbc], colPlan(d.ED, P).groups);
+      add(p.scan, [xz, xc, g(l.packed), dbc, g(l.dtProj), this.ssmState[i], y], flat(d.B * d.ED));
+      add(p.outProj, [y, g(l.outProj), g(l.outBias), this.x], colPlan(d.ED, d.D).groups);
     });
     add(p.head, [this.x, g(w.normF), g(w.head), this.logits], matvecGroups(d.V, d.B));
     add(p.argmax, [this.logits, this.ids], [d.B, 1]);
@@ -204,7 +210,7 @@ export class WebgpuDecoder {
   }
 
   /** Records `steps` decoding steps into one command buffer (each feeds its argmax into the next). */
-  private encode(steps: number, read: DecodeRead | null): unknown {
+  private encode(steps: number, read: DecodeRead | null, idsTo = this.idsRead): unknown {
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     for (let s = 0; s < steps; s++) {
@@ -215,7 +221,7 @@ export class WebgpuDecoder {
       }
     }
     pass.end();
-    if (read === 'ids') enc.copyBufferToBuffer(this.ids, 0, this.idsRead, 0, this.dims.B * 4);
+    if (read === 'ids') enc.copyBufferToBuffer(this.ids, 0, idsTo, 0, this.dims.B * 4);
     if (read === 'logits') enc.copyBufferToBuffer(this.logits, 0, this.logitsRead, 0, this.dims.B * this.dims.V * 4);
     return enc.finish();
   }
@@ -239,6 +245,40 @@ export class WebgpuDecoder {
     return out;
   }
 
+  /** Greedy steps submitted by {@link submitGreedy} whose ids are not yet taken. */
+  get pendingSteps(): number {
+    return this.inFlight.length;
+  }
+
+  /**
+   * Submits one greedy step without waiting for it (tokens: B ids; null: the ids the previous step chose on the
+   * GPU); {@link takeIds} reads its ids later, in submission order. At most 2 steps are in flight, so that the
+   * GPU runs the next step while the host reads this one's ids.
+   */
+  submitGreedy(tokens: number[] | null): void {
+    if (this.inFlight.length >= 2) throw new Error('WebgpuDecoder.submitGreedy: expected at most 2 steps in flight; take one with takeIds first');
+    if (tokens) {
+      if (tokens.length !== this.dims.B) throw new Error(`WebgpuDecoder.submitGreedy: expected ${this.dims.B} token ids, got ${tokens.length}`);
+      this.device.queue.writeBuffer(this.ids, 0, Int32Array.from(tokens));
+    }
+    const staging = this.idsRing[this.ringNext];
+    this.ringNext = 1 - this.ringNext;
+    this.device.queue.submit([this.encode(1, 'ids', staging)]);
+    const mapped = staging.mapAsync(MAP_READ);
+    mapped.catch(() => undefined); // a step still in flight at dispose() is abandoned (its mapping rejects)
+    this.inFlight.push({ staging, mapped });
+  }
+
+  /** The ids (B) of the oldest step submitted by {@link submitGreedy} and not yet taken. */
+  async takeIds(): Promise<Int32Array> {
+    const f = this.inFlight.shift();
+    if (!f) throw new Error('WebgpuDecoder.takeIds: expected a step in flight (submitGreedy first)');
+    await f.mapped;
+    const out = new Int32Array(f.staging.getMappedRange().slice(0));
+    f.staging.unmap();
+    return out;
+  }
+
   /**
    * Runs `steps` greedy steps in one submission with no read back until the end (a measure of the GPU's own
    * time per token, free of the per-token round trip); returns the last ids.
@@ -253,6 +293,7 @@ export class WebgpuDecoder {
 
   /** Frees the decoder's own buffers (not the weights: those belong to their tensors). */
   dispose(): void {
+    this.inFlight.length = 0;
     for (const b of this.owned) b.destroy();
     this.owned.length = 0;
   }
