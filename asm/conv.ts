@@ -1,6 +1,9 @@
 /**
  * Depthwise causal conv1d with bias, forward and backward, in WebAssembly SIMD (AssemblyScript source).
- * Part of the scan.wasm module (re-exported by scan.ts); driven by src/ops/kernels/simd/conv.ts. Same arithmetic as
+ * Part of the scan.wasm module (re-exported by scan.ts); driven by src/ops/kernels/simd/conv.ts. One implementation
+ * over a range of channels [e0, e1): the single-threaded entry points run it over [0, ED), each thread of the
+ * threaded build (asm/threaded.ts, src/node/simdPool.ts) over its own range, in the same order per channel (rows t
+ * ascending, taps k ascending), so results are bit for bit the same whatever the split. Same arithmetic as
  * convForward/convBackward in src/ops/kernels/js/convMath.ts:
  *   y[b, t, e] = bias[e] + sum_k w[k, e] x[b, t - (K-1) + k, e]   (zeros before t = 0)
  *
@@ -49,59 +52,64 @@ function flush(dst: usize, src: usize, count: i32): void {
 }
 
 /**
- * Forward conv.
+ * Forward conv of channels [e0, e1).
  * @param x    (B, L, ED)
  * @param w    (K, ED)
  * @param bias (ED)
- * @param y    (B, L, ED) output
+ * @param y    (B, L, ED) output, this range's columns
  */
-export function convForward(x: usize, w: usize, bias: usize, y: usize, B: i32, L: i32, ED: i32, K: i32): void {
+export function convForwardRange(x: usize, w: usize, bias: usize, y: usize, B: i32, L: i32, ED: i32, K: i32, e0: i32, e1: i32): void {
   const row = <usize>ED << 2;
+  const off = <usize>e0 << 2;
+  const width = <usize>(e1 - e0) << 2;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < L; t++) {
-      const yo = y + <usize>(b * L + t) * row;
-      memory.copy(yo, bias, row);
+      const yo = y + <usize>(b * L + t) * row + off;
+      memory.copy(yo, bias + off, width);
       for (let k = max(0, K - 1 - t); k < K; k++) {
-        fma(yo, w + <usize>k * row, x + <usize>(b * L + t - (K - 1) + k) * row, row);
+        fma(yo, w + <usize>k * row + off, x + <usize>(b * L + t - (K - 1) + k) * row + off, width);
       }
     }
   }
 }
 
-/** Bytes of scratch convBackward needs: float32 and float64 accumulators of (K + 1, ED). */
-export function convScratchBytes(ED: i32, K: i32): usize {
-  return <usize>(K + 1) * <usize>ED * 12;
+/** Bytes of scratch convBackwardRange needs for a range of W channels: float32 and float64 (K + 1, W). */
+export function convRangeScratchBytes(W: i32, K: i32): usize {
+  return <usize>(K + 1) * <usize>W * 12;
 }
 
 /**
- * Backward conv: gradients of sum(y * dy).
+ * Backward conv of channels [e0, e1): gradients of sum(y * dy).
  * @param x       (B, L, ED)
  * @param w       (K, ED)
  * @param dy      (B, L, ED)
- * @param dx      (B, L, ED) output
- * @param dw      (K, ED) output
- * @param dbias   (ED) output
- * @param scratch convScratchBytes(ED, K) bytes
+ * @param dx      (B, L, ED) output, this range's columns
+ * @param dw      (K, ED) output, this range's entries
+ * @param dbias   (ED) output, this range's entries
+ * @param scratch convRangeScratchBytes(e1 - e0, K) bytes of this range's own
  */
-export function convBackward(
+export function convBackwardRange(
   x: usize, w: usize, dy: usize, dx: usize, dw: usize, dbias: usize, scratch: usize,
-  B: i32, L: i32, ED: i32, K: i32,
+  B: i32, L: i32, ED: i32, K: i32, e0: i32, e1: i32,
 ): void {
   const row = <usize>ED << 2;
-  const n = (K + 1) * ED; // accumulators: rows 0..K-1 the weight taps, row K the bias
-  const acc32 = scratch; // (K + 1, ED) float32
-  const acc64 = scratch + (<usize>n << 2); // (K + 1, ED) float64
-  memory.fill(scratch, 0, convScratchBytes(ED, K));
-  memory.fill(dx, 0, <usize>(B * L) * row);
+  const off = <usize>e0 << 2;
+  const W = e1 - e0;
+  const width = <usize>W << 2;
+  const n = (K + 1) * W; // accumulators: rows 0..K-1 the taps, row K the bias, each W wide
+  const acc32 = scratch; // (K + 1, W) float32
+  const acc64 = scratch + (<usize>n << 2); // (K + 1, W) float64
+  memory.fill(scratch, 0, convRangeScratchBytes(W, K));
+  for (let r = 0; r < B * L; r++) memory.fill(dx + <usize>r * row + off, 0, width);
   let rows = 0;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < L; t++) {
-      const g = dy + <usize>(b * L + t) * row;
-      addTo(acc32 + <usize>K * row, g, row);
+      const g = dy + <usize>(b * L + t) * row + off;
+      addTo(acc32 + <usize>K * width, g, width);
       for (let k = max(0, K - 1 - t); k < K; k++) {
-        const xo = <usize>(b * L + t - (K - 1) + k) * row;
-        fma(acc32 + <usize>k * row, g, x + xo, row);
-        fma(dx + xo, g, w + <usize>k * row, row);
+        const xo = <usize>(b * L + t - (K - 1) + k) * row + off;
+        fma(acc32 + <usize>k * width, g, x + xo, width);
+        fma(dx + xo, g, w + <usize>k * row + off, width);
       }
       if (++rows == T_BLOCK) {
         flush(acc64, acc32, n);
@@ -110,9 +118,26 @@ export function convBackward(
     }
   }
   flush(acc64, acc32, n);
-  for (let j = 0; j < n; j++) {
-    const v = <f32>load<f64>(acc64 + (<usize>j << 3));
-    if (j < K * ED) store<f32>(dw + (<usize>j << 2), v);
-    else store<f32>(dbias + (<usize>(j - K * ED) << 2), v);
+  for (let k = 0; k <= K; k++) {
+    const dst = k < K ? dw + <usize>k * row + off : dbias + off;
+    for (let j = 0; j < W; j++) store<f32>(dst + (<usize>j << 2), <f32>load<f64>(acc64 + (<usize>(k * W + j) << 3)));
   }
+}
+
+/** Forward conv over all channels: {@link convForwardRange} over [0, ED). */
+export function convForward(x: usize, w: usize, bias: usize, y: usize, B: i32, L: i32, ED: i32, K: i32): void {
+  convForwardRange(x, w, bias, y, B, L, ED, K, 0, ED);
+}
+
+/** Bytes of scratch convBackward needs: float32 and float64 accumulators of (K + 1, ED). */
+export function convScratchBytes(ED: i32, K: i32): usize {
+  return convRangeScratchBytes(ED, K);
+}
+
+/** Backward conv over all channels: {@link convBackwardRange} over [0, ED); scratch: convScratchBytes(ED, K) bytes. */
+export function convBackward(
+  x: usize, w: usize, dy: usize, dx: usize, dw: usize, dbias: usize, scratch: usize,
+  B: i32, L: i32, ED: i32, K: i32,
+): void {
+  convBackwardRange(x, w, dy, dx, dw, dbias, scratch, B, L, ED, K, 0, ED);
 }

@@ -1,39 +1,39 @@
 /**
- * The fused selective scan over a range of channels [e0, e1), for the threaded build (asm/threaded.ts): each
- * thread of src/node/simdPool.ts runs one range over the same shared memory. Per channel the arithmetic is that of
- * scanForward / scanBackward in asm/scan.ts, operation for operation (so per channel the results are bit for bit
- * the single-threaded ones); the sums over channels (dB, dC) are left as float64 partials per thread, which
- * reducePartials adds up in thread order.
+ * Fused selective scan (Mamba S6) over a range of channels [e0, e1): the one implementation of the scan kernels.
+ * The single-threaded entry points scanForward / scanBackward (asm/scan.ts) run it over the full range [0, ED); in
+ * the threaded build (asm/threaded.ts) each thread of src/node/simdPool.ts runs one range over the same shared
+ * memory. Per channel the arithmetic does not depend on the split (so threaded results are bit for bit the
+ * single-threaded ones); the sums over channels (dB, dC) are left as float64 partials per range, which
+ * reducePartials adds up in range order. Same arithmetic as src/ops/kernels/js/scanMath.ts (read its header for
+ * the math).
  *
- * Shape glossary (row-major float32 unless noted): B batch, L length, ED inner channels, NP state size padded to
- * a multiple of 4. All pointers are byte offsets into the shared memory, 16-byte aligned.
+ * Shape glossary (all arrays row-major, float32 unless noted):
+ *   B  batch
+ *   L  sequence length
+ *   ED inner channels
+ *   N  state size; here always NP = N padded to a multiple of 4 by the caller
+ *      with A = B = C = 0 in the pad lanes, which keeps every pad lane of h, g
+ *      and every gradient at exactly 0. Vectors run over N in f32x4 steps.
+ *
+ * Precision: states h and carries g are float32 (as the decays a = exp(dt A));
+ * sums across t or e (dA, dB, dC, dD) are accumulated in float32 over short
+ * blocks and flushed into float64; per-step dot products over N end in a
+ * float64 horizontal sum.
+ *
+ * All pointers are byte offsets into the module's memory, 16-byte aligned.
  */
 import { expf4 } from './expf4';
+import { addF32ToF64, demoteF64, hsum } from './vec';
 
-/** Channels summed in float32 before dB and dC are flushed to float64 (as in scan.ts; ranges start on a multiple). */
+/** Channels summed in float32 before dB and dC are flushed to float64 (ranges start on a multiple). */
 const E_BLOCK: i32 = 16;
-/** Steps of t summed in float32 before dA of a channel is flushed to float64 (as in scan.ts). */
+/** Steps of t summed in float32 before dA of a channel is flushed to float64. */
 const T_BLOCK: i32 = 32;
 
-// @ts-ignore: decorator valid in AssemblyScript
-@inline
-function hsum(v: v128): f64 {
-  return (<f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1))
-    + (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3));
-}
-
-// @ts-ignore: decorator valid in AssemblyScript
-@inline
-function addF32ToF64(dst: usize, src: usize, count: i32): void {
-  const bytes = <usize>count << 2;
-  for (let k: usize = 0; k < bytes; k += 16) {
-    const v = v128.load(src + k);
-    const d = dst + (k << 1);
-    v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(v)));
-    v128.store(d, f64x2.add(v128.load(d, 16), f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0))), 16);
-  }
-}
-
+/**
+ * One f32x4 step of the forward recurrence at byte offset k of the (NP) rows:
+ * h = exp(dt A) h + dt x B, stored back; returns acc + h C.
+ */
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
 function forwardVec(Ae: usize, he: usize, Bt: usize, Ct: usize, k: usize, dtv: v128, dtx: v128, acc: v128): v128 {
@@ -43,12 +43,25 @@ function forwardVec(Ae: usize, he: usize, Bt: usize, Ct: usize, k: usize, dtv: v
   return f32x4.add(acc, f32x4.mul(hn, v128.load(Ct + k)));
 }
 
-/** scanForward (asm/scan.ts) restricted to channels [e0, e1); h (ED, NP) rows e0..e1 are this range's scratch. */
+/**
+ * Forward scan of channels [e0, e1): y_t[e] = sum_n h_t[e, n] C_t[n] + D[e] x_t[e].
+ * Loop order b, t, e, n as in the JS version; the running state of the channels stays in `h`. The n loop runs
+ * four vectors at a time when NP is a multiple of 16.
+ *
+ * @param x     (B, L, ED)
+ * @param delta (B, L, ED)
+ * @param A     (ED, NP)
+ * @param Bm    (B, L, NP)
+ * @param Cm    (B, L, NP)
+ * @param D     (ED)
+ * @param y     (B, L, ED) output, this range's columns
+ * @param h     (ED, NP) scratch, this range's rows
+ */
 export function scanForwardRange(
   x: usize, delta: usize, A: usize, Bm: usize, Cm: usize, D: usize, y: usize, h: usize,
   nB: i32, L: i32, ED: i32, NP: i32, e0: i32, e1: i32,
 ): void {
-  const rowBytes = <usize>NP << 2;
+  const rowBytes = <usize>NP << 2; // bytes of one (NP) row
   const by16 = (NP & 15) == 0;
   for (let b = 0; b < nB; b++) {
     memory.fill(h + <usize>e0 * rowBytes, 0, <usize>(e1 - e0) * rowBytes);
@@ -95,7 +108,11 @@ export function rangeScratchBytes(L: i32, NP: i32): usize {
 }
 
 /**
- * scanBackward (asm/scan.ts) restricted to channels [e0, e1), e0 a multiple of E_BLOCK. dx, ddelta: this range's
+ * Backward scan of channels [e0, e1), e0 a multiple of E_BLOCK: the gradients of sum(y * dy).
+ * Per (b, e) channel: recompute a_t and h_t forward into aS / hS, then walk t backwards carrying g. dA accumulates
+ * per channel in float32 over T_BLOCK steps, then in float64; dB and dC accumulate in float32 over E_BLOCK
+ * channels, then in float64; dD in float64.
+ * x, delta, dy (B, L, ED); A (ED, NP); Bm, Cm (B, L, NP); D (ED). dx, ddelta: this range's
  * columns. dA (ED, NP) and dD (ED): this range's rows, final. dB64 and dC64 (B, L, NP) float64: this range's
  * partial sums (each E_BLOCK of channels summed in float32, the blocks in float64), to add up with reducePartials.
  * dA64 (ED, NP) and dD64 (ED) float64: shared accumulators, this range's rows. scratch: rangeScratchBytes(L, NP).
@@ -191,7 +208,7 @@ export function scanBackwardRange(
       addF32ToF64(dCb, dC32, L * NP);
     }
   }
-  for (let j = e0 * NP; j < e1 * NP; j++) store<f32>(dA + (<usize>j << 2), <f32>load<f64>(dA64 + (<usize>j << 3)));
+  demoteF64(dA + <usize>e0 * rowBytes, dA64 + (<usize>e0 * rowBytes << 1), (e1 - e0) * NP);
   for (let e = e0; e < e1; e++) store<f32>(dD + (<usize>e << 2), <f32>load<f64>(dD64 + (<usize>e << 3)));
 }
 

@@ -16,26 +16,7 @@
  * All pointers are byte offsets into the module's memory, 16-byte aligned.
  */
 
-/** Sum of the four float32 lanes, in float64. */
-// @ts-ignore: decorator valid in AssemblyScript
-@inline
-function hsum(v: v128): f64 {
-  return (<f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1))
-    + (<f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3));
-}
-
-/** dst[k] += src[k] for `count` (a multiple of 4) float32 src values into float64 dst. */
-// @ts-ignore: decorator valid in AssemblyScript
-@inline
-function addToF64(dst: usize, src: usize, count: i32): void {
-  const bytes = <usize>count << 2;
-  for (let k: usize = 0; k < bytes; k += 16) {
-    const v = v128.load(src + k);
-    const d = dst + (k << 1);
-    v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(v)));
-    v128.store(d, f64x2.add(v128.load(d, 16), f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0))), 16);
-  }
-}
+import { addF32ToF64, hsum } from './vec';
 
 /**
  * Forward: y (B, L, H, P) and the final state (B, H, P, NP), which is also the running state (h0 copied in first).
@@ -183,8 +164,8 @@ export function ssdBackward(
       // Flush this head's dB, dC (summed over its P channels) into the batch's float64 (L, G, NP).
       for (let t = 0; t < L; t++) {
         const off = <usize>(t * G + gi) * <usize>NP << 3;
-        addToF64(dB64 + off, dB32 + <usize>t * rowBytes, NP);
-        addToF64(dC64 + off, dC32 + <usize>t * rowBytes, NP);
+        addF32ToF64(dB64 + off, dB32 + <usize>t * rowBytes, NP);
+        addF32ToF64(dC64 + off, dC32 + <usize>t * rowBytes, NP);
       }
       const pa = dA64 + (<usize>h << 3);
       store<f64>(pa, load<f64>(pa) + dAsum);

@@ -5,4 +5,4 @@
  */
 export * from './scan';
 export { scanForwardRange, scanBackwardRange, rangeScratchBytes, reducePartials } from './scanRange';
-export { convForwardRange, convBackwardRange, convRangeScratchBytes } from './convRange';
+export { convForwardRange, convBackwardRange, convRangeScratchBytes } from './conv';

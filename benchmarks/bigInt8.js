@@ -14,6 +14,7 @@ const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { writeRandomCheckpoint } = require('./checkpoint');
 
 const DIST = path.resolve(__dirname, '../dist');
 /** state-spaces/mamba-*-hf shapes. */
@@ -30,23 +31,10 @@ function args(argv) {
 }
 
 /** config.json + a random BF16 model.safetensors (torch layout), one tensor in memory at a time. */
-async function makeCheckpoint(dir, dModel, nLayers, vocab) {
-  const { writeSafetensors } = require(path.join(DIST, 'io/safetensors'));
-  const { floatWeightShapes } = require(path.join(DIST, 'io/hf/weightPlan.js'));
-  const { torchShape } = require(path.join(DIST, 'io/hf/layout.js'));
-  const config = {
-    architectures: ['MambaForCausalLM'], model_type: 'mamba', hidden_size: dModel, num_hidden_layers: nLayers,
-    vocab_size: vocab, state_size: 16, expand: 2, conv_kernel: 4, time_step_rank: Math.ceil(dModel / 16),
-    use_bias: false, use_conv_bias: true, layer_norm_epsilon: 1e-5, tie_word_embeddings: true,
-  };
-  fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const weights = floatWeightShapes({ dModel, nLayers, vocabSize: vocab, padVocabSizeMultiple: 8 });
-  const specs = weights.map((w) => ({ name: w.name, dtype: 'BF16', shape: torchShape(w.name, w.shape) }));
-  let seed = 12345;
-  await writeSafetensors(path.join(dir, 'model.safetensors'), specs, (spec) => {
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
+function makeCheckpoint(dir, dModel, nLayers, vocab) {
+  const weights = (plan) => plan.floatWeightShapes({ dModel, nLayers, vocabSize: vocab, padVocabSizeMultiple: 8 });
+  return writeRandomCheckpoint(dir, { dModel, nLayers, vocab, dtype: 'BF16' }, weights, (spec, data, next) => {
+    const n = data.length;
     if (/A_log$/.test(spec.name)) {
       for (let i = 0; i < n; i++) data[i] = Math.log(1 + (i % spec.shape[1])); // S4D-real
     } else if (/(norm|norm_f)\.weight$|\.D$/.test(spec.name)) {
@@ -54,13 +42,9 @@ async function makeCheckpoint(dir, dModel, nLayers, vocab) {
     } else {
       const fanIn = spec.shape.length > 1 ? spec.shape[spec.shape.length - 1] : 64;
       const scale = /embeddings/.test(spec.name) ? 0.02 : 1 / Math.sqrt(fanIn);
-      for (let i = 0; i < n; i++) {
-        seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // LCG: fast, deterministic
-        data[i] = (seed / 2 ** 32 - 0.5) * 2 * scale;
-      }
+      for (let i = 0; i < n; i++) data[i] = (next() - 0.5) * 2 * scale;
     }
-    return data;
-  }, { format: 'pt' });
+  });
 }
 
 /** Child: convert through the CLI registration. */

@@ -14,6 +14,7 @@ const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { writeRandomCheckpoint } = require('./checkpoint');
 
 
 const DIST = path.resolve(__dirname, '../dist');
@@ -38,29 +39,11 @@ function dirBytes(dir) {
 }
 
 /** Writes config.json + a random F32 model.safetensors (torch layout), one tensor in memory at a time. */
-async function makeCheckpoint(dir, dModel, nLayers, vocab) {
-  const { writeSafetensors } = require(path.join(DIST, 'io/safetensors'));
-  const { mambaLMWeightShapes } = require(path.join(DIST, 'io/hf/weightPlan.js'));
-  const { torchShape } = require(path.join(DIST, 'io/hf/layout.js'));
-  const config = {
-    architectures: ['MambaForCausalLM'], model_type: 'mamba', hidden_size: dModel, num_hidden_layers: nLayers,
-    vocab_size: vocab, state_size: 16, expand: 2, conv_kernel: 4, time_step_rank: Math.ceil(dModel / 16),
-    use_bias: false, use_conv_bias: true, layer_norm_epsilon: 1e-5, tie_word_embeddings: true,
-  };
-  fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const weights = mambaLMWeightShapes({ dModel, nLayers, vocabSize: vocab, padVocabSizeMultiple: 1 });
-  const specs = weights.map((w) => ({ name: w.name, dtype: 'F32', shape: torchShape(w.name, w.shape) }));
-  let seed = 12345;
-  await writeSafetensors(path.join(dir, 'model.safetensors'), specs, (spec) => {
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // LCG: fast, deterministic
-      data[i] = (seed / 2 ** 32 - 0.5) * 0.04;
-    }
-    return data;
-  }, { format: 'pt' });
+function makeCheckpoint(dir, dModel, nLayers, vocab) {
+  const weights = (plan) => plan.mambaLMWeightShapes({ dModel, nLayers, vocabSize: vocab, padVocabSizeMultiple: 1 });
+  return writeRandomCheckpoint(dir, { dModel, nLayers, vocab, dtype: 'F32' }, weights, (spec, data, next) => {
+    for (let i = 0; i < data.length; i++) data[i] = (next() - 0.5) * 0.04;
+  });
 }
 
 /** Child: run `convert` through the CLI registration on a fresh commander program. */

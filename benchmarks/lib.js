@@ -1,5 +1,5 @@
 /**
- * Shared benchmark helpers: timing with warm-up, peak memory through tf.profile, machine description.
+ * Shared benchmark helpers: timing with warm-up, peak memory through tf.profile, train-step timing, machine description.
  * Benchmarks run over the built package (dist/): `npm run bench` builds first.
  */
 const os = require('os');
@@ -43,4 +43,22 @@ function machine() {
   return `${os.cpus().length} × ${cpu ? cpu.model.trim() : 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 }
 
-module.exports = { tf, mamba, median, timeSteps, peakBytes, machine };
+/**
+ * Time (timeSteps, one warm-up) and peak tensor memory (peakBytes of the loss and its gradients) of one train step:
+ * `opt.minimize(loss)` over `vars`. Returns { ms, minMs, reps, peakBytes }.
+ */
+async function measureTrainStep(opt, loss, vars, { reps = 5, budgetMs = 30000 } = {}) {
+  const step = async () => {
+    const cost = opt.minimize(loss, true, vars);
+    await cost.data();
+    cost.dispose();
+  };
+  const t = await timeSteps(step, { warmup: 1, reps, budgetMs });
+  const peak = await peakBytes(() => {
+    const { value, grads } = tf.variableGrads(loss, vars);
+    return [value, ...Object.values(grads)];
+  });
+  return { ...t, peakBytes: peak };
+}
+
+module.exports = { tf, mamba, median, timeSteps, peakBytes, measureTrainStep, machine };

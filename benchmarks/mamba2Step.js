@@ -7,7 +7,7 @@
  * Usage: node benchmarks/mamba2Step.js [--backend wasm] [--modes fused,chunked] [--lengths 256,1024] [--out file.json]
  */
 const fs = require('fs');
-const { tf, mamba, timeSteps, peakBytes, machine } = require('./lib');
+const { tf, mamba, measureTrainStep, machine } = require('./lib');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,20 +21,11 @@ async function measure(layer, b, l, dModel, reps) {
   const vars = layer.trainableWeights.map((w) => w.read());
   const opt = tf.train.adam(1e-3);
   const loss = () => tf.mean(tf.square(layer.call(x, {})));
-  const step = async () => {
-    const cost = opt.minimize(loss, true, vars);
-    await cost.data();
-    cost.dispose();
-  };
-  const t = await timeSteps(step, { warmup: 1, reps, budgetMs: 60000 });
-  const peak = await peakBytes(() => {
-    const { value, grads } = tf.variableGrads(loss, vars);
-    return [value, ...Object.values(grads)];
-  });
+  const t = await measureTrainStep(opt, loss, vars, { reps, budgetMs: 60000 });
   opt.dispose();
   x.dispose();
   layer.dispose();
-  return { msPerStep: t.ms, minMs: t.minMs, reps: t.reps, peakBytes: peak };
+  return { msPerStep: t.ms, minMs: t.minMs, reps: t.reps, peakBytes: t.peakBytes };
 }
 
 async function main() {

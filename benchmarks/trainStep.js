@@ -4,7 +4,7 @@
  * (d) mamba.py's speed chart: dModel 16, one layer, B 1, L 64 … 8192, sequential vs pscan vs fused.
  * The loss is the mean square of the stack's output, as in mamba.py's benchmark.
  */
-const { tf, mamba, timeSteps, peakBytes } = require('./lib');
+const { tf, mamba, measureTrainStep } = require('./lib');
 
 /** Time and peak memory of a train step for one configuration. */
 async function trainStep({ dModel, nLayers, b, l, mode, reps = 5, budgetMs = 30000, optimizer = 'adam' }) {
@@ -15,16 +15,7 @@ async function trainStep({ dModel, nLayers, b, l, mode, reps = 5, budgetMs = 300
   // 'adam': tf.train.adam; 'flatAdam': the same update over all variables at once (src/training/flatAdam.ts).
   const opt = optimizer === 'flatAdam' ? mamba.flatAdam(1e-3) : tf.train.adam(1e-3);
   const loss = () => tf.mean(tf.square(layer.call(x, {})));
-  const step = async () => {
-    const cost = opt.minimize(loss, true, vars);
-    await cost.data();
-    cost.dispose();
-  };
-  const { ms, minMs, reps: n } = await timeSteps(step, { warmup: 1, reps, budgetMs });
-  const peak = await peakBytes(() => {
-    const { value, grads } = tf.variableGrads(loss, vars);
-    return [value, ...Object.values(grads)];
-  });
+  const { ms, minMs, reps: n, peakBytes: peak } = await measureTrainStep(opt, loss, vars, { reps, budgetMs });
   opt.dispose();
   x.dispose();
   layer.dispose();

@@ -24,8 +24,8 @@ export interface ScanWasmExports {
     x: number, delta: number, A: number, Bm: number, Cm: number, D: number, y: number, h: number,
     B: number, L: number, ED: number, NP: number,
   ): void;
-  /** Bytes of scratch `scanBackward` needs for (L, ED, NP). */
-  backwardScratchBytes(L: number, ED: number, NP: number): number;
+  /** Bytes of scratch `scanBackward` needs for (B, L, ED, NP). */
+  backwardScratchBytes(B: number, L: number, ED: number, NP: number): number;
   /** Backward scan: pointers of 7 inputs, 6 outputs and the scratch; then B, L, ED, NP. */
   scanBackward(
     x: number, delta: number, A: number, Bm: number, Cm: number, D: number, dy: number,

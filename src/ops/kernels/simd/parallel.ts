@@ -1,6 +1,6 @@
 /**
  * The SIMD kernels split over the thread pool (./pool.ts): chunks of channels for the threaded module's range
- * kernels (asm/scanRange.ts, asm/convRange.ts), taken by whichever thread is free, over the shared memory the
+ * kernels (asm/scanRange.ts, asm/conv.ts), taken by whichever thread is free, over the shared memory the
  * callers laid out. Per channel each chunk runs the single-threaded arithmetic, so scan forward, conv and softplus
  * give the single-threaded results bit for bit, and so do the scan gradients but dB and dC: those sum float64
  * partials per chunk, in chunk order — independent of the thread count and of which thread ran what, but added in

@@ -20,7 +20,7 @@ export interface ThreadedWasmExports extends ScanWasmExports {
   rangeScratchBytes(L: number, NP: number): number;
   /** Sum of float64 partials into float32, over [i0, i1). */
   reducePartials(dst: number, src: number, partBytes: number, parts: number, i0: number, i1: number): void;
-  /** Conv forward over channels [e0, e1) (asm/convRange.ts). */
+  /** Conv forward over channels [e0, e1) (asm/conv.ts). */
   convForwardRange(...args: number[]): void;
   /** Conv backward over channels [e0, e1). */
   convBackwardRange(...args: number[]): void;

@@ -152,7 +152,7 @@ export function fusedScanBackwardFast(
   };
   const pool = parallelPool(wasm, nE * NP);
   const split = pool && backwardParallelScratch(pool, ar, B, L, ED, NP);
-  const scratch = split ? 0 : ar.bytes(wasm.backwardScratchBytes(L, ED, NP));
+  const scratch = split ? 0 : ar.bytes(wasm.backwardScratchBytes(B, L, ED, NP));
   if (!ensureMemory(wasm.memory, ar.end)) return fusedScanBackward(x, delta, A, Bm, Cm, D, dy, dims, out);
   const buf = wasm.memory.buffer;
   view(buf, p.x, nE).set(x);
