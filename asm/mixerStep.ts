@@ -141,3 +141,28 @@ export function mixerScanGate(
     }
   }
 }
+
+/**
+ * RMS norm of rows for a decoding step: y[m] = (x[m] · (mean(x[m]²) + eps)^−½) · w, x and y (M, D), w (D).
+ */
+export function rmsNormRows(x: usize, w: usize, y: usize, M: i32, D: i32, eps: f32): void {
+  const dB = <usize>D << 2;
+  const vec = dB & ~(<usize>15);
+  for (let m = 0; m < M; m++) {
+    const xm = x + <usize>m * dB;
+    const ym = y + <usize>m * dB;
+    let acc = f32x4.splat(0);
+    let k: usize = 0;
+    for (; k < vec; k += 16) {
+      const v = v128.load(xm + k);
+      acc = f32x4.add(acc, f32x4.mul(v, v));
+    }
+    let ss: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+    for (; k < dB; k += 4) ss += load<f32>(xm + k) * load<f32>(xm + k);
+    const r: f32 = <f32>1 / Mathf.sqrt(ss / <f32>D + eps);
+    const rv = f32x4.splat(r);
+    k = 0;
+    for (; k < vec; k += 16) v128.store(ym + k, f32x4.mul(f32x4.mul(v128.load(xm + k), rv), v128.load(w + k)));
+    for (; k < dB; k += 4) store<f32>(ym + k, load<f32>(xm + k) * r * load<f32>(w + k));
+  }
+}

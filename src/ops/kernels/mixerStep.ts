@@ -5,6 +5,8 @@
  * contraction, the D skip and the silu(z) gate. Runs the in-heap SIMD module (asm/mixerStep.ts, with asm/int8.ts's
  * int8MatMul for int8 x_proj / dt_proj) over tfjs-backend-wasm's own memory: no copies.
  *
+ * Also MambaRmsNormStep, the RMS norm of a decoding step's rows (6 tfjs kernels → 1).
+ *
  * Shape letters: B batch, ED inner channels, N state size (a multiple of 4), R Δ rank, K conv width, J = R + 2N,
  * RB bytes per int8 weight row.
  *   {xz (B, 2·ED), conv (B, K−1, ED), convW (K, ED), convB? (ED), xProj (ED, J) | int8 (J, RB/4) + xProjScale (J),
@@ -13,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { WasmBackendLike, registerOnce } from './kernelIO';
-import { MIXER_STEP_KERNEL } from './names';
+import { MIXER_STEP_KERNEL, RMS_NORM_STEP_KERNEL } from './names';
 import { int8Wasm, Int8WasmExports } from './simd/int8';
 import { int8RowBytes } from './js/int8Math';
 
@@ -29,17 +31,17 @@ function heapModule(backend: unknown): Int8WasmExports | null {
   return memory ? int8Wasm(memory) : null;
 }
 
-/** True when MambaMixerStep can run now: the wasm backend is active and its SIMD module loads. */
+/** True when MambaMixerStep and MambaRmsNormStep can run now: the wasm backend is active and its SIMD module loads. */
 export function mixerStepAvailable(): boolean {
   return tf.getBackend() === 'wasm' && tf.getKernel(MIXER_STEP_KERNEL, 'wasm') != null && heapModule(tf.backend()) != null;
 }
 
 /** Checks one input's dtype and shape; returns it. */
-function need(inputs: tf.NamedTensorInfoMap, name: string, dtype: string, shape: number[]): tf.TensorInfo {
+function need(inputs: tf.NamedTensorInfoMap, name: string, dtype: string, shape: number[], kernel = MIXER_STEP_KERNEL): tf.TensorInfo {
   const t = inputs[name];
   if (t == null || t.dtype !== dtype || t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
     const got = t ? `${t.dtype} [${t.shape}]` : 'nothing';
-    throw new Error(`src/ops/kernels/mixerStep.ts ${MIXER_STEP_KERNEL}: expected ${name} ${dtype} [${shape}], got ${got}`);
+    throw new Error(`src/ops/kernels/mixerStep.ts ${kernel}: expected ${name} ${dtype} [${shape}], got ${got}`);
   }
   return t;
 }
@@ -102,7 +104,25 @@ function mixerStepWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; bac
   return [y, convOut, hOut];
 }
 
-/** Registers MambaMixerStep for 'wasm'. Idempotent. */
+/** MambaRmsNormStep: {x (M, D), weight (D)}, attr eps → (M, D). */
+function rmsNormStepWasm({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const be = backend as HeapBackend;
+  const mod = heapModule(be);
+  const [m, d] = inputs.x?.shape ?? [];
+  const eps = attrs?.eps as number;
+  if (!mod || !(d > 0) || typeof eps !== 'number') {
+    throw new Error(`src/ops/kernels/mixerStep.ts ${RMS_NORM_STEP_KERNEL}: expected the SIMD module, x (M, D) and attr eps; got x [${inputs.x?.shape}], eps ${String(eps)}`);
+  }
+  const x = need(inputs, 'x', 'float32', [m, d], RMS_NORM_STEP_KERNEL);
+  const w = need(inputs, 'weight', 'float32', [d], RMS_NORM_STEP_KERNEL);
+  const y = be.makeOutput([m, d], 'float32');
+  const ptr = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+  if (m > 0) mod.rmsNormRows(ptr(x), ptr(w), ptr(y), m, d, eps);
+  return y;
+}
+
+/** Registers MambaMixerStep and MambaRmsNormStep for 'wasm'. Idempotent. */
 export function registerMixerStepKernels(): void {
   registerOnce(MIXER_STEP_KERNEL, 'wasm', mixerStepWasm as unknown as tf.KernelFunc);
+  registerOnce(RMS_NORM_STEP_KERNEL, 'wasm', rmsNormStepWasm as unknown as tf.KernelFunc);
 }

@@ -35,6 +35,8 @@ export const INT8_GATHER_KERNEL = 'MambaInt8Gather';
  * dtBias, aLog, D, h} → [y (B, ED) gated, conv' (B, K−1, ED), h' (B, ED, N)] (wasm; ./mixerStep.ts).
  */
 export const MIXER_STEP_KERNEL = 'MambaMixerStep';
+/** RMS norm of a decoding step's rows {x (M, D), weight (D)}, attr eps → (M, D) (wasm; ./mixerStep.ts). */
+export const RMS_NORM_STEP_KERNEL = 'MambaRmsNormStep';
 
 /** tfjs's own UnsortedSegmentSum (tf.gather's gradient), replaced on cpu and wasm by an O(size) loop. */
 export const SEGMENT_SUM_KERNEL = 'UnsortedSegmentSum';

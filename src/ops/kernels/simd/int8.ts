@@ -30,6 +30,8 @@ export interface Int8WasmExports {
     h: number, xc: number, dtRaw: number, aLog: number, dbc: number, D: number, xz: number, y: number, hOut: number, tbl: number,
     B: number, ED: number, N: number, R: number,
   ): void;
+  /** y (M, D) = RMS norm of the rows of x (M, D) times w (D) (asm/mixerStep.ts). */
+  rmsNormRows(x: number, w: number, y: number, M: number, D: number, eps: number): void;
   /** Streams `bytes` (a multiple of 64) from p; returns a checksum (the bandwidth probe). */
   int8StreamRead(p: number, bytes: number): number;
 }
