@@ -74,11 +74,36 @@ export function mixerConvSilu(xz: usize, state: usize, w: usize, bias: usize, xc
 export function mixerProjectF32(x: usize, xStride: i32, w: usize, bias: usize, y: usize, M: i32, I: i32, O: i32): void {
   const oB = <usize>O << 2;
   const vec = oB & ~(<usize>15);
+  const i4 = I & ~3;
   for (let m = 0; m < M; m++) {
     const xm = x + ((<usize>m * <usize>xStride) << 2);
     const ym = y + <usize>m * oB;
     for (let o: usize = 0; o < oB; o += 4) store<f32>(ym + o, bias ? load<f32>(bias + o) : 0);
-    for (let i = 0; i < I; i++) {
+    // Four inputs at a time: each vector of y is loaded and stored once per four rows of W.
+    let i = 0;
+    for (; i < i4; i += 4) {
+      const xi = xm + (<usize>i << 2);
+      const x0 = f32x4.splat(load<f32>(xi));
+      const x1 = f32x4.splat(load<f32>(xi, 4));
+      const x2 = f32x4.splat(load<f32>(xi, 8));
+      const x3 = f32x4.splat(load<f32>(xi, 12));
+      const w0 = w + <usize>i * oB;
+      const w1 = w0 + oB;
+      const w2 = w1 + oB;
+      const w3 = w2 + oB;
+      let o: usize = 0;
+      for (; o < vec; o += 16) {
+        const a = f32x4.add(f32x4.mul(x0, v128.load(w0 + o)), f32x4.mul(x1, v128.load(w1 + o)));
+        const b = f32x4.add(f32x4.mul(x2, v128.load(w2 + o)), f32x4.mul(x3, v128.load(w3 + o)));
+        v128.store(ym + o, f32x4.add(v128.load(ym + o), f32x4.add(a, b)));
+      }
+      for (; o < oB; o += 4) {
+        const a = load<f32>(xi) * load<f32>(w0 + o) + load<f32>(xi, 4) * load<f32>(w1 + o);
+        const b = load<f32>(xi, 8) * load<f32>(w2 + o) + load<f32>(xi, 12) * load<f32>(w3 + o);
+        store<f32>(ym + o, load<f32>(ym + o) + (a + b));
+      }
+    }
+    for (; i < I; i++) {
       const xi = load<f32>(xm + (<usize>i << 2));
       const xv = f32x4.splat(xi);
       const wi = w + <usize>i * oB;

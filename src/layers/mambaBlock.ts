@@ -24,7 +24,7 @@ import { checkLastDim } from './validate';
 import { MambaBlockCache, checkBlockCache, emptyBlockCache } from './cache';
 import { convStep, convTail } from '../ops/conv/convState';
 import { finalScanState, selectiveStep } from '../ops/scan/selectiveStep';
-import { mixerStepAvailable } from '../ops/kernels/mixerStep';
+import { matVecStep, mixerStepAvailable } from '../ops/kernels/mixerStep';
 import { MIXER_STEP_KERNEL } from '../ops/kernels/names';
 import { fusedStepEnabled } from '../flags';
 
@@ -221,8 +221,12 @@ export class MambaBlock extends layers.Layer {
     const c = this.config;
     const [b] = x.shape;
     return tf.tidy(() => {
-      const xz = tf.reshape(project(tf.reshape(x, [b, 1, c.dModel]), this.proj('inProj'), this.w.inProjBias), [b, 2 * c.dInner]); // (B, 2·ED)
       const s = this.scales;
+      // float32 in_proj / out_proj through MambaMatVecStep; int8 ones through MambaInt8MatMul (project).
+      const proj = (v: tf.Tensor, which: 'inProj' | 'outProj', bias: LayerVariable | null, o: number) => (s
+        ? tf.reshape(project(tf.reshape(v, [b, 1, -1]), this.proj(which), bias), [b, o])
+        : matVecStep(v, this.w[which].read(), bias?.read())); // (B, O)
+      const xz = proj(x, 'inProj', this.w.inProjBias, 2 * c.dInner); // (B, 2·ED)
       const inputs: tf.NamedTensorMap = {
         xz, conv: cache.conv, convW: this.w.conv.read(), ...(this.w.convBias ? { convB: this.w.convBias.read() } : {}),
         xProj: this.w.xProj.read(), dtProj: this.w.dtProj.read(), dtBias: this.w.dtProjBias.read(),
@@ -230,7 +234,7 @@ export class MambaBlock extends layers.Layer {
         aLog: this.w.aLog.read(), D: this.w.d.read(), h: cache.ssm,
       };
       const [g, conv, ssm] = tf.engine().runKernel(MIXER_STEP_KERNEL, inputs as never) as tf.Tensor[]; // (B, ED), (B, K−1, ED), (B, ED, N)
-      const y = tf.reshape(project(tf.reshape(g, [b, 1, c.dInner]), this.proj('outProj'), this.w.outProjBias), [b, c.dModel]) as tf.Tensor2D; // (B, D)
+      const y = proj(g, 'outProj', this.w.outProjBias, c.dModel) as tf.Tensor2D; // (B, D)
       return { y, cache: { conv: conv as tf.Tensor3D, ssm: ssm as tf.Tensor3D } };
     });
   }

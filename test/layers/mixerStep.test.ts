@@ -1,7 +1,7 @@
 /**
  * MambaMixerStep (src/ops/kernels/mixerStep.ts) on wasm: a MambaLM's decoding step with the fused mixer kernel
  * (MAMBA_TFJS_FUSED_STEP, the default) against the unfused chain of tfjs kernels, on random small models
- * (float32 and quantize()d int8; R not a multiple of 4, with and without biases, batch 1 and 3): logits and
+ * (float32 and quantize()d int8, the transposed decoding head; R not a multiple of 4, with and without biases, batch 1 and 3): logits and
  * both caches of every layer after each of several steps.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -29,12 +29,13 @@ afterAll(async () => {
 function decode(model: tf.LayersModel, ids: number[][], fused: boolean): { logits: Float32Array[]; caches: Float32Array[][] } {
   setEnvFlag(FUSED_STEP_FLAG, fused ? 'true' : 'false');
   const lm = findMambaLM(model);
+  const head = lm.decodeHeadKernel(); // (D, V) float32, or null for int8
   let cache = lm.emptyCache(ids.length) as MambaBlockCache[];
   const logits: Float32Array[] = [];
   const caches: Float32Array[][] = [];
   for (let t = 0; t < ids[0].length; t++) {
     const col = tf.tensor1d(ids.map((r) => r[t]), 'int32'); // (B)
-    const out = lm.step(col, cache);
+    const out = lm.step(col, cache, head);
     logits.push(out.logits.dataSync() as Float32Array);
     caches.push((out.cache as MambaBlockCache[]).flatMap((c) => [c.conv.dataSync() as Float32Array, c.ssm.dataSync() as Float32Array]));
     tf.dispose([col, out.logits]);
@@ -42,6 +43,7 @@ function decode(model: tf.LayersModel, ids: number[][], fused: boolean): { logit
     cache = out.cache as MambaBlockCache[];
   }
   disposeCache(cache);
+  head?.dispose();
   return { logits, caches };
 }
 

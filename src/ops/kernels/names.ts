@@ -37,6 +37,8 @@ export const INT8_GATHER_KERNEL = 'MambaInt8Gather';
 export const MIXER_STEP_KERNEL = 'MambaMixerStep';
 /** RMS norm of a decoding step's rows {x (M, D), weight (D)}, attr eps → (M, D) (wasm; ./mixerStep.ts). */
 export const RMS_NORM_STEP_KERNEL = 'MambaRmsNormStep';
+/** A decoding step's float32 projection {x (M, I), w (I, O), bias? (O)} → (M, O) (wasm; ./mixerStep.ts). */
+export const MATVEC_STEP_KERNEL = 'MambaMatVecStep';
 
 /** tfjs's own UnsortedSegmentSum (tf.gather's gradient), replaced on cpu and wasm by an O(size) loop. */
 export const SEGMENT_SUM_KERNEL = 'UnsortedSegmentSum';
