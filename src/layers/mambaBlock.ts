@@ -25,7 +25,7 @@ import { MambaBlockCache, checkBlockCache, emptyBlockCache } from './cache';
 import { convStep, convTail } from '../ops/conv/convState';
 import { finalScanState, selectiveStep } from '../ops/scan/selectiveStep';
 import { matVecStep, mixerStepAvailable } from '../ops/kernels/mixerStep';
-import { MIXER_STEP_KERNEL } from '../ops/kernels/names';
+import { INT8_MATMUL_KERNEL, MIXER_STEP_KERNEL } from '../ops/kernels/names';
 import { fusedStepEnabled } from '../flags';
 
 /** Arguments of {@link MambaBlock}: mamba.py's MambaConfig fields (nLayers optional) plus tf.layers' own. */
@@ -218,15 +218,13 @@ export class MambaBlock extends layers.Layer {
    * the same arithmetic as the unfused step, about twenty tfjs kernels fewer per layer.
    */
   private fusedStep(x: tf.Tensor, cache: MambaBlockCache): { y: tf.Tensor2D; cache: MambaBlockCache } {
-    const c = this.config;
-    const [b] = x.shape;
+    const s = this.scales;
     return tf.tidy(() => {
-      const s = this.scales;
       // float32 in_proj / out_proj through MambaMatVecStep; int8 ones through MambaInt8MatMul (project).
-      const proj = (v: tf.Tensor, which: 'inProj' | 'outProj', bias: LayerVariable | null, o: number) => (s
-        ? tf.reshape(project(tf.reshape(v, [b, 1, -1]), this.proj(which), bias), [b, o])
+      const proj = (v: tf.Tensor, which: 'inProj' | 'outProj', bias: LayerVariable | null) => (s
+        ? tf.engine().runKernel(INT8_MATMUL_KERNEL, { x: v, q: this.w[which].read(), scale: s[which].read(), ...(bias ? { bias: bias.read() } : {}) } as never) as tf.Tensor
         : matVecStep(v, this.w[which].read(), bias?.read())); // (B, O)
-      const xz = proj(x, 'inProj', this.w.inProjBias, 2 * c.dInner); // (B, 2·ED)
+      const xz = proj(x, 'inProj', this.w.inProjBias); // (B, 2·ED)
       const inputs: tf.NamedTensorMap = {
         xz, conv: cache.conv, convW: this.w.conv.read(), ...(this.w.convBias ? { convB: this.w.convBias.read() } : {}),
         xProj: this.w.xProj.read(), dtProj: this.w.dtProj.read(), dtBias: this.w.dtProjBias.read(),
@@ -234,7 +232,7 @@ export class MambaBlock extends layers.Layer {
         aLog: this.w.aLog.read(), D: this.w.d.read(), h: cache.ssm,
       };
       const [g, conv, ssm] = tf.engine().runKernel(MIXER_STEP_KERNEL, inputs as never) as tf.Tensor[]; // (B, ED), (B, K−1, ED), (B, ED, N)
-      const y = proj(g, 'outProj', this.w.outProjBias, c.dModel) as tf.Tensor2D; // (B, D)
+      const y = proj(g, 'outProj', this.w.outProjBias) as tf.Tensor2D; // (B, D)
       return { y, cache: { conv: conv as tf.Tensor3D, ssm: ssm as tf.Tensor3D } };
     });
   }
