@@ -14,7 +14,7 @@
  */
 
 /** Fills the 12 splatted exp constants at tbl (16 bytes apart, in expf4.ts's order). */
-function fillTable(tbl: usize): void {
+export function fillTable(tbl: usize): void {
   v128.store(tbl, f32x4.splat(-87.33654)); // 0: lowest x with a normal result
   v128.store(tbl, f32x4.splat(88.8), 16); // 16: high clamp
   v128.store(tbl, f32x4.splat(1.44269504), 32); // 32: log2 e
@@ -32,7 +32,7 @@ function fillTable(tbl: usize): void {
 /** exp of the four lanes of x, constants at tbl. */
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
-function expLanes(x: v128, tbl: usize): v128 {
+export function expLanes(x: v128, tbl: usize): v128 {
   const xMin = v128.load(tbl);
   const one = v128.load(tbl, 176);
   const xc = f32x4.pmin(f32x4.pmax(x, xMin), v128.load(tbl, 16));

@@ -9,6 +9,7 @@
  * Run after `npm run build`:  node benchmarks/decode.js [--backends cpu,wasm] [--batches 1,8] [--new 32]
  *                             [--prompt 8] [--d-model 768] [--layers 24] [--vocab 50280] [--dtypes float32,int8]
  *                             [--rounds R: the dtypes alternate R times]
+ *                             [--fused-step true,false: MAMBA_TFJS_FUSED_STEP per figure, alternating within each round]
  */
 
 const tf = require('@tensorflow/tfjs');
@@ -18,7 +19,7 @@ const { generate } = require('../dist/generation/generate.js');
 
 /** --name value pairs of argv, with defaults. */
 function args() {
-  const out = { backends: 'cpu,wasm', batches: '1,8', new: '32', prompt: '8', 'd-model': '768', layers: '24', vocab: '50280', dtypes: 'float32', rounds: '1' };
+  const out = { backends: 'cpu,wasm', batches: '1,8', new: '32', prompt: '8', 'd-model': '768', layers: '24', vocab: '50280', dtypes: 'float32', rounds: '1', 'fused-step': '' };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
@@ -105,18 +106,19 @@ async function main() {
     // --rounds R: the dtypes alternate R times, so that a shared machine's load falls on each alike.
     for (let round = 1; round <= +a.rounds; round++) {
       for (const batch of a.batches.split(',').map(Number)) {
-        for (const { dtype, model } of models) {
+        for (const { dtype, model } of models) for (const fusedStep of a['fused-step'] ? a['fused-step'].split(',') : ['']) {
+          if (fusedStep) tf.env().set('MAMBA_TFJS_FUSED_STEP', fusedStep === 'true');
           const bytes = bytesPerToken(model);
           const gbps = readBandwidthGBps(); // measured next to each figure: the machine is shared
           const before = tf.memory().numTensors;
-          const r = await measure(model, batch, +a.prompt, +a.new, findMambaLM(model).vocabSize, `${backend} ${dtype} batch ${batch}`);
+          const r = await measure(model, batch, +a.prompt, +a.new, findMambaLM(model).vocabSize, `${backend} ${dtype} batch ${batch}${fusedStep ? ' fused ' + fusedStep : ''}`);
           if (tf.memory().numTensors !== before) throw new Error(`decode.js: tensors leaked: ${before} → ${tf.memory().numTensors}`);
           const limit = (gbps * 1e9) / bytes;
           results.push({
-            backend, dtype, round, ...r, bytesPerToken: bytes, readGBps: gbps, limitStepsPerS: +limit.toFixed(2),
+            backend, dtype, ...(fusedStep ? { fusedStep: fusedStep === 'true' } : {}), round, ...r, bytesPerToken: bytes, readGBps: gbps, limitStepsPerS: +limit.toFixed(2),
             fractionOfLimit: +(r.stepsPerS / limit).toFixed(3), fastestFractionOfLimit: +(r.fastestStepsPerS / limit).toFixed(3),
           });
-          progress(`${backend} ${dtype} batch ${batch} round ${round}: ${r.decodeTokensPerS} tokens/s (${r.stepsPerS} steps/s, fastest step ${r.fastestStepsPerS}/s; limit ${(bytes / 1e6).toFixed(0)} MB / ${gbps} GB/s = ${limit.toFixed(1)} steps/s; prefill ${r.prefillMs} ms)`);
+          progress(`${backend} ${dtype}${fusedStep ? ' fused ' + fusedStep : ''} batch ${batch} round ${round}: ${r.decodeTokensPerS} tokens/s (${r.stepsPerS} steps/s, fastest step ${r.fastestStepsPerS}/s; limit ${(bytes / 1e6).toFixed(0)} MB / ${gbps} GB/s = ${limit.toFixed(1)} steps/s; prefill ${r.prefillMs} ms)`);
         }
       }
     }

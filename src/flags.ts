@@ -64,12 +64,14 @@ export const WEBGPU_FUSED_DECODE_FLAG = 'MAMBA_TFJS_WEBGPU_FUSED_DECODE';
 export const THREADS_FLAG = 'MAMBA_TFJS_THREADS';
 /** Flag: threads of tfjs's wasm backend in Node (its threaded build; 0 = one per core, 1 = the default build). */
 export const WASM_THREADS_FLAG = 'MAMBA_TFJS_WASM_THREADS';
+/** Flag: on wasm, a Mamba mixer's decoding step runs its recurrent part as one MambaMixerStep kernel (default true). */
+export const FUSED_STEP_FLAG = 'MAMBA_TFJS_FUSED_STEP';
 
 /** Every flag name, in the table's order. */
 export const FLAGS = [
   BACKEND_FLAG, FUSED_BLOCK_FLAG, RECOMPUTE_FLAG, SCAN_IMPL_FLAG, SSD_MODE_FLAG,
   WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG, WEBGPU_FUSED_DECODE_FLAG, THREADS_FLAG,
-  WASM_THREADS_FLAG,
+  WASM_THREADS_FLAG, FUSED_STEP_FLAG,
 ] as const;
 
 /** Values of MAMBA_TFJS_RECOMPUTE. */
@@ -121,9 +123,12 @@ const count = (name: string) => (v: FlagValue) => {
 };
 register(THREADS_FLAG, () => Number(envVar(THREADS_FLAG) ?? 0), count(THREADS_FLAG));
 register(WASM_THREADS_FLAG, () => Number(envVar(WASM_THREADS_FLAG) ?? 1), count(WASM_THREADS_FLAG));
+register(FUSED_STEP_FLAG, () => envBool(FUSED_STEP_FLAG, true), oneOf(FUSED_STEP_FLAG, [true, false]));
 
 /** MAMBA_TFJS_FUSED_BLOCK. */
 export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
+/** MAMBA_TFJS_FUSED_STEP. */
+export const fusedStepEnabled = (): boolean => ENV.getBool(FUSED_STEP_FLAG);
 /** MAMBA_TFJS_RECOMPUTE. */
 export const recomputePolicy = (): RecomputePolicy => String(ENV.get(RECOMPUTE_FLAG)) as RecomputePolicy;
 /** MAMBA_TFJS_SCAN_IMPL. */

@@ -13,6 +13,8 @@ import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { Shape } from '@tensorflow/tfjs-layers';
 import { NamedWeightsArgs, ParentLayer } from './parentLayer';
 import { RMSNorm } from './rmsNorm';
+import { matVecStep, mixerStepAvailable } from '../ops/kernels/mixerStep';
+import { fusedStepEnabled } from '../flags';
 import { SeedStream, constant, normal } from './initializers';
 import { checkTokenIds } from './validate';
 import { matMulTransposeB } from '../ops/linear/matMul';
@@ -220,9 +222,9 @@ export abstract class LMBase<S extends LMStack<C>, C extends BlockCache, A exten
    */
   headAt(h: tf.Tensor, headKernel?: tf.Tensor | null): tf.Tensor2D {
     return tf.tidy(() => {
-      const [b, d] = h.shape;
-      const normed = tf.reshape(this.normF.call(tf.reshape(h, [b, 1, d]), {}) as tf.Tensor, [b, d]); // (B, D)
+      const normed = this.normF.step(h); // (B, D)
       if (this.int8Scales) return this.int8Head(normed); // (B, V)
+      if (headKernel && fusedStepEnabled() && mixerStepAvailable()) return matVecStep(normed, headKernel); // (B, V)
       return (headKernel ? tf.matMul(normed, headKernel) : tf.matMul(normed, this.headWeight(), false, true)) as tf.Tensor2D; // (B, V)
     });
   }

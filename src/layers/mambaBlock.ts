@@ -24,6 +24,9 @@ import { checkLastDim } from './validate';
 import { MambaBlockCache, checkBlockCache, emptyBlockCache } from './cache';
 import { convStep, convTail } from '../ops/conv/convState';
 import { finalScanState, selectiveStep } from '../ops/scan/selectiveStep';
+import { matVecStep, mixerStepAvailable } from '../ops/kernels/mixerStep';
+import { INT8_MATMUL_KERNEL, MIXER_STEP_KERNEL } from '../ops/kernels/names';
+import { fusedStepEnabled } from '../flags';
 
 /** Arguments of {@link MambaBlock}: mamba.py's MambaConfig fields (nLayers optional) plus tf.layers' own. */
 export interface MambaBlockArgs extends NamedWeightsArgs, Omit<MambaConfig, 'nLayers'> {
@@ -194,6 +197,7 @@ export class MambaBlock extends layers.Layer {
     checkBlockCache(cache, b, c, 'MambaBlock.step');
     const ed = c.dInner;
     const n = c.dState;
+    if (fusedStepEnabled() && !c.bcdtNorm && n % 4 === 0 && c.dConv > 1 && mixerStepAvailable()) return this.fusedStep(x, cache);
     return tf.tidy(() => {
       const xz = project(tf.reshape(x, [b, 1, c.dModel]), this.proj('inProj'), this.w.inProjBias); // (B, 1, 2·ED)
       const xin = tf.reshape(tf.slice(xz, [0, 0, 0], [b, 1, ed]), [b, ed]); // (B, ED)
@@ -206,6 +210,30 @@ export class MambaBlock extends layers.Layer {
       ); // y (B, ED), h (B, ED, N)
       const y = tf.reshape(this.gateOut(tf.reshape(ssm.y, [b, 1, ed]), z), [b, c.dModel]) as tf.Tensor2D; // (B, D)
       return { y, cache: { conv: conv.state, ssm: ssm.h } };
+    });
+  }
+
+  /**
+   * `step` through one MambaMixerStep kernel between in_proj and out_proj (wasm; src/ops/kernels/mixerStep.ts):
+   * the same arithmetic as the unfused step, about twenty tfjs kernels fewer per layer.
+   */
+  private fusedStep(x: tf.Tensor, cache: MambaBlockCache): { y: tf.Tensor2D; cache: MambaBlockCache } {
+    const s = this.scales;
+    return tf.tidy(() => {
+      // float32 in_proj / out_proj through MambaMatVecStep; int8 ones through MambaInt8MatMul (project).
+      const proj = (v: tf.Tensor, which: 'inProj' | 'outProj', bias: LayerVariable | null) => (s
+        ? tf.engine().runKernel(INT8_MATMUL_KERNEL, { x: v, q: this.w[which].read(), scale: s[which].read(), ...(bias ? { bias: bias.read() } : {}) } as never) as tf.Tensor
+        : matVecStep(v, this.w[which].read(), bias?.read())); // (B, O)
+      const xz = proj(x, 'inProj', this.w.inProjBias); // (B, 2·ED)
+      const inputs: tf.NamedTensorMap = {
+        xz, conv: cache.conv, convW: this.w.conv.read(), ...(this.w.convBias ? { convB: this.w.convBias.read() } : {}),
+        xProj: this.w.xProj.read(), dtProj: this.w.dtProj.read(), dtBias: this.w.dtProjBias.read(),
+        ...(s ? { xProjScale: s.xProj.read(), dtProjScale: s.dtProj.read() } : {}),
+        aLog: this.w.aLog.read(), D: this.w.d.read(), h: cache.ssm,
+      };
+      const [g, conv, ssm] = tf.engine().runKernel(MIXER_STEP_KERNEL, inputs as never) as tf.Tensor[]; // (B, ED), (B, K−1, ED), (B, ED, N)
+      const y = proj(g, 'outProj', this.w.outProjBias) as tf.Tensor2D; // (B, D)
+      return { y, cache: { conv: conv as tf.Tensor3D, ssm: ssm as tf.Tensor3D } };
     });
   }
 

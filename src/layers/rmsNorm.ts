@@ -11,6 +11,9 @@ import type { Shape } from '@tensorflow/tfjs-layers';
 import { NamedWeightsArgs, weightPrefixOf, weightPrefixConfig } from './parentLayer';
 import { constant } from './initializers';
 import { checkLastDim } from './validate';
+import { mixerStepAvailable } from '../ops/kernels/mixerStep';
+import { RMS_NORM_STEP_KERNEL } from '../ops/kernels/names';
+import { fusedStepEnabled } from '../flags';
 
 /** Arguments of {@link RMSNorm}. */
 export interface RMSNormArgs extends NamedWeightsArgs {
@@ -57,6 +60,18 @@ export class RMSNorm extends layers.Layer {
       const ms = tf.mean(tf.square(x), -1, true); // (B, L, 1)
       return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.eps))), this.weight.read()); // (B, L, D)
     });
+  }
+
+  /**
+   * The norm of a decoding step's rows, x (B, D) → (B, D): one MambaRmsNormStep kernel on wasm (when
+   * MAMBA_TFJS_FUSED_STEP is on), else `call`.
+   */
+  step(x: tf.Tensor): tf.Tensor2D {
+    const [b, d] = x.shape;
+    if (fusedStepEnabled() && mixerStepAvailable()) {
+      return tf.engine().runKernel(RMS_NORM_STEP_KERNEL, { x, weight: this.weight.read() } as never, { eps: this.eps } as never) as tf.Tensor2D; // (B, D)
+    }
+    return tf.tidy(() => tf.reshape(this.call(tf.reshape(x, [b, 1, d])), [b, d]) as tf.Tensor2D); // (B, D)
   }
 
   override getConfig(): serialization.ConfigDict {

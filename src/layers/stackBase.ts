@@ -112,8 +112,7 @@ export abstract class ResidualBase<M extends Mixer<C>, C extends BlockCache, A e
     const d = this.mixer.config.dModel;
     if (x.rank !== 2 || x.shape[1] !== d) throw new Error(`${this.getClassName()}.step: expected x of shape (batch, ${d}), got [${x.shape}]`);
     return tf.tidy(() => {
-      const [b] = x.shape;
-      const normed = tf.reshape(this.norm.call(tf.reshape(x, [b, 1, d]), {}) as tf.Tensor, [b, d]); // (B, D)
+      const normed = this.norm.step(x); // (B, D)
       const out = this.mixer.step(normed, cache); // (B, D)
       return { y: tf.add(x, out.y) as tf.Tensor2D, cache: out.cache }; // (B, D)
     });

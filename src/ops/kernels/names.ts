@@ -30,6 +30,15 @@ export const NEG_EXP_KERNEL = 'MambaNegExp';
 export const INT8_MATMUL_KERNEL = 'MambaInt8MatMul';
 /** Rows of an int8 embedding {ids (n), q (V, RB/4) int32, scale (V)}, attr cols → (n, D) (./int8.ts). */
 export const INT8_GATHER_KERNEL = 'MambaInt8Gather';
+/**
+ * The recurrent part of a mixer's decoding step {xz, conv, convW, convB?, xProj, xProjScale?, dtProj, dtProjScale?,
+ * dtBias, aLog, D, h} → [y (B, ED) gated, conv' (B, K−1, ED), h' (B, ED, N)] (wasm; ./mixerStep.ts).
+ */
+export const MIXER_STEP_KERNEL = 'MambaMixerStep';
+/** RMS norm of a decoding step's rows {x (M, D), weight (D)}, attr eps → (M, D) (wasm; ./mixerStep.ts). */
+export const RMS_NORM_STEP_KERNEL = 'MambaRmsNormStep';
+/** A decoding step's float32 projection {x (M, I), w (I, O), bias? (O)} → (M, O) (wasm; ./mixerStep.ts). */
+export const MATVEC_STEP_KERNEL = 'MambaMatVecStep';
 
 /** tfjs's own UnsortedSegmentSum (tf.gather's gradient), replaced on cpu and wasm by an O(size) loop. */
 export const SEGMENT_SUM_KERNEL = 'UnsortedSegmentSum';

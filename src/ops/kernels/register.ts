@@ -11,6 +11,7 @@ import { registerStepKernels } from './step';
 import { registerSegmentSumKernels } from './segmentSum';
 import { registerWasmKernelFixes } from './wasmFixes';
 import { registerInt8Kernels } from './int8';
+import { registerMixerStepKernels } from './mixerStep';
 import { registerScanWebgpuKernels } from './webgpu/scan';
 import { registerSsdWebgpuKernels } from './webgpu/ssd';
 import { registerConvWebgpuKernels } from './webgpu/conv';
@@ -35,4 +36,5 @@ export function registerKernels(): void {
   registerSiluGradWebgpuKernel();
   registerWasmKernelFixes();
   registerInt8Kernels();
+  registerMixerStepKernels();
 }

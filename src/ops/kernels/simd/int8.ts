@@ -21,6 +21,17 @@ export interface Int8WasmExports {
   ): void;
   /** dst = −exp(src) over `count` float32 (asm/step.ts); tbl: 192 bytes of scratch. */
   negExpArray(src: number, dst: number, count: number, tbl: number): void;
+  /** Conv step + silu of a mixer's decoding step (asm/mixerStep.ts); bias 0 for none. */
+  mixerConvSilu(xz: number, state: number, w: number, bias: number, xc: number, stateOut: number, tbl: number, B: number, ED: number, K: number): void;
+  /** y (M, O) = x · W [+ bias], W (I, O) float32, rows of x xStride floats apart (asm/mixerStep.ts). */
+  mixerProjectF32(x: number, xStride: number, w: number, bias: number, y: number, M: number, I: number, O: number): void;
+  /** softplus, the scan step and the silu(z) gate of a mixer's decoding step (asm/mixerStep.ts). */
+  mixerScanGate(
+    h: number, xc: number, dtRaw: number, aLog: number, dbc: number, D: number, xz: number, y: number, hOut: number, tbl: number,
+    B: number, ED: number, N: number, R: number,
+  ): void;
+  /** y (M, D) = RMS norm of the rows of x (M, D) times w (D) (asm/mixerStep.ts). */
+  rmsNormRows(x: number, w: number, y: number, M: number, D: number, eps: number): void;
   /** Streams `bytes` (a multiple of 64) from p; returns a checksum (the bandwidth probe). */
   int8StreamRead(p: number, bytes: number): number;
 }
