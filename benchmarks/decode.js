@@ -14,7 +14,7 @@
 
 const tf = require('@tensorflow/tfjs');
 const { createMambaLM, findMambaLM, selectBackend, quantize } = require('../dist/node.js');
-const { int8Wasm } = require('../dist/ops/kernels/simd/int8.js');
+const { readBandwidthGBps } = require('./bandwidth');
 const { generate } = require('../dist/generation/generate.js');
 
 /** --name value pairs of argv, with defaults. */
@@ -65,20 +65,6 @@ async function measure(model, batch, promptLength, newTokens, vocab, label) {
   };
 }
 
-/** Read bandwidth of one core in GB/s: the best of 5 streaming SIMD reads of 512 MiB (a fresh WebAssembly memory). */
-function readBandwidthGBps() {
-  const bytes = 512 * 2 ** 20;
-  const memory = new WebAssembly.Memory({ initial: bytes / 65536 + 1 });
-  new Uint8Array(memory.buffer).fill(1);
-  const probe = int8Wasm(memory);
-  let best = 0;
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    probe.int8StreamRead(0, bytes);
-    best = Math.max(best, bytes / ((performance.now() - t0) / 1000) / 1e9);
-  }
-  return +best.toFixed(2);
-}
 
 /** Bytes a decoding step reads: every weight once, except the embedding of an untied model (one row of it). */
 function bytesPerToken(model) {
@@ -109,7 +95,7 @@ async function main() {
         for (const { dtype, model } of models) for (const fusedStep of a['fused-step'] ? a['fused-step'].split(',') : ['']) {
           if (fusedStep) tf.env().set('MAMBA_TFJS_FUSED_STEP', fusedStep === 'true');
           const bytes = bytesPerToken(model);
-          const gbps = readBandwidthGBps(); // measured next to each figure: the machine is shared
+          const gbps = +readBandwidthGBps(512).toFixed(2); // measured next to each figure: the machine is shared
           const before = tf.memory().numTensors;
           const r = await measure(model, batch, +a.prompt, +a.new, findMambaLM(model).vocabSize, `${backend} ${dtype} batch ${batch}${fusedStep ? ' fused ' + fusedStep : ''}`);
           if (tf.memory().numTensors !== before) throw new Error(`decode.js: tensors leaked: ${before} → ${tf.memory().numTensors}`);

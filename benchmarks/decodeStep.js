@@ -10,25 +10,11 @@
  */
 const tf = require('@tensorflow/tfjs');
 const { createMambaLM, findMambaLM, selectBackend, quantize, disposeCache } = require('../dist/node.js');
-const { int8Wasm } = require('../dist/ops/kernels/simd/int8.js');
+const { readBandwidthGBps } = require('./bandwidth');
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : dflt);
 
-/** Best of 5 streaming reads of 256 MiB, GB/s. */
-function readBandwidthGBps() {
-  const bytes = 256 * 2 ** 20;
-  const memory = new WebAssembly.Memory({ initial: bytes / 65536 + 1 });
-  new Uint8Array(memory.buffer).fill(1);
-  const probe = int8Wasm(memory);
-  let best = 0;
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    probe.int8StreamRead(0, bytes);
-    best = Math.max(best, bytes / ((performance.now() - t0) / 1000) / 1e9);
-  }
-  return best;
-}
 
 function bytesPerToken(model) {
   const lm = findMambaLM(model);
@@ -75,7 +61,7 @@ async function main() {
     }
     const gbps = [];
     for (let i = 0; i < steps; i++) {
-      if (i % 10 === 0) gbps.push(readBandwidthGBps());
+      if (i % 10 === 0) gbps.push(readBandwidthGBps(256));
       for (const fused of i % 2 ? [true, false] : [false, true]) state[fused].ms.push(once(fused));
     }
     const bytes = bytesPerToken(model);
