@@ -1,8 +1,8 @@
 /**
  * The fused webgpu decoding path of {@link generate}: a MambaLM on the 'webgpu' backend decodes through
  * WebgpuDecoder (../ops/kernels/webgpu/decoder.ts) instead of MambaLM.step, when the flag
- * MAMBA_TFJS_WEBGPU_FUSED_DECODE is on (default). Mamba-2 models, FalconMamba's Δ/B/C norms and batches over 32
- * keep the tfjs path.
+ * MAMBA_TFJS_WEBGPU_FUSED_DECODE is on (default). Mamba-2 models, FalconMamba's Δ/B/C norms, int8 weights and
+ * batches over 32 keep the tfjs path.
  *
  * Shape letters: B batch, D model width, ED inner channels, N state size, R Δ rank, K conv width, V padded
  * vocabulary, P = R + 2N.
@@ -17,7 +17,7 @@ import { webgpuFusedDecode } from '../flags';
 export function usesFusedDecode(lm: unknown, b: number): lm is MambaLM {
   if (!(lm instanceof MambaLM) || tf.getBackend() !== 'webgpu' || !webgpuFusedDecode()) return false;
   const c = lm.backbone.config;
-  return !c.bcdtNorm && c.dConv >= 2 && b >= 1 && b <= 32;
+  return !c.bcdtNorm && !lm.int8Scales && c.dConv >= 2 && b >= 1 && b <= 32; // int8: no WGSL kernels
 }
 
 /**
