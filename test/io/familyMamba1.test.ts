@@ -18,10 +18,10 @@ import { mambaLMWeightShapes } from '../../src/io/hf/weightPlan';
 import { mambaLMArgsFromTopology } from '../../src/io/tfjs/topologyArgs';
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { openCheckpointTensors } from '../../src/io/hf/source';
-import { expectAllClose } from '../helpers/close';
 import { fixtureDir, openReference } from '../helpers/fixtures';
 import { checkAgainstReference, lmView } from '../helpers/parity';
 import { useWasm } from '../helpers/backend';
+import { expectScoresClose, rows } from '../helpers/generated';
 
 const MAMBA1_FAMILY = ['tiny-hf-untied', 'tiny-falcon-mamba-hf'] as const;
 let tmp: string;
@@ -73,19 +73,13 @@ describe.each(MAMBA1_FAMILY)('%s', (fixture) => {
       const p = await ref.int('generate.prompt');
       const s = await ref.int('generate.sequences');
       const scores = await ref.float('generate.scores');
-      const rows = (d: Int32Array, [b, l]: number[]) => Array.from({ length: b }, (_, i) => Array.from(d.subarray(i * l, (i + 1) * l)));
       const prompt = rows(p.data, p.shape);
       const attentionMask = prompt.map((r) => r.map((id) => (id === 0 ? 0 : 1))); // HF masked pad (0) tokens
       const before = tf.memory().numTensors;
-      const [b, steps, v] = scores.shape;
+      const steps = scores.shape[1];
       const out = await generate(model, prompt, { maxNewTokens: steps, temperature: 0, returnScores: true, attentionMask });
       expect(out.sequences).toEqual(rows(s.data, s.shape));
-      for (let t = 0; t < steps; t++) {
-        for (let i = 0; i < b; i++) {
-          const ours = (out.scores as Float32Array[])[t].subarray(i * v, (i + 1) * v);
-          expectAllClose(ours, scores.data.subarray((i * steps + t) * v, (i * steps + t + 1) * v), 1e-4, `${fixture} scores ${i},${t}`);
-        }
-      }
+      expectScoresClose(out.scores as Float32Array[], scores, 1e-4, fixture);
       expect(tf.memory().numTensors).toBe(before);
     } finally {
       model.dispose();
