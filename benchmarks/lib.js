@@ -47,13 +47,13 @@ function machine() {
  * Time (timeSteps, one warm-up) and peak tensor memory (peakBytes of the loss and its gradients) of one train step:
  * `opt.minimize(loss)` over `vars`. Returns { ms, minMs, reps, peakBytes }.
  */
-async function measureTrainStep(opt, loss, vars, { reps = 5, budgetMs = 30000 } = {}) {
+async function measureTrainStep(opt, loss, vars, { reps = 5, warmup = 1, budgetMs = 30000 } = {}) {
   const step = async () => {
     const cost = opt.minimize(loss, true, vars);
     await cost.data();
     cost.dispose();
   };
-  const t = await timeSteps(step, { warmup: 1, reps, budgetMs });
+  const t = await timeSteps(step, { warmup, reps, budgetMs });
   const peak = await peakBytes(() => {
     const { value, grads } = tf.variableGrads(loss, vars);
     return [value, ...Object.values(grads)];
@@ -61,4 +61,22 @@ async function measureTrainStep(opt, loss, vars, { reps = 5, budgetMs = 30000 } 
   return { ...t, peakBytes: peak };
 }
 
-module.exports = { tf, mamba, median, timeSteps, peakBytes, measureTrainStep, machine };
+/**
+ * The benchmarks' loss, mean(y²) over every element (mamba.py's and the PyTorch anchor's `out.pow(2).mean()`), with its
+ * gradient 2y/N written out. As tf ops it costs a webgpu step far more than its arithmetic: tfjs-webgpu reduces a
+ * whole tensor to a scalar in one workgroup (12 ms for (8, 4096, 256) on an H200; two stages, rows then their mean:
+ * 0.3 ms), and tfjs's Mean gradient builds a ones tensor of y's size on the CPU and uploads it every step (a host
+ * profile of the H200 runs: 16 % of the step's time). Same value and gradient; only the route differs.
+ */
+const meanSquareOp = tf.customGrad((y, save) => {
+  save([y]);
+  return {
+    value: tf.mean(tf.mean(tf.square(y), -1)), // ()
+    gradFunc: (dy, [sy]) => tf.mul(sy, tf.mul(dy, 2 / sy.size)), // y's shape
+  };
+});
+function meanSquare(y) {
+  return meanSquareOp(y);
+}
+
+module.exports = { tf, mamba, median, meanSquare, timeSteps, peakBytes, measureTrainStep, machine };

@@ -7,7 +7,7 @@
  * Usage: node benchmarks/mamba2Step.js [--backend wasm] [--modes fused,chunked] [--lengths 256,1024] [--out file.json]
  */
 const fs = require('fs');
-const { tf, mamba, measureTrainStep, machine } = require('./lib');
+const { tf, mamba, measureTrainStep, machine, meanSquare } = require('./lib');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,7 +20,7 @@ async function measure(layer, b, l, dModel, reps) {
   tf.tidy(() => layer.apply(x));
   const vars = layer.trainableWeights.map((w) => w.read());
   const opt = tf.train.adam(1e-3);
-  const loss = () => tf.mean(tf.square(layer.call(x, {})));
+  const loss = () => meanSquare(layer.call(x, {}));
   const t = await measureTrainStep(opt, loss, vars, { reps, budgetMs: 60000 });
   opt.dispose();
   x.dispose();

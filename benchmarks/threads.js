@@ -27,7 +27,7 @@ const arg = (name, fallback) => {
 
 /** One process: timings of both pool settings, interleaved step by step, per length. */
 async function child() {
-  const { tf, mamba, median } = require('./lib');
+  const { tf, mamba, median, meanSquare } = require('./lib');
   await mamba.selectBackend('wasm');
   const wasm = require('@tensorflow/tfjs-backend-wasm');
   const base = tf.env().getNumber('MAMBA_TFJS_THREADS');
@@ -39,7 +39,7 @@ async function child() {
     tf.tidy(() => layer.apply(x));
     const vars = layer.trainableWeights.map((w) => w.read());
     const opt = tf.train.adam(1e-3);
-    const loss = () => tf.mean(tf.square(layer.call(x, {})));
+    const loss = () => meanSquare(layer.call(x, {}));
     const step = async () => {
       const t0 = process.hrtime.bigint();
       const cost = opt.minimize(loss, true, vars);

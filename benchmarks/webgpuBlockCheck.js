@@ -5,6 +5,7 @@
  * sum(stack(x) · w) and the gradient of every weight, for a few Mamba stacks. First, the WGSL conv kernels
  * (src/ops/fusedConvWebgpu.ts) against the composite conv (K shifted slices) on webgpu: output and gradients.
  *   npm run build && node benchmarks/webgpuBlockCheck.js [out.json]     (on the GPU machine: see webgpuTrain.js)
+ * Then FlatAdam (its one-dispatch webgpu step) against tf.train.adam over 5 steps (passes under 1e-4).
  * Error = max |a − b| / max |b| per tensor; passes under 1e-4. Exit code 1 on a failure.
  */
 const fs = require('fs');
@@ -14,6 +15,9 @@ const CASES = [
   { dModel: 16, nLayers: 2, dState: 8, B: 2, L: 13 },
   { dModel: 64, nLayers: 2, dState: 16, B: 2, L: 300 },
   { dModel: 24, nLayers: 1, dState: 4, B: 1, L: 40, bias: true, convBias: false },
+  // B·L = 8192 rows: the weight gradients take matMulTA's K-split path and the input gradients matMulTB's
+  // transposed weights (src/ops/linear/matMul.ts).
+  { dModel: 32, nLayers: 1, dState: 16, B: 2, L: 4096, bias: true },
 ];
 
 /** Loss and gradients (name → Float32Array) of one stack on the active backend; fused: the block path or not. */
@@ -60,6 +64,29 @@ async function convCheck(B, L, ED, K) {
   return worst;
 }
 
+/**
+ * FlatAdam (its webgpu MambaAdamStep kernel) against tf.train.adam on webgpu: 5 steps of a small stack from the same
+ * weights, then the worst relative difference over the weights.
+ */
+async function adamCheck() {
+  const c = { dModel: 24, nLayers: 2, dState: 8 };
+  const x = tf.randomNormal([2, 33, c.dModel], 0, 1, 'float32', 9); // (B, L, D)
+  const run = async (opt) => {
+    const layer = mamba.mambaLayer({ ...c, seed: 4 });
+    tf.tidy(() => layer.apply(x));
+    const vars = layer.trainableWeights.map((v) => v.read());
+    for (let i = 0; i < 5; i++) opt.minimize(() => tf.mean(tf.square(layer.call(x, {}))), false, vars);
+    const out = await Promise.all(vars.map((v) => v.data()));
+    layer.dispose();
+    opt.dispose();
+    return out;
+  };
+  const flat = await run(mamba.flatAdam(1e-3));
+  const ref = await run(tf.train.adam(1e-3));
+  x.dispose();
+  return Math.max(...flat.map((w, i) => relErr(w, ref[i])));
+}
+
 async function main() {
   const rows = [];
   let ok = true;
@@ -71,6 +98,10 @@ async function main() {
     rows.push({ check: 'conv', B, L, ED, K, err, pass });
     console.error(`${pass ? 'PASS' : 'FAIL'} conv kernel vs composite on webgpu, B ${B} L ${L} ED ${ED} K ${K}: ${err.toExponential(2)}`);
   }
+  const adamErr = await adamCheck();
+  ok = ok && adamErr < 1e-4;
+  rows.push({ check: 'flatAdam vs tf.train.adam, 5 steps', err: adamErr, pass: adamErr < 1e-4 });
+  console.error(`${adamErr < 1e-4 ? 'PASS' : 'FAIL'} FlatAdam (MambaAdamStep) vs tf.train.adam on webgpu, 5 steps: ${adamErr.toExponential(2)}`);
   for (const c of CASES) {
     await mamba.selectBackend('cpu');
     const { B: _b, L: _l, ...cfg } = c;

@@ -25,34 +25,62 @@ const { execFileSync } = require('child_process');
  * variant: 'fused' (the default path: fused scan, and the whole block as one op with a hand-written backward),
  * 'keep' (fused, keeping the block's intermediates for the backward pass instead of recomputing them:
  * MAMBA_TFJS_RECOMPUTE=0), 'layers' (fused scan, but the block's ops differentiated one by one:
- * MAMBA_TFJS_FUSED_BLOCK=0), 'pscan'.
+ * MAMBA_TFJS_FUSED_BLOCK=0), 'pscan'; 'tiny' and 'tinykeep': 'fused' and 'keep' on mamba.py's speed-chart model
+ * (dModel 16, 1 layer, B 1) instead of Mamba(256, 4 layers), B 8.
+ * GPU time: the step once more under tf.profile, whose kernels tfjs-webgpu times with timestamp queries (Dawn's
+ * 'allow_unsafe_apis' on, its timestamp quantization off, so kernels of a few µs count); gpuMsPerStep is their
+ * sum, the time the GPU computed, against msPerStep, the wall time.
  */
 async function runOne(variant, l, optimizer) {
   if (variant === 'layers') process.env.MAMBA_TFJS_FUSED_BLOCK = '0';
-  if (variant === 'keep') process.env.MAMBA_TFJS_RECOMPUTE = '0';
+  if (variant === 'keep' || variant === 'tinykeep') process.env.MAMBA_TFJS_RECOMPUTE = '0';
   const mode = variant === 'pscan' ? 'pscan' : 'fused';
-  const { tf, mamba, timeSteps } = require('./lib');
+  if (!globalThis.navigator?.gpu) {
+    const { create, globals } = require('webgpu');
+    Object.assign(globalThis, globals);
+    const gpu = create(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization']);
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  }
+  const { tf, mamba, timeSteps, meanSquare } = require('./lib');
   const { trainStep } = require('./trainStep');
-  const time = async (fn) => (await timeSteps(fn, { warmup: 1, reps: 3 })).ms;
+  const time = async (fn) => (await timeSteps(fn, { warmup: 2, reps: 5 })).ms;
   await mamba.selectBackend('webgpu');
-  const small = process.env.WEBGPU_TRAIN_SMALL === '1';
+  const small = process.env.WEBGPU_TRAIN_SMALL === '1' || variant.startsWith('tiny');
   const cfg = { dModel: small ? 16 : 256, nLayers: small ? 1 : 4, b: small ? 1 : 8, l };
-  const r = await trainStep({ ...cfg, mode, reps: 5, budgetMs: 60000, optimizer });
+  // Three warm-up steps: the GPU's clocks ramp up from idle over the first ones.
+  const r = await trainStep({ ...cfg, mode, reps: 9, warmup: 3, budgetMs: 60000, optimizer });
   const gpuBytes = tf.memory().numBytesAllocatedInGPU;
-  // Where the time goes: forward alone, forward + backward, and the number of kernels a train step runs.
+  // Where the time goes: forward alone, forward + backward, the kernels of a train step and their GPU time.
   const layer = mamba.mambaLayer({ dModel: cfg.dModel, nLayers: cfg.nLayers, dState: 16, scanMode: mode, seed: 1 });
   const x = tf.randomNormal([cfg.b, l, cfg.dModel], 0, 1, 'float32', 7); // (B, L, D)
   tf.tidy(() => layer.apply(x));
   const vars = layer.trainableWeights.map((w) => w.read());
-  const loss = () => tf.mean(tf.square(layer.call(x, {})));
+  const loss = () => meanSquare(layer.call(x, {}));
   const forwardMs = await time(async () => { const c = tf.tidy(loss); await c.data(); c.dispose(); });
   const gradsMs = await time(async () => { const { value, grads } = tf.variableGrads(loss, vars); await value.data(); await Promise.all(Object.values(grads).map((g) => g.data())); tf.dispose([value, grads]); });
   const opt = optimizer === 'flatAdam' ? mamba.flatAdam(1e-3) : tf.train.adam(1e-3);
-  const info = await tf.profile(async () => { const c = opt.minimize(loss, true, vars); await c.data(); c.dispose(); });
+  const step = async () => { const c = opt.minimize(loss, true, vars); await c.data(); c.dispose(); };
+  await step();
+  const info = await tf.profile(step);
+  const byKernel = {};
+  let gpuMs = 0;
+  for (const k of info.kernels) {
+    const ms = Number(k.kernelTimeMs) || 0;
+    gpuMs += ms;
+    const e = (byKernel[k.name] = byKernel[k.name] || { kernel: k.name, count: 0, gpuMs: 0 });
+    e.count++;
+    e.gpuMs += ms;
+  }
+  const topKernels = Object.values(byKernel).sort((p, q) => q.gpuMs - p.gpuMs).slice(0, 12).map((e) => ({ ...e, gpuMs: +e.gpuMs.toFixed(3) }));
+  const dispatching = info.kernels.filter((k) => !['Reshape', 'Identity', 'Cast'].includes(k.name)).length;
   tf.dispose([x, opt]);
   layer.dispose();
   const adapter = tf.backend().adapterInfo || {};
-  console.log(JSON.stringify({ bench: 'train-step-webgpu', variant, ...r, gpuBytes, forwardMs, gradsMs, kernelsPerStep: info.kernels.length, adapter: adapter.vendor ? `${adapter.vendor} ${adapter.architecture || ''}`.trim() : undefined }));
+  console.log(JSON.stringify({
+    bench: 'train-step-webgpu', variant, ...r, gpuBytes, forwardMs, gradsMs, kernelsPerStep: info.kernels.length, dispatchingKernelsPerStep: dispatching,
+    gpuMsPerStep: tf.backend().supportTimestampQuery ? +gpuMs.toFixed(2) : null, topKernels,
+    adapter: adapter.vendor ? `${adapter.vendor} ${adapter.architecture || ''}`.trim() : undefined,
+  }));
 }
 
 /** All configurations, each in a child process; a failed one is recorded with its error and the rest go on. */
@@ -61,7 +89,7 @@ function runAll() {
   const out = path.resolve(process.argv[2] || path.join(__dirname, 'results', 'webgpu.json'));
   const small = process.env.WEBGPU_TRAIN_SMALL === '1';
   const configs = (process.env.WEBGPU_TRAIN_CONFIGS || (small ? 'fused:64,fused:64:adam,layers:64,pscan:64'
-    : 'fused:1024,fused:4096,keep:1024,keep:4096,fused:1024:adam,fused:4096:adam,layers:4096,pscan:1024'))
+    : 'fused:1024,fused:4096,keep:1024,keep:4096,tiny:4096,tinykeep:4096,fused:1024:adam,layers:4096,pscan:1024'))
     .split(',').map((c) => { const [variant, l, opt] = c.split(':'); return { variant, l: Number(l), optimizer: opt === 'adam' ? 'adam' : 'flatAdam' }; });
   const timeoutMs = Number(process.env.WEBGPU_TRAIN_TIMEOUT_S || 240) * 1000;
   const rows = [];
@@ -71,7 +99,7 @@ function runAll() {
     try {
       const stdout = execFileSync(process.execPath, [__filename, '--one', variant, String(l), optimizer], { timeout: timeoutMs, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       row = JSON.parse(stdout.trim().split('\n').pop());
-      console.error(`webgpu ${variant} ${optimizer} L ${l}: ${row.msPerStep.toFixed(1)} ms per step (forward ${row.forwardMs.toFixed(1)}, forward+backward ${row.gradsMs.toFixed(1)}, ${row.kernelsPerStep} kernels), GPU pool ${(row.gpuBytes / 2 ** 30).toFixed(2)} GiB, peak tensors ${(row.peakBytes / 2 ** 30).toFixed(2)} GiB`);
+      console.error(`webgpu ${variant} ${optimizer} L ${l}: ${row.msPerStep.toFixed(1)} ms per step, GPU ${row.gpuMsPerStep} ms (forward ${row.forwardMs.toFixed(1)}, forward+backward ${row.gradsMs.toFixed(1)}, ${row.kernelsPerStep} kernels, ${row.dispatchingKernelsPerStep} dispatching), GPU pool ${(row.gpuBytes / 2 ** 30).toFixed(2)} GiB, peak tensors ${(row.peakBytes / 2 ** 30).toFixed(2)} GiB`);
     } catch (e) {
       const why = e.code === 'ETIMEDOUT' || e.signal ? `stopped after ${timeoutMs / 1000} s` : String(e.message).split('\n')[0];
       row = { bench: 'train-step-webgpu', backend: 'webgpu', variant, optimizer, L: l, error: why };

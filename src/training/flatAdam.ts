@@ -7,7 +7,9 @@
  * on webgpu, where every kernel is a dispatch, the update of Mamba(256, 4) took more time than its backward pass
  * (benchmarks/webgpuTrain.js). Here the gradients and the values are each concatenated into one (S) vector, the
  * moments live in two (S) variables, the update is the same dozen kernels on (S), and the new values are sliced
- * back: about 2 kernels per variable plus a constant.
+ * back: about 2 kernels per variable plus a constant. On webgpu the update itself is one dispatch (MambaAdamStep,
+ * ../ops/kernels/webgpu/adam.ts), its numbers passed as uniforms: as tf ops, each JS number is a scalar tensor that
+ * tfjs-webgpu uploads into a new GPU buffer every step.
  *
  * Same update as tf.train.adam (tfjs 4.22): with accBeta_i = beta_i^t,
  *   m = b1 m + (1 − b1) g,  v = b2 v + (1 − b2) g²,  w += −lr · (m / (1 − accBeta1)) / (√(v / (1 − accBeta2)) + eps).
@@ -15,6 +17,8 @@
  * the state is matched by position, as tf.train.adam restores its own.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAM_STEP_KERNEL } from '../ops/kernels/names';
+import { ADAM_MAX_SIZE } from '../ops/kernels/webgpu/adam';
 /** tfjs-core's NamedTensor (not exported from its entry). */
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -42,6 +46,12 @@ export class FlatAdam extends tf.Optimizer {
   private v: tf.Variable | null = null; // (S)
   private accBeta1: tf.Variable | null = null; // ()
   private accBeta2: tf.Variable | null = null; // ()
+  /**
+   * accBeta1, accBeta2 as host numbers (each product rounded to float32, as the variables hold them): the webgpu step
+   * kernel reads them from here, and leaves the variables behind (accStale) until the tf-op path needs them.
+   */
+  private accHost: [number, number] = [0, 0];
+  private accStale = false;
 
   constructor(learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon: number | null = null) {
     super();
@@ -58,10 +68,23 @@ export class FlatAdam extends tf.Optimizer {
 
   /** The (scalar) beta_i^(t+1) variables for the current iteration count. */
   private makeAccBetas(): void {
+    this.accHost = [Math.fround(this.beta1 ** (this.iterations + 1)), Math.fround(this.beta2 ** (this.iterations + 1))];
+    this.syncAccVariables();
+  }
+
+  /** (Re)makes the accBeta variables from accHost. */
+  private syncAccVariables(): void {
+    tf.dispose([this.accBeta1, this.accBeta2].filter((t): t is tf.Variable => t != null));
     tf.tidy(() => {
-      this.accBeta1 = tf.variable(tf.scalar(this.beta1 ** (this.iterations + 1)), false); // ()
-      this.accBeta2 = tf.variable(tf.scalar(this.beta2 ** (this.iterations + 1)), false); // ()
+      this.accBeta1 = tf.variable(tf.scalar(this.accHost[0]), false); // ()
+      this.accBeta2 = tf.variable(tf.scalar(this.accHost[1]), false); // ()
     });
+    this.accStale = false;
+  }
+
+  /** accBeta_i · beta_i on the host, rounded as the float32 product of the variables is. */
+  private advanceAccHost(): void {
+    this.accHost = [Math.fround(this.accHost[0] * Math.fround(this.beta1)), Math.fround(this.accHost[1] * Math.fround(this.beta2))];
   }
 
   /**
@@ -99,11 +122,8 @@ export class FlatAdam extends tf.Optimizer {
     if (present.length === 0) {
       // As tf.train.adam: no variable moves, but the step counts (its bias corrections advance).
       if (this.accBeta1 && this.accBeta2) {
-        const [a1, a2] = [this.accBeta1, this.accBeta2];
-        tf.tidy(() => {
-          a1.assign(tf.mul(a1, this.beta1));
-          a2.assign(tf.mul(a2, this.beta2));
-        });
+        this.advanceAccHost();
+        this.accStale = true;
       }
       this.incrementIterations();
       return;
@@ -115,9 +135,16 @@ export class FlatAdam extends tf.Optimizer {
       return v;
     });
     const slots = this.layout(present.map((it) => it.name), present.map((it) => it.grad));
+    const size = slots.reduce((a, sl) => a + sl.size, 0);
+    const flat = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1]))); // (S)
+    if (tf.getKernel(ADAM_STEP_KERNEL, tf.getBackend()) != null && size <= ADAM_MAX_SIZE) {
+      this.kernelStep(present.map((it) => it.grad), vars, slots, size, flat);
+      this.incrementIterations();
+      return;
+    }
+    if (this.accStale) this.syncAccVariables();
     const [m, v, acc1, acc2] = [this.m, this.v, this.accBeta1, this.accBeta2] as tf.Variable[];
     tf.tidy(() => {
-      const flat = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1]))); // (S)
       const g = flat(present.map((it) => it.grad)); // (S)
       const m2 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)); // (S)
       const v2 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)); // (S)
@@ -131,7 +158,30 @@ export class FlatAdam extends tf.Optimizer {
       acc1.assign(tf.mul(acc1, this.beta1));
       acc2.assign(tf.mul(acc2, this.beta2));
     });
+    this.advanceAccHost();
     this.incrementIterations();
+  }
+
+  /**
+   * The same update as one MambaAdamStep dispatch (webgpu: ../ops/kernels/webgpu/adam.ts), its numbers passed as
+   * uniforms rather than as scalar tensors uploaded every step; the accBeta variables are left behind (accStale).
+   */
+  private kernelStep(grads: tf.Tensor[], vars: tf.Variable[], slots: Slot[], size: number, flat: (ts: tf.Tensor[]) => tf.Tensor): void {
+    const [m, v] = [this.m, this.v] as tf.Variable[];
+    const f = Math.fround;
+    const attrs = {
+      b1: this.beta1, b2: this.beta2, oneMinusB1: 1 - this.beta1, oneMinusB2: 1 - this.beta2,
+      oneMinusAcc1: f(1 - this.accHost[0]), oneMinusAcc2: f(1 - this.accHost[1]), eps: this.epsilon, negLr: -this.learningRate,
+    };
+    tf.tidy(() => {
+      const inputs = { g: flat(grads), m, v, p: flat(vars) }; // (S) each
+      const out = tf.engine().runKernel(ADAM_STEP_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs) as tf.Tensor; // (3S)
+      m.assign(tf.slice(out, [0], [size]));
+      v.assign(tf.slice(out, [size], [size]));
+      slots.forEach((s, i) => vars[i].assign(tf.reshape(tf.slice(out, [2 * size + s.offset], [s.size]), s.shape))); // (shape)
+    });
+    this.advanceAccHost();
+    this.accStale = true;
   }
 
   override dispose(): void {

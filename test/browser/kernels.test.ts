@@ -1,15 +1,15 @@
 /**
  * The project's WGSL kernels, checked numerically in real headless Chromium on WebGPU (SwiftShader):
- * forward and backward of the fused selective scan (both webgpu modes), the causal conv and the SiLU
- * gradient, against the float64 references of ./reference.ts. No WebGPU adapter = a failing test that says so.
+ * forward and backward of the fused selective scan (both webgpu modes), the causal conv, the SiLU
+ * gradient, the gates (silu, g·silu, g·σ), RMS normalization and FlatAdam's step (forward and gradient), against the float64 references of ./reference.ts. No WebGPU adapter = a failing test that says so.
  */
 import { openHarnessPage, PageSession } from './harness/session';
 import { allCases } from './kernelCases';
 import type { AdapterReport, KernelCase, KernelResult } from './pages/protocol';
-import { convReference, relError, scanReference, siluGradReference } from './reference';
+import { adamReference, convReference, gateReference, relError, rmsReference, scanReference, siluGradReference } from './reference';
 
 /** Relative error bounds, max|gpu − ref| / max|ref| per output (float32 on the GPU vs float64). */
-const TOL: Record<KernelCase['kind'], number> = { scan: 1e-5, conv: 1e-6, silu: 1e-6 };
+const TOL: Record<KernelCase['kind'], number> = { scan: 1e-5, conv: 1e-6, silu: 1e-6, rms: 1e-6, gate: 1e-6, adam: 1e-6 };
 
 type Page = { kernelChecks: { init(): Promise<AdapterReport>; run(casesJson: string): Promise<string> } };
 
@@ -17,6 +17,9 @@ type Page = { kernelChecks: { init(): Promise<AdapterReport>; run(casesJson: str
 function referenceOf(c: KernelCase): Record<string, Float64Array> {
   if (c.kind === 'scan') return { ...scanReference(c.dims, c.x, c.delta, c.A, c.Bm, c.Cm, c.D, c.w) };
   if (c.kind === 'conv') return { ...convReference(c.dims, c.x, c.weight, c.bias, c.dy) };
+  if (c.kind === 'adam') return { ...adamReference(c.attrs, c.g, c.m, c.v, c.p) };
+  if (c.kind === 'gate') return { y: gateReference(c.op, c.x, c.g) };
+  if (c.kind === 'rms') return { ...rmsReference(c.x, c.dy, c.shape[c.shape.length - 1], c.eps) };
   return { dx: siluGradReference(c.x, c.dy) };
 }
 
@@ -43,7 +46,7 @@ describe('WGSL kernels in headless Chromium (webgpu on SwiftShader)', () => {
     expect(adapter.adapter.architecture).toBe('swiftshader');
   });
 
-  test('scan, conv and silu-gradient kernels match the float64 reference', async () => {
+  test('scan, conv, silu-gradient, gate, RMS-normalization and Adam-step kernels match the float64 reference', async () => {
     if (adapter.backend !== 'webgpu') throw new Error('kernels.test.ts: no webgpu backend (see the test above); the WGSL kernels were NOT checked');
     const tRun = Date.now();
     const json = await s.page.evaluate((cs) => (globalThis as unknown as Page).kernelChecks.run(cs), JSON.stringify(cases));

@@ -99,6 +99,44 @@ export function siluGradReference(x: Arr, dy: Arr): Float64Array {
   });
 }
 
+/** Float64 RMS normalization over the last axis (size d) and its gradient for dy: y = x·r, dx = r·(dy − y·mean(dy·y)). */
+export function rmsReference(x: Arr, dy: Arr, d: number, eps: number): { y: Float64Array; dx: Float64Array } {
+  const y = new Float64Array(x.length);
+  const dx = new Float64Array(x.length);
+  for (let o = 0; o < x.length; o += d) {
+    let ss = 0;
+    for (let i = 0; i < d; i++) ss += x[o + i] * x[o + i];
+    const r = 1 / Math.sqrt(ss / d + eps);
+    let m = 0;
+    for (let i = 0; i < d; i++) m += dy[o + i] * x[o + i] * r;
+    m /= d;
+    for (let i = 0; i < d; i++) {
+      y[o + i] = x[o + i] * r;
+      dx[o + i] = r * (dy[o + i] - y[o + i] * m);
+    }
+  }
+  return { y, dx };
+}
+
+/** The gates in float64: silu x·σ(x), siluMul g·x·σ(x), sigmoidMul g·σ(x). */
+export function gateReference(op: 'silu' | 'siluMul' | 'sigmoidMul', x: Arr, g: Arr): Float64Array {
+  return Float64Array.from({ length: x.length }, (_, i) => {
+    const s = 1 / (1 + Math.exp(-x[i]));
+    return op === 'silu' ? x[i] * s : op === 'siluMul' ? g[i] * x[i] * s : g[i] * s;
+  });
+}
+
+/** One Adam step in float64 with the kernel's attrs (tf.train.adam's arithmetic): m', v', p'. */
+export function adamReference(a: Record<string, number>, g: Arr, m: Arr, v: Arr, p: Arr): { m: Float64Array; v: Float64Array; p: Float64Array } {
+  const out = { m: new Float64Array(g.length), v: new Float64Array(g.length), p: new Float64Array(g.length) };
+  for (let i = 0; i < g.length; i++) {
+    out.m[i] = m[i] * a.b1 + g[i] * a.oneMinusB1;
+    out.v[i] = v[i] * a.b2 + g[i] * g[i] * a.oneMinusB2;
+    out.p[i] = p[i] + (out.m[i] / a.oneMinusAcc1 / (Math.sqrt(out.v[i] / a.oneMinusAcc2) + a.eps)) * a.negLr;
+  }
+  return out;
+}
+
 /** max|a − b| / max|b| (NaN counts as Infinity). */
 export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;

@@ -34,7 +34,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RECOMPUTE_FLAG, recomputePolicy } from '../../flags';
 import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from '../kernels/names';
-import { silu, siluGrad } from '../activations/silu';
+import { sigmoidMul, silu, siluGrad, siluMul } from '../activations/silu';
 import { causalConv, causalConvGrad } from '../conv/causalConv';
 import { matMulTA, matMulTB } from '../linear/matMul';
 import { softplus } from '../activations/softplus';
@@ -80,14 +80,16 @@ function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
   const ed = w.conv.shape[1] as number;
   const { dtRank: r, dState: n } = dims;
   // Each tidy keeps only what the backward pass reads (the (BL, 2·ED) in_proj output, sigmoids etc. go).
-  const [rInv, xn, u, xr, z] = tf.tidy(() => {
-    const rInv = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), dims.eps)); // (B, L, 1)
-    const xn = tf.mul(x, rInv); // (B, L, D)
+  const [xn, u, xr, z] = tf.tidy(() => {
+    const xn = rmsNormalize(x, dims.eps); // (B, L, D)
     const u = tf.reshape(tf.mul(xn, w.normWeight), [b * l, dm]); // (BL, D)
-    const xzRaw = mm(u, w.inProj); // (BL, 2·ED)
-    const xz = w.inProjBias ? tf.add(xzRaw, w.inProjBias) : xzRaw; // (BL, 2·ED)
-    const xr = tf.reshape(tf.slice(xz, [0, 0], [b * l, ed]), [b, l, ed]); // (B, L, ED)
-    return [rInv, xn, u, xr, tf.slice(xz, [0, ed], [b * l, ed])]; // …, z (BL, ED)
+    // x and z as two products with the halves of in_proj (small slices) rather than one product sliced after (two
+    // (BL, ED) copies).
+    const half = (i: number) => {
+      const p = mm(u, tf.slice(w.inProj, [0, i * ed], [dm, ed])); // (BL, ED)
+      return w.inProjBias ? tf.add(p, tf.slice(w.inProjBias, [i * ed], [ed])) : p; // (BL, ED)
+    };
+    return [xn, u, tf.reshape(half(0), [b, l, ed]), half(1)]; // …, x (B, L, ED), z (BL, ED)
   });
   const cpre = causalConv(xr, w.conv, w.convBias); // (B, L, ED)
   const [xc, dt, bm, cm, draw, delta, a, dbc] = tf.tidy(() => {
@@ -102,14 +104,14 @@ function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
     const delta = tf.reshape(softplus(draw), [b, l, ed]); // (B, L, ED)
     return [xc, dt, bm, cm, draw, delta, tf.neg(tf.exp(w.aLog)), ...(dims.bcdtNormEps != null ? [dbc] : [])]; // …, A (ED, N)
   });
-  return { rInv, xn, u, xr, z, cpre, xc, dt, bm, cm, draw, delta, a, dbc: dbc ?? null };
+  return { xn, u, xr, z, cpre, xc, dt, bm, cm, draw, delta, a, dbc: dbc ?? null };
 }
 
 /** out_proj(y · silu(z)) + x, with g = y · silu(z) (BL, ED). */
 function output(x: tf.Tensor, y: tf.Tensor, z: tf.Tensor, w: FusedBlockWeights): tf.Tensor {
   const [b, l, dm] = x.shape as number[];
   const ed = w.conv.shape[1] as number;
-  const g = tf.mul(tf.reshape(y, [b * l, ed]), silu(z)); // (BL, ED)
+  const g = siluMul(z, tf.reshape(y, [b * l, ed])); // (BL, ED)
   const o = mm(g, w.outProj); // (BL, D)
   return tf.add(x, tf.reshape(w.outProjBias ? tf.add(o, w.outProjBias) : o, [b, l, dm])); // (B, L, D)
 }
@@ -121,7 +123,7 @@ function scan(p: ReturnType<typeof projections>, d: tf.Tensor): tf.Tensor {
 
 type Projections = ReturnType<typeof projections>;
 /** The intermediates the backward pass reads, in save order. */
-const SAVED: (keyof Projections)[] = ['rInv', 'xn', 'u', 'xr', 'z', 'cpre', 'xc', 'dt', 'bm', 'cm', 'draw', 'delta', 'a', 'dbc'];
+const SAVED: (keyof Projections)[] = ['xn', 'u', 'xr', 'z', 'cpre', 'xc', 'dt', 'bm', 'cm', 'draw', 'delta', 'a', 'dbc'];
 /** SAVED for these dims: x_proj's output only with FalconMamba's norms. */
 const savedFor = (dims: FusedBlockDims) => (dims.bcdtNormEps != null ? SAVED : SAVED.slice(0, -1));
 
@@ -162,12 +164,11 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   const [dOutProj, dOutProjBias, dy, dz] = tf.tidy(() => {
     const dO = tf.reshape(dOut, [bl, dm]); // (BL, D)
     const y2 = tf.reshape(y, [bl, ed]); // (BL, ED)
-    const sz = silu(p.z); // (BL, ED)
     const dg = matMulTB(dO, w.outProj); // (BL, ED)
     return [
-      matMulTA(tf.mul(y2, sz), dO), // (ED, D)
+      matMulTA(siluMul(p.z, y2), dO), // (ED, D)
       w.outProjBias ? tf.sum(dO, 0) : tf.zeros([dm]), // (D)
-      tf.reshape(tf.mul(dg, sz), [b, l, ed]), // (B, L, ED)
+      tf.reshape(siluMul(p.z, dg), [b, l, ed]), // (B, L, ED)
       siluGrad(p.z, tf.mul(dg, y2)), // (BL, ED)
     ];
   });
@@ -182,7 +183,7 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   dw.aLog = tf.mul(dA, p.a); // (ED, N): d/dA_log of −exp(A_log) is A
   // Δ = softplus(dt @ dt_proj + bias), then x_proj: (dt, B, C) = xc @ x_proj.
   const [dDtProjBias, dDtProj, dXProj, dxc] = tf.tidy(() => {
-    const ddraw = tf.mul(tf.reshape(ddelta, [bl, ed]), tf.sigmoid(p.draw)); // (BL, ED)
+    const ddraw = sigmoidMul(p.draw, tf.reshape(ddelta, [bl, ed])); // (BL, ED)
     const parts = [matMulTB(ddraw, w.dtProj), tf.reshape(dB, [bl, n]), tf.reshape(dC, [bl, n])]; // (BL, R), (BL, N) ×2
     const eps = dims.bcdtNormEps;
     // FalconMamba: back through the three norms, each from its own input (a slice of x_proj's output).
@@ -208,18 +209,22 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   if (w.convBias) dw.convBias = dConvBias; // (ED)
   // in_proj: (x, z) = u @ in_proj (+ bias).
   const [dInProj, dInProjBias, du] = tf.tidy(() => {
-    const dxz = tf.concat([tf.reshape(dxr, [bl, ed]), dz], 1); // (BL, 2·ED)
-    return [matMulTA(p.u, dxz), w.inProjBias ? tf.sum(dxz, 0) : tf.zeros([2 * ed]), tf.reshape(matMulTB(dxz, w.inProj), [b, l, dm])]; // (D, 2·ED), (2·ED), (B, L, D)
+    const dx2 = tf.reshape(dxr, [bl, ed]); // (BL, ED)
+    const wx = tf.slice(w.inProj, [0, 0], [dm, ed]); // (D, ED)
+    const wz = tf.slice(w.inProj, [0, ed], [dm, ed]); // (D, ED)
+    return [
+      tf.concat([matMulTA(p.u, dx2), matMulTA(p.u, dz)], 1), // (D, 2·ED)
+      w.inProjBias ? tf.concat([tf.sum(dx2, 0), tf.sum(dz, 0)]) : tf.zeros([2 * ed]), // (2·ED)
+      tf.reshape(tf.add(matMulTB(dx2, wx), matMulTB(dz, wz)), [b, l, dm]), // (B, L, D)
+    ];
   });
   dw.inProj = dInProj;
   if (w.inProjBias) dw.inProjBias = dInProjBias;
   tf.dispose([dxr, dz, p.u]);
-  // RMSNorm: xn = x·r, r = (mean(x²) + eps)^−½  ⇒  dx = r·(dxn − xn·mean(dxn·xn)).
+  // RMSNorm: xn = x·r, r = (mean(x²) + eps)^−½  ⇒  dx = r·(dxn − xn·mean(dxn·xn)), then the residual's dOut.
   const [dNorm, dx] = tf.tidy(() => {
     const dxn = tf.mul(du, w.normWeight); // (B, L, D)
-    const proj = tf.mean(tf.mul(dxn, p.xn), -1, true); // (B, L, 1)
-    const dxNorm = tf.mul(p.rInv, tf.sub(dxn, tf.mul(p.xn, proj))); // (B, L, D)
-    return [tf.sum(tf.reshape(tf.mul(du, p.xn), [bl, dm]), 0), tf.add(dOut, dxNorm)]; // (D), (B, L, D)
+    return [tf.sum(tf.reshape(tf.mul(du, p.xn), [bl, dm]), 0), tf.add(dOut, rmsNormalizeGrad(x, dims.eps, dxn))]; // (D), (B, L, D)
   });
   dw.normWeight = dNorm;
   return { dx, dw };

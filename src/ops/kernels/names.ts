@@ -20,6 +20,18 @@ export const CONV_GRAD_KERNEL = 'MambaCausalConv1dGrad';
 export const SOFTPLUS_KERNEL = 'MambaSoftplus';
 /** Gradient of silu {x, dy} → dy · σ(x)(1 + x(1 − σ(x))) (webgpu only; elsewhere tf ops). */
 export const SILU_GRAD_KERNEL = 'MambaSiluGrad';
+/** silu {x} → x · σ(x) (webgpu only; elsewhere tf ops). */
+export const SILU_KERNEL = 'MambaSilu';
+/** The gate {x, g} → g · x · σ(x) (webgpu only; elsewhere tf ops). */
+export const SILU_MUL_KERNEL = 'MambaSiluMul';
+/** {x, g} → g · σ(x), softplus's gradient (webgpu only; elsewhere tf ops). */
+export const SIGMOID_MUL_KERNEL = 'MambaSigmoidMul';
+/** One Adam step over flat vectors {g, m, v, p} (S) → [m' | v' | p'] (3S) (webgpu only; FlatAdam's tf ops elsewhere). */
+export const ADAM_STEP_KERNEL = 'MambaAdamStep';
+/** RMS normalization over the last axis {x}, attr eps → x · (mean(x²) + eps)^−½ (webgpu only; elsewhere tf ops). */
+export const RMS_NORMALIZE_KERNEL = 'MambaRmsNormalize';
+/** Its gradient {x, dy}, attr eps → r · (dy − y · mean(dy · y)) (webgpu only; elsewhere tf ops). */
+export const RMS_NORMALIZE_GRAD_KERNEL = 'MambaRmsNormalizeGrad';
 /** One recurrent scan step {h, x, delta, A, B, C, D} → [y (B, ED), h' (B, ED, N)]. */
 export const SELECTIVE_STEP_KERNEL = 'MambaSelectiveStep';
 /** One conv step {state, x, w, bias} → [y (B, ED), state' (B, K, ED)]. */

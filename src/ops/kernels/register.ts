@@ -16,10 +16,13 @@ import { registerScanWebgpuKernels } from './webgpu/scan';
 import { registerSsdWebgpuKernels } from './webgpu/ssd';
 import { registerConvWebgpuKernels } from './webgpu/conv';
 import { registerSiluGradWebgpuKernel } from './webgpu/siluGrad';
+import { registerRmsNormalizeWebgpuKernels } from './webgpu/rmsNormalize';
+import { registerGatingWebgpuKernels } from './webgpu/gating';
+import { registerAdamWebgpuKernel } from './webgpu/adam';
 
 /**
  * Registers the fused scan, the fused SSD (Mamba-2) scan, conv, softplus and decoding-step kernels (cpu, wasm), their WGSL versions and the
- * silu gradient (webgpu), the gradients of the differentiable ones, the O(size) UnsortedSegmentSum (cpu, wasm),
+ * silu gradient, gates, RMS normalization and FlatAdam's step (webgpu), the gradients of the differentiable ones, the O(size) UnsortedSegmentSum (cpu, wasm),
  * and, when tfjs-backend-wasm's kernels are registered already, the faster wasm Slice, Identity, Transpose, Sum
  * and Concat (selectBackend('wasm') repeats that step after loading the package).
  */
@@ -34,6 +37,9 @@ export function registerKernels(): void {
   registerSsdWebgpuKernels();
   registerConvWebgpuKernels();
   registerSiluGradWebgpuKernel();
+  registerRmsNormalizeWebgpuKernels();
+  registerGatingWebgpuKernels();
+  registerAdamWebgpuKernel();
   registerWasmKernelFixes();
   registerInt8Kernels();
   registerMixerStepKernels();

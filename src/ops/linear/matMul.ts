@@ -6,20 +6,58 @@
  * Porting note: torch's matmul backward is as fast as its forward. tfjs-wasm's BatchMatMul with
  * transposeA / transposeB set is about ten times slower than without (measured: [1024,64]ᵀ×[1024,256] 14 ms
  * against 1.5 ms for the plain product), and tfjs's own matMul gradient sets them. On wasm, matMulTA/TB (and so
- * these ops' gradients) transpose explicitly (a cheap copy) and multiply plainly; other backends keep the flags.
+ * these ops' gradients) transpose explicitly (a cheap copy) and multiply plainly. On webgpu, transposed products
+ * are slow in other ways (see matMulTA, matMulTB); other backends keep the flags.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** aᵀ @ b for a (K, M), b (K, O) → (M, O): on wasm an explicit transpose and a plain product, else tfjs's flag. */
-export function matMulTA(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  const [a2, b2] = [a as tf.Tensor2D, b as tf.Tensor2D];
-  return tf.getBackend() === 'wasm' ? tf.matMul(tf.transpose(a2), b2) : tf.matMul(a2, b2, true, false);
+/**
+ * How many slices of K a webgpu aᵀ @ b for a (K, M), b (K, O) is split into (1: not split). tfjs-webgpu gives each
+ * (32 × 32) output tile one workgroup that walks all of K, so a weight gradient (K = B·L rows, a small M × O) runs
+ * on a few workgroups. GPU time on an H200 (benchmarks/webgpuMatmul.js, results/webgpu-matmul.json): K 32768, M 16,
+ * O 512 took 2.45 ms whole and 0.23 ms in 64 slices; M 512, O 256: 1.08 ms whole, 0.48 ms in 16; M 256, O 1024:
+ * 1.16 ms whole, 0.89 ms in 8; K 8192, M 256, O 1024: no gain (0.39 ms whole, 0.51 ms in 8).
+ */
+export function kSplit(k: number, m: number, o: number): number {
+  if (k < 8192) return 1;
+  const tiles = Math.ceil(m / 32) * Math.ceil(o / 32);
+  let s = tiles <= 16 ? Math.min(64, Math.floor(k / 512)) : k < 16384 ? 1 : tiles <= 128 ? 16 : 8;
+  while (s > 1 && k % s !== 0) s = Math.floor(s / 2);
+  return s;
 }
 
-/** a @ bᵀ for a (M, K), b (O, K) → (M, O): on wasm an explicit transpose and a plain product, else tfjs's flag. */
+/**
+ * aᵀ @ b for a (K, M), b (K, O) → (M, O). wasm: an explicit transpose and a plain product; webgpu: K in kSplit
+ * slices, multiplied as a batch and summed (more workgroups); else tfjs's flag.
+ */
+export function matMulTA(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  const [a2, b2] = [a as tf.Tensor2D, b as tf.Tensor2D];
+  const backend = tf.getBackend();
+  if (backend === 'wasm') return tf.matMul(tf.transpose(a2), b2);
+  const [k, m] = a2.shape;
+  const o = b2.shape[1];
+  return matMulTASplit(a2, b2, backend === 'webgpu' ? kSplit(k, m, o) : 1);
+}
+
+/** aᵀ @ b for a (K, M), b (K, O) with K cut into `s` equal slices (s divides K), multiplied as a batch and summed. */
+export function matMulTASplit(a: tf.Tensor2D, b: tf.Tensor2D, s: number): tf.Tensor2D {
+  const [k, m] = a.shape;
+  const o = b.shape[1];
+  if (!(Number.isInteger(s) && s >= 1 && k % s === 0)) throw new Error(`matMulTASplit: expected a slice count dividing K ${k}, got ${s}`);
+  if (s === 1) return tf.matMul(a, b, true, false);
+  return tf.tidy(() => tf.sum(tf.matMul(tf.reshape(a, [s, k / s, m]), tf.reshape(b, [s, k / s, o]), true, false), 0)); // (S, M, O) → (M, O)
+}
+
+/**
+ * a @ bᵀ for a (M, K), b (O, K) → (M, O). wasm, and webgpu when a has at least 64 rows: an explicit transpose of b
+ * and a plain product (GPU time on an H200: (32768, 1024) @ (256, 1024)ᵀ took 4.65 ms with tfjs's flag, 2.14 ms with b
+ * transposed first; results/webgpu-matmul.json); else tfjs's flag.
+ */
 export function matMulTB(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   const [a2, b2] = [a as tf.Tensor2D, b as tf.Tensor2D];
-  return tf.getBackend() === 'wasm' ? tf.matMul(a2, tf.transpose(b2)) : tf.matMul(a2, b2, false, true);
+  const backend = tf.getBackend();
+  const transpose = backend === 'wasm' || (backend === 'webgpu' && a2.shape[0] >= 64);
+  return transpose ? tf.tidy(() => tf.matMul(a2, tf.transpose(b2))) : tf.matMul(a2, b2, false, true);
 }
 
 type Grad2 = (a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => { value: tf.Tensor2D; gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.Tensor[] };

@@ -1,13 +1,13 @@
 /**
  * Browser entry of the WGSL kernel checks: sets the tfjs 'webgpu' backend and runs the project's fused scan,
- * causal conv and SiLU-gradient kernels on cases the jest side sends (test/browser/kernels.test.ts), returning
+ * causal conv, SiLU-gradient, gate, RMS-normalization and Adam-step kernels on cases the jest side sends (test/browser/kernels.test.ts), returning
  * raw outputs; the float64 reference and the comparison live on the jest side.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { fusedSelectiveScan } from '../../../src/ops/scan/fusedSelectiveScan';
 import { causalConv, causalConvGrad } from '../../../src/ops/conv/causalConv';
-import { SILU_GRAD_KERNEL } from '../../../src/ops/kernels/names';
+import { ADAM_STEP_KERNEL, RMS_NORMALIZE_GRAD_KERNEL, RMS_NORMALIZE_KERNEL, SIGMOID_MUL_KERNEL, SILU_GRAD_KERNEL, SILU_KERNEL, SILU_MUL_KERNEL } from '../../../src/ops/kernels/names';
 import { registerKernels } from '../../../src/ops/kernels/register';
 import { WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_UNROLL_FLAG, webgpuScanTuning } from '../../../src/flags';
 
@@ -19,7 +19,7 @@ function setTuning(t: { mode?: string; chunk?: number; unroll?: boolean }): void
   if (t.chunk !== undefined) tf.env().set(WEBGPU_SCAN_CHUNK_FLAG, t.chunk);
   if (t.unroll !== undefined) tf.env().set(WEBGPU_SCAN_UNROLL_FLAG, t.unroll);
 }
-import type { AdapterReport, ConvCase, KernelCase, KernelResult, ScanCase, SiluCase } from './protocol';
+import type { AdamCase, AdapterReport, ConvCase, GateCase, KernelCase, KernelResult, RmsCase, ScanCase, SiluCase } from './protocol';
 
 interface GpuAdapterLike { info?: { vendor: string; architecture: string; description: string } }
 interface GpuLike { requestAdapter(): Promise<GpuAdapterLike | null> }
@@ -92,6 +92,43 @@ async function runSilu(c: SiluCase): Promise<Record<string, number[]>> {
   }
 }
 
+async function runRms(c: RmsCase): Promise<Record<string, number[]>> {
+  const x = t3(c.x, c.shape);
+  const dy = t3(c.dy, c.shape);
+  try {
+    const y = tf.engine().runKernel(RMS_NORMALIZE_KERNEL, { x }, { eps: c.eps }) as tf.Tensor;
+    const dx = tf.engine().runKernel(RMS_NORMALIZE_GRAD_KERNEL, { x, dy }, { eps: c.eps }) as tf.Tensor;
+    return await read({ y, dx });
+  } finally {
+    tf.dispose([x, dy]);
+  }
+}
+
+async function runGate(c: GateCase): Promise<Record<string, number[]>> {
+  const x = t3(c.x, c.shape);
+  const g = t3(c.g, c.shape);
+  try {
+    const kernel = { silu: SILU_KERNEL, siluMul: SILU_MUL_KERNEL, sigmoidMul: SIGMOID_MUL_KERNEL }[c.op];
+    const y = tf.engine().runKernel(kernel, c.op === 'silu' ? { x } : { x, g }) as tf.Tensor;
+    return await read({ y });
+  } finally {
+    tf.dispose([x, g]);
+  }
+}
+
+async function runAdam(c: AdamCase): Promise<Record<string, number[]>> {
+  const s = c.g.length;
+  const [g, m, v, p] = [c.g, c.m, c.v, c.p].map((a) => tf.tensor1d(a, 'float32'));
+  try {
+    const out = tf.engine().runKernel(ADAM_STEP_KERNEL, { g, m, v, p }, c.attrs) as tf.Tensor;
+    const all = Array.from(await out.data());
+    out.dispose();
+    return { m: all.slice(0, s), v: all.slice(s, 2 * s), p: all.slice(2 * s) };
+  } finally {
+    tf.dispose([g, m, v, p]);
+  }
+}
+
 /**
  * Runs the cases (a JSON array of KernelCase) one by one on the active backend; returns a JSON array of
  * KernelResult. JSON strings, because Playwright serializes large number arrays value by value (slow).
@@ -102,7 +139,7 @@ async function run(casesJson: string): Promise<string> {
   for (const c of cases) {
     const before = tf.memory().numTensors;
     const t0 = performance.now();
-    const outputs = c.kind === 'scan' ? await runScan(c) : c.kind === 'conv' ? await runConv(c) : await runSilu(c);
+    const outputs = c.kind === 'scan' ? await runScan(c) : c.kind === 'conv' ? await runConv(c) : c.kind === 'rms' ? await runRms(c) : c.kind === 'gate' ? await runGate(c) : c.kind === 'adam' ? await runAdam(c) : await runSilu(c);
     results.push({ name: c.name, backend: tf.getBackend(), outputs, leaked: tf.memory().numTensors - before, ms: performance.now() - t0 });
   }
   return JSON.stringify(results);

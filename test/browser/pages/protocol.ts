@@ -44,9 +44,40 @@ export interface SiluCase {
   dy: number[];
 }
 
-export type KernelCase = ScanCase | ConvCase | SiluCase;
+/** RMS normalization over the last axis and its gradient: y = x·r, dx = r·(dy − y·mean(dy·y)), r = (mean(x²) + eps)^−½. */
+export interface RmsCase {
+  kind: 'rms';
+  name: string;
+  shape: number[];
+  eps: number;
+  x: number[];
+  dy: number[];
+}
 
-/** A case's outputs by name (scan: y dx ddelta dA dB dC dD; conv: y dx dweight dbias; silu: dx). */
+/** The gates: silu y = x·σ(x), siluMul y = g·x·σ(x), sigmoidMul y = g·σ(x). */
+export interface GateCase {
+  kind: 'gate';
+  name: string;
+  op: 'silu' | 'siluMul' | 'sigmoidMul';
+  shape: number[];
+  x: number[];
+  g: number[];
+}
+
+/** FlatAdam's step over flat vectors: outputs m', v', p' (the kernel's (3S) output in thirds). */
+export interface AdamCase {
+  kind: 'adam';
+  name: string;
+  attrs: Record<string, number>;
+  g: number[];
+  m: number[];
+  v: number[];
+  p: number[];
+}
+
+export type KernelCase = ScanCase | ConvCase | SiluCase | RmsCase | GateCase | AdamCase;
+
+/** A case's outputs by name (scan: y dx ddelta dA dB dC dD; conv: y dx dweight dbias; silu: dx; rms: y dx; gate: y; adam: m v p). */
 export interface KernelResult {
   name: string;
   backend: string;
