@@ -36,7 +36,7 @@ import { RECOMPUTE_FLAG, recomputePolicy } from '../../flags';
 import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from '../kernels/names';
 import { sigmoidMul, silu, siluGrad, siluMul } from '../activations/silu';
 import { causalConv, causalConvGrad } from '../conv/causalConv';
-import { matMulTA, matMulTB } from '../linear/matMul';
+import { matMulAdd, matMulTA, matMulTB, matMulTBAdd } from '../linear/matMul';
 import { softplus } from '../activations/softplus';
 import { rmsNormalize, rmsNormalizeGrad } from '../norm/rms';
 
@@ -86,8 +86,8 @@ function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
     // x and z as two products with the halves of in_proj (small slices) rather than one product sliced after (two
     // (BL, ED) copies).
     const half = (i: number) => {
-      const p = mm(u, tf.slice(w.inProj, [0, i * ed], [dm, ed])); // (BL, ED)
-      return w.inProjBias ? tf.add(p, tf.slice(w.inProjBias, [i * ed], [ed])) : p; // (BL, ED)
+      const wi = tf.slice(w.inProj, [0, i * ed], [dm, ed]); // (D, ED)
+      return w.inProjBias ? matMulAdd(u, wi, tf.slice(w.inProjBias, [i * ed], [ed])) : mm(u, wi); // (BL, ED)
     };
     return [xn, u, tf.reshape(half(0), [b, l, ed]), half(1)]; // …, x (B, L, ED), z (BL, ED)
   });
@@ -100,7 +100,7 @@ function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
     const dt = norm(tf.slice(dbc, [0, 0], [b * l, r])); // (BL, R)
     const bm = tf.reshape(norm(tf.slice(dbc, [0, r], [b * l, n])), [b, l, n]); // (B, L, N)
     const cm = tf.reshape(norm(tf.slice(dbc, [0, r + n], [b * l, n])), [b, l, n]); // (B, L, N)
-    const draw = tf.add(mm(dt, w.dtProj), w.dtProjBias); // (BL, ED)
+    const draw = matMulAdd(dt, w.dtProj, w.dtProjBias); // (BL, ED)
     const delta = tf.reshape(softplus(draw), [b, l, ed]); // (B, L, ED)
     return [xc, dt, bm, cm, draw, delta, tf.neg(tf.exp(w.aLog)), ...(dims.bcdtNormEps != null ? [dbc] : [])]; // …, A (ED, N)
   });
@@ -112,8 +112,8 @@ function output(x: tf.Tensor, y: tf.Tensor, z: tf.Tensor, w: FusedBlockWeights):
   const [b, l, dm] = x.shape as number[];
   const ed = w.conv.shape[1] as number;
   const g = siluMul(z, tf.reshape(y, [b * l, ed])); // (BL, ED)
-  const o = mm(g, w.outProj); // (BL, D)
-  return tf.add(x, tf.reshape(w.outProjBias ? tf.add(o, w.outProjBias) : o, [b, l, dm])); // (B, L, D)
+  const res = w.outProjBias ? tf.add(tf.reshape(x, [b * l, dm]), w.outProjBias) : tf.reshape(x, [b * l, dm]); // (BL, D)
+  return tf.reshape(matMulAdd(g, w.outProj, res), [b, l, dm]); // (B, L, D): x + out_proj(g) (+ bias)
 }
 
 function scan(p: ReturnType<typeof projections>, d: tf.Tensor): tf.Tensor {
@@ -195,7 +195,7 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
       tf.sum(ddraw, 0), // (ED)
       matMulTA(p.dt, ddraw), // (R, ED)
       matMulTA(tf.reshape(p.xc, [bl, ed]), ddbc), // (ED, R+2N)
-      tf.add(tf.reshape(dxc1, [bl, ed]), matMulTB(ddbc, w.xProj)), // (BL, ED)
+      matMulTBAdd(ddbc, w.xProj, tf.reshape(dxc1, [bl, ed])), // (BL, ED)
     ];
   });
   Object.assign(dw, { dtProjBias: dDtProjBias, dtProj: dDtProj, xProj: dXProj });
@@ -215,7 +215,7 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
     return [
       tf.concat([matMulTA(p.u, dx2), matMulTA(p.u, dz)], 1), // (D, 2·ED)
       w.inProjBias ? tf.concat([tf.sum(dx2, 0), tf.sum(dz, 0)]) : tf.zeros([2 * ed]), // (2·ED)
-      tf.reshape(tf.add(matMulTB(dx2, wx), matMulTB(dz, wz)), [b, l, dm]), // (B, L, D)
+      tf.reshape(matMulTBAdd(dx2, wx, matMulTB(dz, wz)), [b, l, dm]), // (B, L, D)
     ];
   });
   dw.inProj = dInProj;

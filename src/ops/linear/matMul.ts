@@ -56,10 +56,44 @@ export function matMulTASplit(a: tf.Tensor2D, b: tf.Tensor2D, s: number): tf.Ten
  */
 export function matMulTB(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   const [a2, b2] = [a as tf.Tensor2D, b as tf.Tensor2D];
+  return transposesFirst(a2, b2) ? tf.tidy(() => tf.matMul(a2, tf.transpose(b2))) : tf.matMul(a2, b2, false, true);
+}
+
+/**
+ * Whether matMulTB transposes b first: on wasm always; on webgpu where the product is large enough to repay the
+ * transpose's own dispatch (tens of µs of host time).
+ */
+function transposesFirst(a: tf.Tensor2D, b: tf.Tensor2D): boolean {
   const backend = tf.getBackend();
-  // webgpu: only where the product is large enough to repay the transpose's own dispatch (tens of µs of host time).
-  const transpose = backend === 'wasm' || (backend === 'webgpu' && a2.shape[0] * a2.shape[1] * b2.shape[0] >= 2 ** 27);
-  return transpose ? tf.tidy(() => tf.matMul(a2, tf.transpose(b2))) : tf.matMul(a2, b2, false, true);
+  return backend === 'wasm' || (backend === 'webgpu' && a.shape[0] * a.shape[1] * b.shape[0] >= 2 ** 27);
+}
+
+/**
+ * a @ b (transposeB: a @ bᵀ) + c for c broadcastable to the product, as one _FusedMatMul kernel (no gradient: for
+ * hand-written backward passes; tf.fused.matMul would wrap it in a customGrad) on webgpu, where the addition rides in
+ * the product's epilogue instead of a dispatch of its own; a product and an add elsewhere.
+ */
+function fusedAdd(a: tf.Tensor2D, b: tf.Tensor2D, c: tf.Tensor, transposeB: boolean): tf.Tensor2D {
+  // Elsewhere a product and an add: no dispatch to save, and the same arithmetic as before.
+  if (tf.getBackend() !== 'webgpu') return tf.tidy(() => tf.add(tf.matMul(a, b, false, transposeB), c) as tf.Tensor2D);
+  return tf.tidy(() => {
+    const [m, o] = [a.shape[0], transposeB ? b.shape[0] : b.shape[1]];
+    const inputs = { a: tf.reshape(a, [1, ...a.shape]), b: tf.reshape(b, [1, ...b.shape]), bias: c }; // (1, M, K), (1, K, O) or (1, O, K)
+    const out = tf.engine().runKernel('_FusedMatMul', inputs as unknown as tf.NamedTensorMap, { transposeA: false, transposeB, activation: 'linear' }) as tf.Tensor; // (1, M, O)
+    return tf.reshape(out, [m, o]) as tf.Tensor2D; // (M, O)
+  });
+}
+
+/** a @ b + c for a (M, K), b (K, O), c broadcastable to (M, O), in one kernel. */
+export function matMulAdd(a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Tensor2D {
+  return fusedAdd(a as tf.Tensor2D, b as tf.Tensor2D, c, false);
+}
+
+/** a @ bᵀ + c for a (M, K), b (O, K), c broadcastable to (M, O): {@link matMulAdd} with matMulTB's choice of layout. */
+export function matMulTBAdd(a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Tensor2D {
+  const [a2, b2] = [a as tf.Tensor2D, b as tf.Tensor2D];
+  if (!transposesFirst(a2, b2)) return fusedAdd(a2, b2, c, true);
+  return tf.tidy(() => fusedAdd(a2, tf.transpose(b2), c, false));
 }
 
 type Grad2 = (a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => { value: tf.Tensor2D; gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.Tensor[] };
