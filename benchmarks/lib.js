@@ -14,11 +14,12 @@ function median(xs) {
 
 /**
  * Time `step` (which must leave no tensors behind and finish its work, e.g. by reading a value).
- * Runs `warmup` untimed steps, then up to `reps` timed ones (fewer when one step is slower than `budgetMs`/reps).
+ * Runs `warmup` untimed steps (more until `warmupMs` have passed), then up to `reps` timed ones (fewer when one step is slower than `budgetMs`/reps).
  * @returns {{ms: number, minMs: number, reps: number}} median and fastest milliseconds per step
  */
-async function timeSteps(step, { warmup = 1, reps = 5, budgetMs = 20000 } = {}) {
-  for (let i = 0; i < warmup; i++) await step();
+async function timeSteps(step, { warmup = 1, warmupMs = 0, reps = 5, budgetMs = 20000 } = {}) {
+  const w0 = Date.now();
+  for (let i = 0; i < warmup || Date.now() - w0 < warmupMs; i++) await step();
   const times = [];
   const start = Date.now();
   for (let i = 0; i < reps; i++) {
@@ -47,13 +48,13 @@ function machine() {
  * Time (timeSteps, one warm-up) and peak tensor memory (peakBytes of the loss and its gradients) of one train step:
  * `opt.minimize(loss)` over `vars`. Returns { ms, minMs, reps, peakBytes }.
  */
-async function measureTrainStep(opt, loss, vars, { reps = 5, warmup = 1, budgetMs = 30000 } = {}) {
+async function measureTrainStep(opt, loss, vars, { reps = 5, warmup = 1, warmupMs = 0, budgetMs = 30000 } = {}) {
   const step = async () => {
     const cost = opt.minimize(loss, true, vars);
     await cost.data();
     cost.dispose();
   };
-  const t = await timeSteps(step, { warmup, reps, budgetMs });
+  const t = await timeSteps(step, { warmup, warmupMs, reps, budgetMs });
   const peak = await peakBytes(() => {
     const { value, grads } = tf.variableGrads(loss, vars);
     return [value, ...Object.values(grads)];

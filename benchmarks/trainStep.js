@@ -7,7 +7,7 @@
 const { tf, mamba, measureTrainStep, meanSquare } = require('./lib');
 
 /** Time and peak memory of a train step for one configuration. */
-async function trainStep({ dModel, nLayers, b, l, mode, reps = 5, warmup = 1, budgetMs = 30000, optimizer = 'adam' }) {
+async function trainStep({ dModel, nLayers, b, l, mode, reps = 5, warmup = 1, warmupMs = 0, budgetMs = 30000, optimizer = 'adam' }) {
   const layer = mamba.mambaLayer({ dModel, nLayers, dState: 16, scanMode: mode, seed: 1 });
   const x = tf.randomNormal([b, l, dModel], 0, 1, 'float32', 7);
   tf.tidy(() => layer.apply(x));
@@ -15,7 +15,7 @@ async function trainStep({ dModel, nLayers, b, l, mode, reps = 5, warmup = 1, bu
   // 'adam': tf.train.adam; 'flatAdam': the same update over all variables at once (src/training/flatAdam.ts).
   const opt = optimizer === 'flatAdam' ? mamba.flatAdam(1e-3) : tf.train.adam(1e-3);
   const loss = () => meanSquare(layer.call(x, {}));
-  const { ms, minMs, reps: n, peakBytes: peak } = await measureTrainStep(opt, loss, vars, { reps, warmup, budgetMs });
+  const { ms, minMs, reps: n, peakBytes: peak } = await measureTrainStep(opt, loss, vars, { reps, warmup, warmupMs, budgetMs });
   opt.dispose();
   x.dispose();
   layer.dispose();

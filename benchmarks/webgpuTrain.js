@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
- * Benchmark (c): a train step (forward, backward, Adam) of Mamba(dModel 256, nLayers 4), B 8, L 1024 and 4096,
- * on the webgpu backend, with peak GPU memory.
+ * Benchmark (c): a train step (forward, backward, Adam) of Mamba(dModel 256, nLayers 4), B 8, L 1024 and 4096, and of
+ * mamba.py's speed-chart model (16, 1 layer), B 1, L 4096 ('tiny'), on the webgpu backend, with peak GPU memory, the
+ * GPU's own time per step (timestamp queries) against the wall time, and the kernels per step.
+ * PyTorch's side, in the same device call: python3 ../shared/tools/gpu_anchor.py train.
  * Runs on the GPU machine (see DEVELOPERS.md):
  *   npm run build && ../shared/device/pack.sh
  *   device run, carry [".device"]: bash .device/gpu-run.sh node benchmarks/webgpuTrain.js $OUT/webgpu.json
@@ -10,7 +12,8 @@
  * - gpuBytes: the high-water mark of tfjs-webgpu's buffer pool (tf.memory().numBytesAllocatedInGPU): the pool
  *   keeps freed buffers for reuse, so what it allocated is the most the step ever held on the GPU at once;
  * - peakBytes: tf.profile's peak bytes of live tensors during one forward + backward.
- * Each row also gives the forward and forward + backward times and the number of kernels in a step.
+ * Each row also gives the forward and forward + backward times, the kernels in a step (all, and those that dispatch:
+ * not Reshape, Identity, Cast), gpuMsPerStep and the kernels that took the most GPU time.
  * Options: argv[2] output JSON path (default benchmarks/results/webgpu.json);
  * WEBGPU_TRAIN_CONFIGS=fused:1024,fused:4096:adam,… (variant:L[:adam]; variants in runOne; the optimizer is
  * FlatAdam unless ':adam' asks for tf.train.adam — the same update, see src/training/flatAdam.ts);
@@ -47,8 +50,9 @@ async function runOne(variant, l, optimizer) {
   await mamba.selectBackend('webgpu');
   const small = process.env.WEBGPU_TRAIN_SMALL === '1' || variant.startsWith('tiny');
   const cfg = { dModel: small ? 16 : 256, nLayers: small ? 1 : 4, b: small ? 1 : 8, l };
-  // Three warm-up steps: the GPU's clocks ramp up from idle over the first ones.
-  const r = await trainStep({ ...cfg, mode, reps: 9, warmup: 3, budgetMs: 60000, optimizer });
+  // Warm-up: at least 3 steps and 3 s. From idle the GPU's clocks (and the host's) take seconds to ramp up: the first
+  // configuration of a device call measured 51 and 84 ms a step where the same ones later took 44 and 57.
+  const r = await trainStep({ ...cfg, mode, reps: 9, warmup: 3, warmupMs: 3000, budgetMs: 60000, optimizer });
   const gpuBytes = tf.memory().numBytesAllocatedInGPU;
   // Where the time goes: forward alone, forward + backward, the kernels of a train step and their GPU time.
   const layer = mamba.mambaLayer({ dModel: cfg.dModel, nLayers: cfg.nLayers, dState: 16, scanMode: mode, seed: 1 });

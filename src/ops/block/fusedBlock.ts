@@ -141,7 +141,8 @@ export function recomputesInBackward(): boolean {
 /**
  * Whether the fused block recomputes its intermediates in the backward pass: true (least memory: per layer only
  * x and y are kept), false (fastest), or 'auto' (the default: true on webgpu, false elsewhere). Measured on an
- * H200, Mamba(256, 4) at B 8, L 4096: recompute 157 ms a step, 3.2 GiB of GPU memory; keep 124 ms, 4.4 GiB.
+ * H200, Mamba(256, 4) at B 8, L 4096 (2026-12-03): recompute 57 ms a step, 2.8 GiB of GPU memory (nvidia-smi); keep
+ * 51 ms, 4.1 GiB.
  * Sets the flag MAMBA_TFJS_RECOMPUTE (whose default is the environment variable of that name).
  */
 export function setRecomputeInBackward(policy: boolean | 'auto'): void {
