@@ -80,4 +80,17 @@ function meanSquare(y) {
   return meanSquareOp(y);
 }
 
-module.exports = { tf, mamba, median, meanSquare, timeSteps, peakBytes, measureTrainStep, machine };
+/**
+ * Makes navigator.gpu (unless there is one) a Dawn instance of the `webgpu` package with timestamp queries that
+ * tf.profile can use for each kernel's GPU time: Dawn's 'allow_unsafe_apis' on and its timestamp quantization off,
+ * so that kernels of a few µs count. Call before mamba.selectBackend('webgpu').
+ */
+function webgpuWithTimestamps() {
+  if (globalThis.navigator?.gpu) return;
+  const { create, globals } = require('webgpu');
+  Object.assign(globalThis, globals);
+  const gpu = create(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization']);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+}
+
+module.exports = { tf, mamba, median, meanSquare, webgpuWithTimestamps, timeSteps, peakBytes, measureTrainStep, machine };

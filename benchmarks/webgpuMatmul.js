@@ -13,12 +13,7 @@
  */
 'use strict';
 const fs = require('fs');
-const { create, globals } = require('webgpu');
-
-Object.assign(globalThis, globals);
-const gpu = create(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization']);
-Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-const { tf, mamba, machine } = require('./lib');
+const { tf, mamba, machine, webgpuWithTimestamps } = require('./lib');
 const { kSplit, matMulTASplit } = require('../dist/ops/linear/matMul.js');
 
 const out = process.argv[2];
@@ -47,6 +42,7 @@ async function timeOp(fn, reps = 20) {
 }
 
 async function main() {
+  webgpuWithTimestamps();
   await mamba.selectBackend('webgpu');
   const result = { date: new Date().toISOString(), machine: machine(), timestampQuery: tf.backend().supportTimestampQuery, ta: [], tb: [], mean: null };
   const TA = [[32768, 256, 1024], [32768, 512, 256], [32768, 512, 48], [32768, 16, 512], [8192, 256, 1024], [8192, 512, 256], [8192, 512, 48], [8192, 16, 512], [4096, 16, 64], [4096, 32, 16], [4096, 32, 33], [4096, 1, 32]];

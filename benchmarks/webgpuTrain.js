@@ -38,15 +38,10 @@ async function runOne(variant, l, optimizer) {
   if (variant === 'layers') process.env.MAMBA_TFJS_FUSED_BLOCK = '0';
   if (variant === 'keep' || variant === 'tinykeep') process.env.MAMBA_TFJS_RECOMPUTE = '0';
   const mode = variant === 'pscan' ? 'pscan' : 'fused';
-  if (!globalThis.navigator?.gpu) {
-    const { create, globals } = require('webgpu');
-    Object.assign(globalThis, globals);
-    const gpu = create(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization']);
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-  }
-  const { tf, mamba, timeSteps, meanSquare } = require('./lib');
+  const { tf, mamba, timeSteps, meanSquare, webgpuWithTimestamps } = require('./lib');
   const { trainStep } = require('./trainStep');
   const time = async (fn) => (await timeSteps(fn, { warmup: 2, reps: 5 })).ms;
+  webgpuWithTimestamps();
   await mamba.selectBackend('webgpu');
   const small = process.env.WEBGPU_TRAIN_SMALL === '1' || variant.startsWith('tiny');
   const cfg = { dModel: small ? 16 : 256, nLayers: small ? 1 : 4, b: small ? 1 : 8, l };

@@ -19,8 +19,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAM_STEP_KERNEL } from '../ops/kernels/names';
 import { ADAM_MAX_SIZE } from '../ops/kernels/webgpu/adam';
+import { activeBackendHas } from '../ops/kernels/kernelIO';
 /** tfjs-core's NamedTensor (not exported from its entry). */
 type NamedTensor = { name: string; tensor: tf.Tensor };
+
+/** Tensors laid end to end as one vector. */
+const flatten = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1]))); // (S)
 
 interface Slot {
   name: string;
@@ -136,22 +140,21 @@ export class FlatAdam extends tf.Optimizer {
     });
     const slots = this.layout(present.map((it) => it.name), present.map((it) => it.grad));
     const size = slots.reduce((a, sl) => a + sl.size, 0);
-    const flat = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1]))); // (S)
-    if (tf.getKernel(ADAM_STEP_KERNEL, tf.getBackend()) != null && size <= ADAM_MAX_SIZE) {
-      this.kernelStep(present.map((it) => it.grad), vars, slots, size, flat);
+    if (activeBackendHas(ADAM_STEP_KERNEL) && size <= ADAM_MAX_SIZE) {
+      this.kernelStep(present.map((it) => it.grad), vars, slots, size);
       this.incrementIterations();
       return;
     }
     if (this.accStale) this.syncAccVariables();
     const [m, v, acc1, acc2] = [this.m, this.v, this.accBeta1, this.accBeta2] as tf.Variable[];
     tf.tidy(() => {
-      const g = flat(present.map((it) => it.grad)); // (S)
+      const g = flatten(present.map((it) => it.grad)); // (S)
       const m2 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)); // (S)
       const v2 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)); // (S)
       const mHat = tf.div(m2, tf.sub(1, acc1)); // (S)
       const vHat = tf.div(v2, tf.sub(1, acc2)); // (S)
       const step = tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon)), -this.learningRate); // (S)
-      const values = tf.add(flat(vars), step); // (S)
+      const values = tf.add(flatten(vars), step); // (S)
       m.assign(m2);
       v.assign(v2);
       slots.forEach((s, i) => vars[i].assign(tf.reshape(tf.slice(values, [s.offset], [s.size]), s.shape))); // (shape)
@@ -166,7 +169,7 @@ export class FlatAdam extends tf.Optimizer {
    * The same update as one MambaAdamStep dispatch (webgpu: ../ops/kernels/webgpu/adam.ts), its numbers passed as
    * uniforms rather than as scalar tensors uploaded every step; the accBeta variables are left behind (accStale).
    */
-  private kernelStep(grads: tf.Tensor[], vars: tf.Variable[], slots: Slot[], size: number, flat: (ts: tf.Tensor[]) => tf.Tensor): void {
+  private kernelStep(grads: tf.Tensor[], vars: tf.Variable[], slots: Slot[], size: number): void {
     const [m, v] = [this.m, this.v] as tf.Variable[];
     const f = Math.fround;
     const attrs = {
@@ -174,7 +177,7 @@ export class FlatAdam extends tf.Optimizer {
       oneMinusAcc1: f(1 - this.accHost[0]), oneMinusAcc2: f(1 - this.accHost[1]), eps: this.epsilon, negLr: -this.learningRate,
     };
     tf.tidy(() => {
-      const inputs = { g: flat(grads), m, v, p: flat(vars) }; // (S) each
+      const inputs = { g: flatten(grads), m, v, p: flatten(vars) }; // (S) each
       const out = tf.engine().runKernel(ADAM_STEP_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs) as tf.Tensor; // (3S)
       m.assign(tf.slice(out, [0], [size]));
       v.assign(tf.slice(out, [size], [size]));

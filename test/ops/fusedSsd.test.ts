@@ -22,6 +22,17 @@ beforeAll(async () => {
 
 const GRADS: (keyof SsdGrads)[] = ['dx', 'ddt', 'dA', 'dB', 'dC', 'dD', 'dh0'];
 
+type SsdImpl = { forward: typeof ssdForward; backward: typeof ssdBackward };
+/** One implementation's y, state (within tolOut) and every gradient (within tolGrad) against the float64 reference. */
+function expectMatchesReference(impl: SsdImpl, c: ReturnType<typeof ssdCase>, dims: Parameters<typeof ssdForward>[1], tolOut: number, tolGrad: number): void {
+  const ref = ssdReference(c);
+  const out = impl.forward(c, dims);
+  expectRelClose(out.y, ref.y, tolOut, 'y');
+  expectRelClose(out.state, ref.state, tolOut, 'state');
+  const g = impl.backward(c, c.dy, c.dstate, dims);
+  for (const k of GRADS) expectRelClose(g[k], ref.grads[k], tolGrad, k);
+}
+
 describe('ssdMath (JS loops) vs the float64 reference', () => {
   test.each([
     ['G 2, N 5, P 3', { B: 2, L: 9, H: 4, P: 3, G: 2, N: 5 }, 'realistic', false],
@@ -29,13 +40,7 @@ describe('ssdMath (JS loops) vs the float64 reference', () => {
     ['G = H, underflowing decays', { B: 2, L: 11, H: 2, P: 4, G: 2, N: 3 }, 'underflow', true],
     ['L 1', { B: 1, L: 1, H: 2, P: 2, G: 1, N: 3 }, 'realistic', true],
   ] as const)('%s', (_, dims, kind, withH0) => {
-    const c = ssdCase(dims, 7 + dims.L, kind, !withH0);
-    const ref = ssdReference(c);
-    const out = ssdForward(c, dims);
-    expectRelClose(out.y, ref.y, 1e-6, 'y');
-    expectRelClose(out.state, ref.state, 1e-6, 'state');
-    const g = ssdBackward(c, c.dy, c.dstate, dims);
-    for (const k of GRADS) expectRelClose(g[k], ref.grads[k], 1e-5, k);
+    expectMatchesReference({ forward: ssdForward, backward: ssdBackward }, ssdCase(dims, 7 + dims.L, kind, !withH0), dims, 1e-6, 1e-5);
   });
 
   test('bad sizes are named', () => {
@@ -53,13 +58,7 @@ describe('WebAssembly SIMD (asm/ssd.ts) vs the float64 reference', () => {
     ['N 16, G 1, no h0', { B: 1, L: 40, H: 2, P: 8, G: 1, N: 16 }, 'realistic', false],
     ['N 8, underflowing decays', { B: 2, L: 17, H: 2, P: 4, G: 2, N: 8 }, 'underflow', true],
   ] as const)('%s', (_, dims, kind, withH0) => {
-    const c = ssdCase(dims, 100 + dims.L, kind, !withH0);
-    const ref = ssdReference(c);
-    const out = ssdForwardFast(c, dims);
-    expectRelClose(out.y, ref.y, 2e-6, 'y');
-    expectRelClose(out.state, ref.state, 2e-6, 'state');
-    const g = ssdBackwardFast(c, c.dy, c.dstate, dims);
-    for (const k of GRADS) expectRelClose(g[k], ref.grads[k], 2e-5, k);
+    expectMatchesReference({ forward: ssdForwardFast, backward: ssdBackwardFast }, ssdCase(dims, 100 + dims.L, kind, !withH0), dims, 2e-6, 2e-5);
   });
 });
 

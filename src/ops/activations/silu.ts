@@ -4,9 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SIGMOID_MUL_KERNEL, SILU_GRAD_KERNEL, SILU_KERNEL, SILU_MUL_KERNEL } from '../kernels/names';
+import { activeBackendHas as hasKernel } from '../kernels/kernelIO';
 
-/** Whether the active backend has `kernel` (webgpu: one dispatch instead of the composite's two or three). */
-const hasKernel = (kernel: string) => tf.getKernel(kernel, tf.getBackend()) != null;
+// Where the active backend has the kernel (webgpu): one dispatch instead of the composite's two or three.
 const run = (kernel: string, inputs: Record<string, tf.Tensor>) => tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap) as tf.Tensor;
 
 /** x · σ(x), any shape. */

@@ -79,7 +79,7 @@ function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
   const [b, l, dm] = x.shape as number[];
   const ed = w.conv.shape[1] as number;
   const { dtRank: r, dState: n } = dims;
-  // Each tidy keeps only what the backward pass reads (the (BL, 2·ED) in_proj output, sigmoids etc. go).
+  // Each tidy keeps only what the backward pass reads (the in_proj weight halves, sigmoids etc. go).
   const [xn, u, xr, z] = tf.tidy(() => {
     const xn = rmsNormalize(x, dims.eps); // (B, L, D)
     const u = tf.reshape(tf.mul(xn, w.normWeight), [b * l, dm]); // (BL, D)
@@ -112,7 +112,8 @@ function output(x: tf.Tensor, y: tf.Tensor, z: tf.Tensor, w: FusedBlockWeights):
   const [b, l, dm] = x.shape as number[];
   const ed = w.conv.shape[1] as number;
   const g = siluMul(z, tf.reshape(y, [b * l, ed])); // (BL, ED)
-  const res = w.outProjBias ? tf.add(tf.reshape(x, [b * l, dm]), w.outProjBias) : tf.reshape(x, [b * l, dm]); // (BL, D)
+  const x2 = tf.reshape(x, [b * l, dm]); // (BL, D)
+  const res = w.outProjBias ? tf.add(x2, w.outProjBias) : x2; // (BL, D)
   return tf.reshape(matMulAdd(g, w.outProj, res), [b, l, dm]); // (B, L, D): x + out_proj(g) (+ bias)
 }
 

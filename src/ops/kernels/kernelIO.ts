@@ -86,6 +86,11 @@ export function cpuWasmKernels(
   };
 }
 
+/** Whether the active backend has `kernelName` registered (ops that use a kernel where there is one, else tf ops). */
+export function activeBackendHas(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) != null;
+}
+
 /** Registers `kernelFunc` for (kernelName, backendName) unless some kernel already is. */
 export function registerOnce(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc): void {
   if (tf.getKernel(kernelName, backendName) == null) tf.registerKernel({ kernelName, backendName, kernelFunc });

@@ -6,9 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RMS_NORMALIZE_GRAD_KERNEL, RMS_NORMALIZE_KERNEL } from '../kernels/names';
-
-/** Whether the active backend has `kernel` registered (webgpu: one dispatch instead of the composite's five or seven). */
-const hasKernel = (kernel: string) => tf.getKernel(kernel, tf.getBackend()) != null;
+import { activeBackendHas as hasKernel } from '../kernels/kernelIO';
 
 /** x (…, N) → x · (mean(x²) + eps)^−½ (…, N). */
 export function rmsNormalize(x: tf.Tensor, eps: number): tf.Tensor {
