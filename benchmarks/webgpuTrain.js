@@ -25,11 +25,14 @@ const { execFileSync } = require('child_process');
 
 /**
  * One configuration, in this process: prints its row as JSON on the last line of stdout.
- * variant: 'fused' (the default path: fused scan, and the whole block as one op with a hand-written backward),
- * 'keep' (fused, keeping the block's intermediates for the backward pass instead of recomputing them:
- * MAMBA_TFJS_RECOMPUTE=0), 'layers' (fused scan, but the block's ops differentiated one by one:
- * MAMBA_TFJS_FUSED_BLOCK=0), 'pscan'; 'tiny' and 'tinykeep': 'fused' and 'keep' on mamba.py's speed-chart model
- * (dModel 16, 1 layer, B 1) instead of Mamba(256, 4 layers), B 8.
+ * variant: 'fused' (the default path: fused scan, and the whole block as one op with a hand-written backward, which
+ * recomputes its intermediates where a layer would keep more than 256 MiB: MAMBA_TFJS_RECOMPUTE=auto),
+ * 'keep' and 'recompute' (fused, always keeping the block's intermediates for the backward pass, or always
+ * recomputing them: MAMBA_TFJS_RECOMPUTE=0 / 1), 'nocache' (fused, without the bind-group cache:
+ * MAMBA_TFJS_WEBGPU_BIND_GROUPS=0), 'layers' (fused scan, but the block's ops differentiated one by one:
+ * MAMBA_TFJS_FUSED_BLOCK=0), 'pscan'; 'tiny', 'tinykeep', 'tinyrecompute' and 'tinynocache': the same on mamba.py's
+ * speed-chart model (dModel 16, 1 layer, B 1) instead of Mamba(256, 4 layers), B 8. Each row also gives the
+ * bind-group cache's hits and misses over the whole run (src/ops/kernels/webgpu/bindGroupCache.ts).
  * GPU time: the step once more under tf.profile, whose kernels tfjs-webgpu times with timestamp queries (Dawn's
  * 'allow_unsafe_apis' on, its timestamp quantization off, so kernels of a few µs count); gpuMsPerStep is their
  * sum, the time the GPU computed, against msPerStep, the wall time.
@@ -37,6 +40,8 @@ const { execFileSync } = require('child_process');
 async function runOne(variant, l, optimizer) {
   if (variant === 'layers') process.env.MAMBA_TFJS_FUSED_BLOCK = '0';
   if (variant === 'keep' || variant === 'tinykeep') process.env.MAMBA_TFJS_RECOMPUTE = '0';
+  if (variant === 'recompute' || variant === 'tinyrecompute') process.env.MAMBA_TFJS_RECOMPUTE = '1';
+  if (variant === 'nocache' || variant === 'tinynocache') process.env.MAMBA_TFJS_WEBGPU_BIND_GROUPS = '0';
   const mode = variant === 'pscan' ? 'pscan' : 'fused';
   const { tf, mamba, timeSteps, meanSquare, webgpuWithTimestamps } = require('./lib');
   const { trainStep } = require('./trainStep');
@@ -47,7 +52,7 @@ async function runOne(variant, l, optimizer) {
   const cfg = { dModel: small ? 16 : 256, nLayers: small ? 1 : 4, b: small ? 1 : 8, l };
   // Warm-up: at least 3 steps and 3 s. From idle the GPU's clocks (and the host's) take seconds to ramp up: the first
   // configuration of a device call measured 51 and 84 ms a step where the same ones later took 44 and 57.
-  const r = await trainStep({ ...cfg, mode, reps: 9, warmup: 3, warmupMs: 3000, budgetMs: 60000, optimizer });
+  const r = await trainStep({ ...cfg, mode, reps: 21, warmup: 3, warmupMs: 3000, budgetMs: 60000, optimizer });
   const gpuBytes = tf.memory().numBytesAllocatedInGPU;
   // Where the time goes: forward alone, forward + backward, the kernels of a train step and their GPU time.
   const layer = mamba.mambaLayer({ dModel: cfg.dModel, nLayers: cfg.nLayers, dState: 16, scanMode: mode, seed: 1 });
@@ -77,7 +82,7 @@ async function runOne(variant, l, optimizer) {
   const adapter = tf.backend().adapterInfo || {};
   console.log(JSON.stringify({
     bench: 'train-step-webgpu', variant, ...r, gpuBytes, forwardMs, gradsMs, kernelsPerStep: info.kernels.length, dispatchingKernelsPerStep: dispatching,
-    gpuMsPerStep: tf.backend().supportTimestampQuery ? +gpuMs.toFixed(2) : null, topKernels,
+    gpuMsPerStep: tf.backend().supportTimestampQuery ? +gpuMs.toFixed(2) : null, topKernels, bindGroups: { ...mamba.bindGroupCacheStats },
     adapter: adapter.vendor ? `${adapter.vendor} ${adapter.architecture || ''}`.trim() : undefined,
   }));
 }
@@ -88,7 +93,7 @@ function runAll() {
   const out = path.resolve(process.argv[2] || path.join(__dirname, 'results', 'webgpu.json'));
   const small = process.env.WEBGPU_TRAIN_SMALL === '1';
   const configs = (process.env.WEBGPU_TRAIN_CONFIGS || (small ? 'fused:64,fused:64:adam,layers:64,pscan:64'
-    : 'fused:1024,fused:4096,keep:1024,keep:4096,tiny:4096,tinykeep:4096,fused:1024:adam,layers:4096,pscan:1024'))
+    : 'fused:1024,fused:4096,tiny:4096,recompute:1024,keep:4096,tinyrecompute:4096,nocache:1024,tinynocache:4096,fused:1024:adam,layers:4096,pscan:1024'))
     .split(',').map((c) => { const [variant, l, opt] = c.split(':'); return { variant, l: Number(l), optimizer: opt === 'adam' ? 'adam' : 'flatAdam' }; });
   const timeoutMs = Number(process.env.WEBGPU_TRAIN_TIMEOUT_S || 240) * 1000;
   const rows = [];

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerKernels } from './ops/kernels/register';
 import { backendFlag } from './flags';
 import { quietCpuBanner } from './cpuBanner';
+import { installBindGroupCache } from './ops/kernels/webgpu/bindGroupCache';
 
 /** A backend selectBackend accepts. */
 export type BackendName = 'cpu' | 'wasm' | 'webgl' | 'webgpu' | 'tensorflow';
@@ -72,5 +73,6 @@ export async function selectBackend(name?: string): Promise<BackendName> {
   const ok = await tf.setBackend(chosen);
   if (!ok) throw new Error(`backend '${chosen}' failed to initialize`);
   await tf.ready();
+  if (chosen === 'webgpu') installBindGroupCache(); // also from the fused scan kernels, for tf.setBackend('webgpu')
   return chosen;
 }

@@ -9,12 +9,15 @@
  * | --- | --- | --- | --- |
  * | MAMBA_TFJS_BACKEND | cpu, wasm, webgpu, webgl, tensorflow, '' | '' | selectBackend()'s choice when given no name ('' = wasm when installed, else cpu) |
  * | MAMBA_TFJS_FUSED_BLOCK | true, false | true | a residual block runs as one op with a hand-written backward where the scan runs fused |
- * | MAMBA_TFJS_RECOMPUTE | auto, true, false (strings or booleans) | auto | the fused block recomputes its intermediates in the backward pass (auto: on webgpu only) |
+ * | MAMBA_TFJS_RECOMPUTE | auto, true, false (strings or booleans) | auto | the fused block recomputes its intermediates in the backward pass (auto: on webgpu, for a layer whose kept intermediates would pass MAMBA_TFJS_RECOMPUTE_ABOVE_MIB) |
+ * | MAMBA_TFJS_RECOMPUTE_ABOVE_MIB | 0, 1, 2, … | 256 | 'auto' recomputation's threshold: a layer's kept intermediates, in MiB |
  * | MAMBA_TFJS_SCAN_IMPL | simd, js | simd | cpu/wasm kernels run the WebAssembly SIMD module, or the JS loops |
  * | MAMBA_TFJS_SSD_MODE | auto, fused, chunked, sequential | auto | what a Mamba-2 scan in mode 'auto' runs (auto: fused where the backend has the kernel, else chunked) |
  * | MAMBA_TFJS_WEBGPU_SCAN_MODE | chunked, sequential | chunked | the WGSL scan's algorithm |
  * | MAMBA_TFJS_WEBGPU_SCAN_CHUNK | 1 … 64 | 32 | chunk length T of the chunked WGSL scan |
  * | MAMBA_TFJS_WEBGPU_SCAN_UNROLL | true, false | false | unroll the WGSL state loops |
+ * | MAMBA_TFJS_WEBGPU_FUSED_DECODE | true, false | true | on webgpu, generate() decodes MambaLM through the fused WGSL decoder |
+ * | MAMBA_TFJS_WEBGPU_BIND_GROUPS | 0, 1, 2, … | 4096 | bind groups tfjs-webgpu's dispatches reuse (0: none, a fresh one per dispatch as tfjs does) |
  * | MAMBA_TFJS_THREADS | 0, 1, 2, … | 0 | Node: threads of the SIMD scan / conv / softplus kernels (0: one per core; 1: single-threaded; browsers: 1) |
  * | MAMBA_TFJS_WASM_THREADS | 0, 1, 2, … | 1 | Node: threads of tfjs's wasm backend (its threaded build; 0: one per core), read when the backend starts |
  */
@@ -47,6 +50,10 @@ export const BACKEND_FLAG = 'MAMBA_TFJS_BACKEND';
 export const FUSED_BLOCK_FLAG = 'MAMBA_TFJS_FUSED_BLOCK';
 /** Flag: the fused block recomputes its intermediates in the backward pass ('auto': on webgpu only). */
 export const RECOMPUTE_FLAG = 'MAMBA_TFJS_RECOMPUTE';
+/** Flag: 'auto' recomputation's threshold, a layer's kept intermediates in MiB (default 256). */
+export const RECOMPUTE_ABOVE_FLAG = 'MAMBA_TFJS_RECOMPUTE_ABOVE_MIB';
+/** Flag: how many bind groups tfjs-webgpu's dispatches reuse (default 4096; 0 = off). */
+export const WEBGPU_BIND_GROUPS_FLAG = 'MAMBA_TFJS_WEBGPU_BIND_GROUPS';
 /** Flag: cpu/wasm kernels run the WebAssembly SIMD module ('simd') or the JS loops ('js'). */
 export const SCAN_IMPL_FLAG = 'MAMBA_TFJS_SCAN_IMPL';
 /** Flag: what a Mamba-2 (SSD) scan in mode 'auto' runs: 'auto' (fused where the backend has the kernel, else chunked), 'fused', 'chunked' or 'sequential'. */
@@ -69,8 +76,8 @@ export const FUSED_STEP_FLAG = 'MAMBA_TFJS_FUSED_STEP';
 
 /** Every flag name, in the table's order. */
 export const FLAGS = [
-  BACKEND_FLAG, FUSED_BLOCK_FLAG, RECOMPUTE_FLAG, SCAN_IMPL_FLAG, SSD_MODE_FLAG,
-  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG, WEBGPU_FUSED_DECODE_FLAG, THREADS_FLAG,
+  BACKEND_FLAG, FUSED_BLOCK_FLAG, RECOMPUTE_FLAG, RECOMPUTE_ABOVE_FLAG, SCAN_IMPL_FLAG, SSD_MODE_FLAG,
+  WEBGPU_SCAN_MODE_FLAG, WEBGPU_SCAN_CHUNK_FLAG, WEBGPU_SCAN_UNROLL_FLAG, WEBGPU_FUSED_DECODE_FLAG, WEBGPU_BIND_GROUPS_FLAG, THREADS_FLAG,
   WASM_THREADS_FLAG, FUSED_STEP_FLAG,
 ] as const;
 
@@ -124,6 +131,8 @@ const count = (name: string) => (v: FlagValue) => {
 register(THREADS_FLAG, () => Number(envVar(THREADS_FLAG) ?? 0), count(THREADS_FLAG));
 register(WASM_THREADS_FLAG, () => Number(envVar(WASM_THREADS_FLAG) ?? 1), count(WASM_THREADS_FLAG));
 register(FUSED_STEP_FLAG, () => envBool(FUSED_STEP_FLAG, true), oneOf(FUSED_STEP_FLAG, [true, false]));
+register(RECOMPUTE_ABOVE_FLAG, () => Number(envVar(RECOMPUTE_ABOVE_FLAG) ?? 256), count(RECOMPUTE_ABOVE_FLAG));
+register(WEBGPU_BIND_GROUPS_FLAG, () => Number(envVar(WEBGPU_BIND_GROUPS_FLAG) ?? 4096), count(WEBGPU_BIND_GROUPS_FLAG));
 
 /** MAMBA_TFJS_FUSED_BLOCK. */
 export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
@@ -131,6 +140,10 @@ export const fusedBlockEnabled = (): boolean => ENV.getBool(FUSED_BLOCK_FLAG);
 export const fusedStepEnabled = (): boolean => ENV.getBool(FUSED_STEP_FLAG);
 /** MAMBA_TFJS_RECOMPUTE. */
 export const recomputePolicy = (): RecomputePolicy => String(ENV.get(RECOMPUTE_FLAG)) as RecomputePolicy;
+/** MAMBA_TFJS_RECOMPUTE_ABOVE_MIB. */
+export const recomputeAboveMiB = (): number => ENV.getNumber(RECOMPUTE_ABOVE_FLAG);
+/** MAMBA_TFJS_WEBGPU_BIND_GROUPS. */
+export const webgpuBindGroupCacheSize = (): number => ENV.getNumber(WEBGPU_BIND_GROUPS_FLAG);
 /** MAMBA_TFJS_SCAN_IMPL. */
 export const scanImpl = (): ScanImpl => ENV.get(SCAN_IMPL_FLAG) as ScanImpl;
 /** MAMBA_TFJS_SSD_MODE. */

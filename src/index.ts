@@ -70,7 +70,8 @@ export { NanGuard } from './training/nanGuard';
 export type { NanGuardTrip, NanGuardOptions } from './training/nanGuard';
 export { clipGradientsByGlobalNorm, withClipNorm } from './training/clipNorm';
 export { FlatAdam, flatAdam } from './training/flatAdam';
-export { fusedResidualBlock, recomputesInBackward, setRecomputeInBackward } from './ops/block/fusedBlock';
+export { fusedResidualBlock, keptBytes, recomputesInBackward, setRecomputeInBackward } from './ops/block/fusedBlock';
+export { installBindGroupCache, bindGroupCacheStats } from './ops/kernels/webgpu/bindGroupCache';
 export type { ClipNormState } from './training/clipNorm';
 export { chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from './ops/scan/chunkedScan';
 

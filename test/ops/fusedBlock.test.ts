@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend';
 import * as fusedBlockModule from '../../src/ops/block/fusedBlock';
-import { fusedResidualBlock, recomputesInBackward, setRecomputeInBackward } from '../../src/ops/block/fusedBlock';
+import { autoRecomputes, fusedResidualBlock, keptBytes, recomputesInBackward, setRecomputeInBackward } from '../../src/ops/block/fusedBlock';
 import { createMambaLM, findMambaLM, mambaLayer, residualBlock } from '../../src/layers/factories';
 import type { Mamba } from '../../src/layers/mamba';
 import type { MambaConfig } from '../../src/layers/config';
@@ -153,6 +153,51 @@ describe('recomputesInBackward', () => {
         await withEnv({ [RECOMPUTE_ENV]: '0' }, () => expect(recomputesInBackward()).toBe(false));
         await withEnv({ [RECOMPUTE_ENV]: 'yes' }, () => expect(recomputesInBackward()).toBe(false)); // not 1/0: the default
       });
+    }
+  });
+
+  test("'auto' recomputes on webgpu only, for layers keeping more than MAMBA_TFJS_RECOMPUTE_ABOVE_MIB", () => {
+    const MiB = 2 ** 20;
+    expect(autoRecomputes('webgpu', 300 * MiB)).toBe(true);
+    expect(autoRecomputes('webgpu', 200 * MiB)).toBe(false);
+    expect(autoRecomputes('webgpu')).toBe(true); // size unknown
+    expect(autoRecomputes('cpu', 300 * MiB)).toBe(false);
+    expect(autoRecomputes('wasm')).toBe(false);
+    const before = tf.env().get('MAMBA_TFJS_RECOMPUTE_ABOVE_MIB');
+    try {
+      tf.env().set('MAMBA_TFJS_RECOMPUTE_ABOVE_MIB', 100);
+      expect(autoRecomputes('webgpu', 200 * MiB)).toBe(true);
+      expect(() => tf.env().set('MAMBA_TFJS_RECOMPUTE_ABOVE_MIB', -1)).toThrow(/MAMBA_TFJS_RECOMPUTE_ABOVE_MIB: expected an integer >= 0, got -1/);
+    } finally {
+      tf.env().set('MAMBA_TFJS_RECOMPUTE_ABOVE_MIB', before);
+    }
+  });
+
+  test('keptBytes counts what a layer keeps for its backward pass: the bytes the forward leaves alive when not recomputing', async () => {
+    // Keep mode's extra live bytes after a taped forward (the tape holds the saved tensors) over recompute mode's.
+    const layer = mambaLayer({ dModel: 8, nLayers: 1, dState: 4, seed: 1 });
+    const x = tf.randomNormal([2, 6, 8], 0, 1, 'float32', 2); // (B, L, D)
+    const liveBytes = async (rc: string) => withEnv({ [RECOMPUTE_ENV]: rc }, () => {
+      let during = 0;
+      const { value, grads } = tf.variableGrads(() => {
+        const y = layer.call(x, {}) as tf.Tensor; // (B, L, D)
+        const s = tf.sum(y) as tf.Scalar;
+        during = tf.memory().numBytes;
+        return s;
+      }, variablesOf(layer));
+      tf.dispose([value, ...Object.values(grads)]);
+      return during;
+    });
+    try {
+      const extra = (await liveBytes('0')) - (await liveBytes('1'));
+      const ed = 16;
+      const w = { conv: tf.zeros([4, ed]) } as unknown as Parameters<typeof keptBytes>[1];
+      const expected = keptBytes(x, w, { eps: 1e-5, dtRank: 1, dState: 4 });
+      (w.conv as tf.Tensor).dispose();
+      expect(extra).toBe(expected);
+    } finally {
+      x.dispose();
+      disposeLayer(layer);
     }
   });
 
@@ -493,9 +538,9 @@ describe('training', () => {
   // kernel for leaked data ids (Engine.checkKernelForMemLeak in tfjs-core's engine.js); the customGrad of
   // fusedResidualBlock saves intermediates made inside its forward (y, and the kept ones), which the check counts
   // as a leak. So every train step through ResidualBlock fails in a test setup that sets IS_TEST. This test pins
-  // that exact error (and its count: y alone when recomputing, y and the 12 kept intermediates otherwise), so any
+  // that exact error (and its count: y alone when recomputing, y and the 14 kept intermediates otherwise), so any
   // other failure, or a fix, shows.
-  test.each([['1', 1], ['0', 13]] as const)('with IS_TEST on, training through the fused block (recompute %s) throws tfjs\'s leak error for %i data ids', async (rc, ids) => {
+  test.each([['1', 1], ['0', 15]] as const)('with IS_TEST on, training through the fused block (recompute %s) throws tfjs\'s leak error for %i data ids', async (rc, ids) => {
     await onBackend('cpu', async () => {
       const layer = mambaLayer({ dModel: 8, nLayers: 1, dState: 4, seed: 1 });
       const x = tf.randomNormal([1, 4, 8], 0, 1, 'float32', 2); // (B, L, D)

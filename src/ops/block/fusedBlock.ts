@@ -32,7 +32,7 @@
  * same way (recomputing the conv output in the backward pass).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { RECOMPUTE_FLAG, recomputePolicy } from '../../flags';
+import { RECOMPUTE_FLAG, recomputeAboveMiB, recomputePolicy } from '../../flags';
 import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from '../kernels/names';
 import { sigmoidMul, silu, siluGrad, siluMul } from '../activations/silu';
 import { causalConv, causalConvGrad } from '../conv/causalConv';
@@ -80,16 +80,15 @@ function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
   const ed = w.conv.shape[1] as number;
   const { dtRank: r, dState: n } = dims;
   // Each tidy keeps only what the backward pass reads (the in_proj weight halves, sigmoids etc. go).
-  const [xn, u, xr, z] = tf.tidy(() => {
+  const [xn, u, xr, z, wx, wz] = tf.tidy(() => {
     const xn = rmsNormalize(x, dims.eps); // (B, L, D)
     const u = tf.reshape(tf.mul(xn, w.normWeight), [b * l, dm]); // (BL, D)
     // x and z as two products with the halves of in_proj (small slices) rather than one product sliced after (two
     // (BL, ED) copies).
-    const half = (i: number) => {
-      const wi = tf.slice(w.inProj, [0, i * ed], [dm, ed]); // (D, ED)
-      return w.inProjBias ? matMulAdd(u, wi, tf.slice(w.inProjBias, [i * ed], [ed])) : mm(u, wi); // (BL, ED)
-    };
-    return [xn, u, tf.reshape(half(0), [b, l, ed]), half(1)]; // …, x (B, L, ED), z (BL, ED)
+    const wx = tf.slice(w.inProj, [0, 0], [dm, ed]); // (D, ED)
+    const wz = tf.slice(w.inProj, [0, ed], [dm, ed]); // (D, ED)
+    const half = (wi: tf.Tensor, i: number) => (w.inProjBias ? matMulAdd(u, wi, tf.slice(w.inProjBias, [i * ed], [ed])) : mm(u, wi)); // (BL, ED)
+    return [xn, u, tf.reshape(half(wx, 0), [b, l, ed]), half(wz, 1), wx, wz]; // …, x (B, L, ED), z (BL, ED), halves
   });
   const cpre = causalConv(xr, w.conv, w.convBias); // (B, L, ED)
   const [xc, dt, bm, cm, draw, delta, a, dbc] = tf.tidy(() => {
@@ -104,7 +103,7 @@ function projections(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims) {
     const delta = tf.reshape(softplus(draw), [b, l, ed]); // (B, L, ED)
     return [xc, dt, bm, cm, draw, delta, tf.neg(tf.exp(w.aLog)), ...(dims.bcdtNormEps != null ? [dbc] : [])]; // …, A (ED, N)
   });
-  return { xn, u, xr, z, cpre, xc, dt, bm, cm, draw, delta, a, dbc: dbc ?? null };
+  return { xn, u, xr, z, cpre, xc, dt, bm, cm, draw, delta, a, wx, wz, dbc: dbc ?? null };
 }
 
 /** out_proj(y · silu(z)) + x, with g = y · silu(z) (BL, ED). */
@@ -124,26 +123,45 @@ function scan(p: ReturnType<typeof projections>, d: tf.Tensor): tf.Tensor {
 
 type Projections = ReturnType<typeof projections>;
 /** The intermediates the backward pass reads, in save order. */
-const SAVED: (keyof Projections)[] = ['xn', 'u', 'xr', 'z', 'cpre', 'xc', 'dt', 'bm', 'cm', 'draw', 'delta', 'a', 'dbc'];
+const SAVED: (keyof Projections)[] = ['xn', 'u', 'xr', 'z', 'cpre', 'xc', 'dt', 'bm', 'cm', 'draw', 'delta', 'a', 'wx', 'wz', 'dbc'];
 /** SAVED for these dims: x_proj's output only with FalconMamba's norms. */
 const savedFor = (dims: FusedBlockDims) => (dims.bcdtNormEps != null ? SAVED : SAVED.slice(0, -1));
 
 /**
  * Whether the backward pass recomputes the intermediates (keeping only x and y per layer) rather than keeping
- * them from the forward pass: on webgpu, where memory is the scarce resource and the arithmetic is cheap; not on
- * cpu and wasm, where the recomputation would cost more than the ops it saves. The flag MAMBA_TFJS_RECOMPUTE
- * ('true' / 'false') forces either.
+ * them from the forward pass. 'auto' (the flag MAMBA_TFJS_RECOMPUTE, see setRecomputeInBackward): on webgpu, for a
+ * layer whose kept intermediates (`keptBytes`, see {@link keptBytes}) would pass MAMBA_TFJS_RECOMPUTE_ABOVE_MIB
+ * (256 MiB), where memory is the scarce resource and the arithmetic cheap; never on cpu and wasm, where the
+ * recomputation would cost more than the ops it saves. Below the threshold a webgpu step is host-bound and the
+ * recomputation's ~20 dispatches a layer cost more than the memory they save. With no size given, 'auto' recomputes
+ * on webgpu.
  */
-export function recomputesInBackward(): boolean {
+export function recomputesInBackward(bytes?: number): boolean {
   const policy = recomputePolicy();
-  return policy === 'auto' ? tf.getBackend() === 'webgpu' : policy === 'true';
+  return policy === 'auto' ? autoRecomputes(tf.getBackend(), bytes) : policy === 'true';
+}
+
+/** 'auto''s choice on `backend` for a layer keeping `bytes` (see recomputesInBackward). */
+export function autoRecomputes(backend: string, bytes?: number): boolean {
+  return backend === 'webgpu' && (bytes == null || bytes > recomputeAboveMiB() * 2 ** 20);
+}
+
+/** Bytes of the intermediates one layer keeps for its backward pass when it does not recompute them (SAVED). */
+export function keptBytes(x: tf.Tensor, w: FusedBlockWeights, dims: FusedBlockDims): number {
+  const [b, l, dm] = x.shape as number[];
+  const ed = w.conv.shape[1] as number;
+  const bl = b * l;
+  const dbc = bl * (dims.dtRank + 2 * dims.dState); // (BL, R+2N)
+  // xn, u (BL, D); xr, z, cpre, xc, draw, delta (BL, ED); dt, B, C; A (ED, N); in_proj's halves; FalconMamba's x_proj output.
+  return 4 * (2 * bl * dm + 6 * bl * ed + dbc + ed * dims.dState + 2 * dm * ed + (dims.bcdtNormEps != null ? dbc : 0));
 }
 
 /**
  * Whether the fused block recomputes its intermediates in the backward pass: true (least memory: per layer only
- * x and y are kept), false (fastest), or 'auto' (the default: true on webgpu, false elsewhere). Measured on an
- * H200, Mamba(256, 4) at B 8, L 4096 (2026-12-03): recompute 57 ms a step, 2.8 GiB of GPU memory (nvidia-smi); keep
- * 51 ms, 4.1 GiB.
+ * x and y are kept), false (fastest), or 'auto' (the default: on webgpu for layers whose kept intermediates would
+ * pass MAMBA_TFJS_RECOMPUTE_ABOVE_MIB, see recomputesInBackward; never elsewhere). Measured on an H200, Mamba(256, 4)
+ * at B 8, L 4096 (2026-12-03; 477 MB kept a layer): recompute 57 ms a step, 2.8 GiB of GPU memory (nvidia-smi); keep
+ * 51 ms, 4.1 GiB. At L 1024 (119 MB a layer) keeping took 25–27 ms against recomputing's 26–39.
  * Sets the flag MAMBA_TFJS_RECOMPUTE (whose default is the environment variable of that name).
  */
 export function setRecomputeInBackward(policy: boolean | 'auto'): void {
@@ -163,15 +181,15 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   const { dState: n, dtRank: r } = dims;
   const dw: Partial<Record<Key, tf.Tensor>> = {};
   // Gate and out_proj: out = g @ out_proj (+ bias) + x with g = y · silu(z).
-  const [dOutProj, dOutProjBias, dy, dz] = tf.tidy(() => {
+  const [dOutProj, dy, dz, dOutProjBias] = tf.tidy(() => {
     const dO = tf.reshape(dOut, [bl, dm]); // (BL, D)
     const y2 = tf.reshape(y, [bl, ed]); // (BL, ED)
     const dg = matMulTB(dO, w.outProj); // (BL, ED)
     return [
       matMulTA(siluMul(p.z, y2), dO), // (ED, D)
-      w.outProjBias ? tf.sum(dO, 0) : tf.zeros([dm]), // (D)
       tf.reshape(siluMul(p.z, dg), [b, l, ed]), // (B, L, ED)
       siluGrad(p.z, tf.mul(dg, y2)), // (BL, ED)
+      ...(w.outProjBias ? [tf.sum(dO, 0)] : []), // (D)
     ];
   });
   dw.outProj = dOutProj;
@@ -210,19 +228,17 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   dw.conv = dConv; // (K, ED)
   if (w.convBias) dw.convBias = dConvBias; // (ED)
   // in_proj: (x, z) = u @ in_proj (+ bias).
-  const [dInProj, dInProjBias, du] = tf.tidy(() => {
+  const [dInProj, du, dInProjBias] = tf.tidy(() => {
     const dx2 = tf.reshape(dxr, [bl, ed]); // (BL, ED)
-    const wx = tf.slice(w.inProj, [0, 0], [dm, ed]); // (D, ED)
-    const wz = tf.slice(w.inProj, [0, ed], [dm, ed]); // (D, ED)
     return [
       tf.concat([matMulTA(p.u, dx2), matMulTA(p.u, dz)], 1), // (D, 2·ED)
-      w.inProjBias ? tf.concat([tf.sum(dx2, 0), tf.sum(dz, 0)]) : tf.zeros([2 * ed]), // (2·ED)
-      tf.reshape(matMulTBAdd(dx2, wx, matMulTB(dz, wz)), [b, l, dm]), // (B, L, D)
+      tf.reshape(matMulTBAdd(dx2, p.wx, matMulTB(dz, p.wz)), [b, l, dm]), // (B, L, D)
+      ...(w.inProjBias ? [tf.concat([tf.sum(dx2, 0), tf.sum(dz, 0)])] : []), // (2·ED)
     ];
   });
   dw.inProj = dInProj;
   if (w.inProjBias) dw.inProjBias = dInProjBias;
-  tf.dispose([dxr, dz, p.u]);
+  tf.dispose([dxr, dz, p.u, p.wx, p.wz]);
   // RMSNorm: xn = x·r, r = (mean(x²) + eps)^−½  ⇒  dx = r·(dxn − xn·mean(dxn·xn)), then the residual's dOut.
   const [dNorm, dx] = tf.tidy(() => {
     const dxn = tf.mul(du, w.normWeight); // (B, L, D)
@@ -243,7 +259,7 @@ export function fusedResidualBlock(x: tf.Tensor, w: FusedBlockWeights, dims: Fus
     const [xi, ...ws] = args as tf.Tensor[];
     const wi = Object.fromEntries(KEYS.map((k) => [k, null])) as unknown as FusedBlockWeights;
     keys.forEach((k, i) => ((wi as unknown as Record<Key, tf.Tensor>)[k] = ws[i]));
-    const recompute = recomputesInBackward();
+    const recompute = recomputesInBackward(keptBytes(xi, wi, dims));
     // The engine runs this forward in a tidy: what save() does not keep (clones) goes when it returns.
     const p = projections(xi, wi, dims);
     const y = scan(p, wi.d); // (B, L, ED)

@@ -2,7 +2,7 @@
  * The webgpu fused-scan backward programs (chunked and sequential output passes) and the layout of
  * their single packed output. See ./scan.ts for the algorithm and the shape glossary.
  */
-import { GRAD_KERNEL, ProgramUniform, ScanDims, WebGPUProgramLike, X_SIZES, backwardWorkgroupWidth, constants } from './common';
+import { GRAD_KERNEL, ProgramUniform, ScanDims, WebGPUProgramLike, X_SIZES, backwardWorkgroupWidth, constants, flatWgslProgram } from './common';
 
 /** Offsets of the regions packed into the backward program's flat output. */
 export interface BackwardLayout {
@@ -34,6 +34,29 @@ export function backwardLayout(d: ScanDims, P: number): BackwardLayout {
     throw new Error(`${GRAD_KERNEL} (webgpu): output needs ${total} floats, more than i32 indexing allows (2^31 - 1)`);
   }
   return { W, nEB, P, S, offBC, offAD, total };
+}
+
+/**
+ * Sums of the partials in the packed output, gathered into one gradient: out[i] = Σ_{p < P} packed[off + row(i)·P + p]
+ * with row(i) = (i / a)·b + i % a + c. dB and dC are rows i and B·L·N + i of the (2·B·L·N, nEB) block (a = B·L·N,
+ * b = 0, c = 0 or B·L·N); dA rows e·(N + 1) + n of the (ED·(N + 1), P) block (a = N, b = N + 1, c = 0), dD rows
+ * e·(N + 1) + N (a = 1, b = N + 1, c = N). One dispatch per gradient where slices and sums took three.
+ */
+export function partialSumProgram(outputShape: number[]): WebGPUProgramLike {
+  const body = `
+    if (index >= uniforms.size) { return; }
+    let row = (index / uniforms.a) * uniforms.b + index % uniforms.a + uniforms.c;
+    let base = uniforms.off + row * uniforms.p;
+    var s = 0.0;
+    for (var k = 0; k < uniforms.p; k++) { s += inPacked[base + k]; }
+    result[index] = s;`;
+  const size = outputShape.reduce((x, y) => x * y, 1);
+  return { ...flatWgslProgram('mambaScanPartialSum', outputShape, size, ['inPacked'], '', body), size: true, uniforms: 'off : i32, p : i32, a : i32, b : i32, c : i32,' };
+}
+
+/** Uniforms of {@link partialSumProgram}. */
+export function partialSumUniforms(off: number, p: number, a: number, b: number, c: number): ProgramUniform[] {
+  return [off, p, a, b, c].map((v) => ({ type: 'int32' as const, data: [v] }));
 }
 
 /** Program-defined uniforms of the backward programs (order matches BACKWARD_UNIFORMS). */

@@ -76,11 +76,12 @@ import {
   FORWARD_KERNEL, GRAD_KERNEL, ProgramUniform, ScanDims, WebGPUProgramLike, scanDims, tuned, webgpuScanTuning,
 } from './common';
 import type { WebGPUBackendLike } from './common';
+import { installBindGroupCache } from './bindGroupCache';
 import {
   chunkCombineProgram, chunkLocalProgram, chunkOutputProgram, sequentialCheckpointProgram, sequentialForwardProgram,
 } from './forwardPrograms';
 import {
-  BackwardLayout, backwardLayout, backwardUniforms, chunkBackwardProgram, sequentialBackwardProgram,
+  BackwardLayout, backwardLayout, backwardUniforms, chunkBackwardProgram, partialSumProgram, partialSumUniforms, sequentialBackwardProgram,
 } from './backwardPrograms';
 
 export {
@@ -161,6 +162,7 @@ export function scoped<R extends tf.TensorInfo | tf.TensorInfo[]>(be: WebGPUBack
 
 /** webgpu forward kernel. */
 const webgpuForward: tf.KernelFunc = ({ inputs, backend }) => {
+  installBindGroupCache(backend);
   const be = backend as unknown as WebGPUBackendLike;
   const [x, delta, A, Bm, Cm, D] = float32Inputs(FORWARD_NAME, inputs, ['x', 'delta', 'A', 'B', 'C', 'D']);
   const d = scanDims(FORWARD_NAME, x, A);
@@ -175,24 +177,24 @@ const webgpuForward: tf.KernelFunc = ({ inputs, backend }) => {
   });
 };
 
-/** Cuts the six gradients out of the backward's packed output. */
+/** Cuts the six gradients out of the backward's packed output (dB, dC, dA, dD: sums of its partials). */
 function unpackGrads(ks: KernelScope, out: tf.TensorInfo, d: ScanDims, lay: BackwardLayout): tf.TensorInfo[] {
   const { B, L, ED, N } = d;
+  const bln = B * L * N;
+  const sum = (shape: number[], off: number, p: number, a: number, b: number, c: number) =>
+    ks.program(partialSumProgram(shape), [out], partialSumUniforms(off, p, a, b, c));
   const dx = ks.range(out, 0, lay.S, [B, L, ED]); // (B, L, ED)
   const ddelta = ks.range(out, lay.S, lay.S, [B, L, ED]); // (B, L, ED)
-  const bcPart = ks.range(out, lay.offBC, 2 * B * L * N * lay.nEB, [2 * B * L * N, lay.nEB]); // (2*B*L*N, nEB)
-  const bc = ks.sumRows(bcPart); // (2*B*L*N)
-  const dB = ks.range(bc, 0, B * L * N, [B, L, N]); // (B, L, N)
-  const dC = ks.range(bc, B * L * N, B * L * N, [B, L, N]); // (B, L, N)
-  const adPart = ks.range(out, lay.offAD, ED * (N + 1) * lay.P, [ED * (N + 1), lay.P]); // (ED*(N+1), P)
-  const ad = ks.reshape(ks.sumRows(adPart), [ED, N + 1]); // (ED, N + 1)
-  const dA = ks.run('Slice', { x: ad }, { begin: [0, 0], size: [ED, N] }); // (ED, N)
-  const dD = ks.reshape(ks.run('Slice', { x: ad }, { begin: [0, N], size: [ED, 1] }), [ED]); // (ED)
+  const dB = sum([B, L, N], lay.offBC, lay.nEB, bln, 0, 0); // (B, L, N)
+  const dC = sum([B, L, N], lay.offBC, lay.nEB, bln, 0, bln); // (B, L, N)
+  const dA = sum([ED, N], lay.offAD, lay.P, N, N + 1, 0); // (ED, N)
+  const dD = sum([ED], lay.offAD, lay.P, 1, N + 1, N); // (ED)
   return [dx, ddelta, dA, dB, dC, dD];
 }
 
 /** webgpu backward kernel: chunk summaries, backward pass, then slices and partial sums. */
 const webgpuBackward: tf.KernelFunc = ({ inputs, backend }) => {
+  installBindGroupCache(backend);
   const be = backend as unknown as WebGPUBackendLike;
   const [x, delta, A, Bm, Cm, D, dy] = float32Inputs(GRAD_NAME, inputs, ['x', 'delta', 'A', 'B', 'C', 'D', 'dy']);
   const d = scanDims(GRAD_NAME, x, A);
