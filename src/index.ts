@@ -72,6 +72,7 @@ export { clipGradientsByGlobalNorm, withClipNorm } from './training/clipNorm';
 export { FlatAdam, flatAdam } from './training/flatAdam';
 export { fusedResidualBlock, keptBytes, recomputesInBackward, setRecomputeInBackward } from './ops/block/fusedBlock';
 export { installBindGroupCache, bindGroupCacheStats } from './ops/kernels/webgpu/bindGroupCache';
+export type { BindGroupCacheStats } from './ops/kernels/webgpu/bindGroupCache';
 export type { ClipNormState } from './training/clipNorm';
 export { chunkedSelectiveScan, scanWithInitialState, DEFAULT_CHUNK_ELEMENTS } from './ops/scan/chunkedScan';
 
