@@ -17,6 +17,8 @@ const threadedTarget = path.join(root, 'src', 'ops', 'kernels', 'simd', 'threade
 const THREADED_FLAGS = ['--enable', 'threads', '--importMemory', '--sharedMemory', '--maximumMemory', '65536'];
 /** The int8 module (asm/int8.ts): built apart, with an imported memory (tfjs-backend-wasm's heap). */
 const int8Target = path.join(root, 'src', 'ops', 'kernels', 'simd', 'int8WasmBinary.ts');
+/** The same over a shared imported memory: tfjs-backend-wasm's threaded build (MAMBA_TFJS_WASM_THREADS) has a shared heap. */
+const int8SharedTarget = path.join(root, 'src', 'ops', 'kernels', 'simd', 'int8SharedWasmBinary.ts');
 
 function compile(entry = 'asm/scan.ts', flags = []) {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mamba-asc-')), 'scan.wasm');
@@ -57,3 +59,4 @@ emit(target, source(compile()));
 emit(threadedTarget, source(compile('asm/threaded.ts', THREADED_FLAGS),
   'asm/threaded.ts (asm/scan.ts plus the channel-range kernels; shared imported memory)', 'THREADED_WASM_BASE64'));
 emit(int8Target, source(compile('asm/int8.ts', ['--importMemory']), 'asm/int8.ts (int8 weight products; imported memory)', 'INT8_WASM_BASE64'));
+emit(int8SharedTarget, source(compile('asm/int8.ts', THREADED_FLAGS), 'asm/int8.ts (int8 weight products; shared imported memory)', 'INT8_SHARED_WASM_BASE64'));

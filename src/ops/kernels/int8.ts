@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CpuBackendLike, WasmBackendLike, registerOnce, wasmView } from './kernelIO';
 import { INT8_GATHER_KERNEL, INT8_MATMUL_KERNEL } from './names';
 import { int8Bytes, int8GatherJs, int8MatMulJs, int8RowBytes } from './js/int8Math';
-import { int8Wasm } from './simd/int8';
+import { int8Wasm, wasmHeapMemory } from './simd/int8';
 
 /** The wasm backend with what the SIMD path needs: the heap's Memory object and disposeData. */
 interface WasmInt8Backend extends WasmBackendLike {
@@ -57,7 +57,7 @@ function matMulWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backen
   const { m, i, o, x, q, scale, bias } = matMulDims(inputs);
   const out = be.makeOutput([m, o], 'float32');
   if (m === 0 || o === 0) return out;
-  const memory = be.wasm.asm?.memory;
+  const memory = wasmHeapMemory(be);
   const mod = memory ? int8Wasm(memory) : null;
   if (mod) {
     const scratch = be.makeOutput([Math.ceil((m * i) / 2) + m], 'int32'); // x16 (M, I) int16, then sx (M)

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WasmBackendLike, registerOnce } from './kernelIO';
 import { MATVEC_STEP_KERNEL, MIXER_STEP_KERNEL, RMS_NORM_STEP_KERNEL } from './names';
-import { int8Wasm, Int8WasmExports } from './simd/int8';
+import { int8Wasm, Int8WasmExports, wasmHeapMemory } from './simd/int8';
 import { int8RowBytes } from './js/int8Math';
 
 /** The wasm backend with the heap's Memory object and disposeData. */
@@ -27,7 +27,7 @@ interface HeapBackend extends WasmBackendLike {
 
 /** The module over the wasm backend's heap, or null (not wasm, no SIMD, or MAMBA_TFJS_SCAN_IMPL=js). */
 function heapModule(backend: unknown): Int8WasmExports | null {
-  const memory = (backend as Partial<HeapBackend>).wasm?.asm?.memory;
+  const memory = wasmHeapMemory(backend);
   return memory ? int8Wasm(memory) : null;
 }
 

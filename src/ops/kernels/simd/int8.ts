@@ -1,11 +1,14 @@
 /**
  * The int8 SIMD module (asm/int8.ts, embedded in ./int8WasmBinary.ts) instantiated over a given memory — the
  * wasm backend's own heap, so that the int8 weights are read where tfjs keeps them, with no copy per call.
- * The module has no data segments: instantiating it writes nothing into that memory.
+ * The module has no data segments: instantiating it writes nothing into that memory. tfjs-backend-wasm's threaded
+ * build (MAMBA_TFJS_WASM_THREADS) has a shared heap, which only a module built for shared memory may import: that
+ * one is ./int8SharedWasmBinary.ts, the same source.
  *
  * Shape glossary: M activation rows, I inputs, O outputs, RB bytes per weight row (see asm/int8.ts).
  */
 import { INT8_WASM_BASE64 } from './int8WasmBinary';
+import { INT8_SHARED_WASM_BASE64 } from './int8SharedWasmBinary';
 import { scanImpl } from '../../../flags';
 
 /** The exports of int8.wasm (pointers are byte offsets into the imported memory). */
@@ -36,22 +39,28 @@ export interface Int8WasmExports {
   int8StreamRead(p: number, bytes: number): number;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const compiled: Record<'plain' | 'shared', WebAssembly.Module | null | undefined> = { plain: undefined, shared: undefined };
 const instances = new WeakMap<WebAssembly.Memory, Int8WasmExports>();
 
-/** The compiled module, or null where WebAssembly SIMD (or compiling WebAssembly) is unavailable. Tried once. */
-function int8Module(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
+/** Whether `memory` is shared (a SharedArrayBuffer heap). */
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** The compiled module of that kind, or null where WebAssembly SIMD (or compiling WebAssembly) is unavailable. Tried once. */
+export function int8Module(kind: 'plain' | 'shared'): WebAssembly.Module | null {
+  const have = compiled[kind];
+  if (have !== undefined) return have;
+  compiled[kind] = null;
   try {
-    const bin = atob(INT8_WASM_BASE64);
+    const bin = atob(kind === 'shared' ? INT8_SHARED_WASM_BASE64 : INT8_WASM_BASE64);
     const bytes = new Uint8Array(new ArrayBuffer(bin.length));
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    compiled = new WebAssembly.Module(bytes);
+    compiled[kind] = new WebAssembly.Module(bytes);
   } catch {
     // stays null: the JS loops run instead
   }
-  return compiled;
+  return compiled[kind] ?? null;
 }
 
 /**
@@ -62,7 +71,7 @@ export function int8Wasm(memory: WebAssembly.Memory): Int8WasmExports | null {
   if (scanImpl() === 'js') return null;
   const have = instances.get(memory);
   if (have) return have;
-  const m = int8Module();
+  const m = int8Module(isSharedMemory(memory) ? 'shared' : 'plain');
   if (!m) return null;
   try {
     const e = new WebAssembly.Instance(m, { env: { memory } }).exports as unknown as Int8WasmExports;
@@ -71,4 +80,13 @@ export function int8Wasm(memory: WebAssembly.Memory): Int8WasmExports | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The heap of a tfjs-backend-wasm instance: `wasm.asm.memory` in its default build, `wasm.wasmMemory` in the threaded
+ * one (MAMBA_TFJS_WASM_THREADS); undefined for any other backend.
+ */
+export function wasmHeapMemory(backend: unknown): WebAssembly.Memory | undefined {
+  const wasm = (backend as { wasm?: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory } } | null)?.wasm;
+  return wasm?.asm?.memory ?? wasm?.wasmMemory;
 }
