@@ -72,12 +72,22 @@ export function mixerConvSilu(xz: usize, state: usize, w: usize, bias: usize, xc
  * apart: each input adds its row of W, four outputs at a time.
  */
 export function mixerProjectF32(x: usize, xStride: i32, w: usize, bias: usize, y: usize, M: i32, I: i32, O: i32): void {
+  mixerProjectF32Strided(x, xStride, w, O, bias, y, O, M, I, O);
+}
+
+/**
+ * mixerProjectF32 over O columns of wider matrices: rows of W `wStride` floats apart, rows of y `yStride` apart
+ * (a range of columns [o0, o0 + O) with w, bias and y advanced by o0: the thread pool's share of the outputs).
+ */
+export function mixerProjectF32Strided(x: usize, xStride: i32, w: usize, wStride: i32, bias: usize, y: usize, yStride: i32, M: i32, I: i32, O: i32): void {
   const oB = <usize>O << 2;
+  const wB = <usize>wStride << 2;
+  const yB = <usize>yStride << 2;
   const vec = oB & ~(<usize>15);
   const i4 = I & ~3;
   for (let m = 0; m < M; m++) {
     const xm = x + ((<usize>m * <usize>xStride) << 2);
-    const ym = y + <usize>m * oB;
+    const ym = y + <usize>m * yB;
     for (let o: usize = 0; o < oB; o += 4) store<f32>(ym + o, bias ? load<f32>(bias + o) : 0);
     // Four inputs at a time: each vector of y is loaded and stored once per four rows of W.
     let i = 0;
@@ -87,10 +97,10 @@ export function mixerProjectF32(x: usize, xStride: i32, w: usize, bias: usize, y
       const x1 = f32x4.splat(load<f32>(xi, 4));
       const x2 = f32x4.splat(load<f32>(xi, 8));
       const x3 = f32x4.splat(load<f32>(xi, 12));
-      const w0 = w + <usize>i * oB;
-      const w1 = w0 + oB;
-      const w2 = w1 + oB;
-      const w3 = w2 + oB;
+      const w0 = w + <usize>i * wB;
+      const w1 = w0 + wB;
+      const w2 = w1 + wB;
+      const w3 = w2 + wB;
       let o: usize = 0;
       for (; o < vec; o += 16) {
         const a = f32x4.add(f32x4.mul(x0, v128.load(w0 + o)), f32x4.mul(x1, v128.load(w1 + o)));
@@ -106,7 +116,7 @@ export function mixerProjectF32(x: usize, xStride: i32, w: usize, bias: usize, y
     for (; i < I; i++) {
       const xi = load<f32>(xm + (<usize>i << 2));
       const xv = f32x4.splat(xi);
-      const wi = w + <usize>i * oB;
+      const wi = w + <usize>i * wB;
       let o: usize = 0;
       for (; o < vec; o += 16) v128.store(ym + o, f32x4.add(v128.load(ym + o), f32x4.mul(xv, v128.load(wi + o))));
       for (; o < oB; o += 4) store<f32>(ym + o, load<f32>(ym + o) + xi * load<f32>(wi + o));

@@ -45,37 +45,42 @@ test('MAMBA_TFJS_WASM_THREADS=2 runs tfjs wasm on 2 threads with the single-thre
 });
 
 /** Greedy decoding of a small MambaLM (float32, then int8) in a fresh process with MAMBA_TFJS_WASM_THREADS = `threads`. */
-function decodeChild(threads: string): { heapKernels: boolean; shared: boolean; f32: number[]; int8: number[]; scores: number[] } {
+function decodeChild(threads: string): { heapKernels: boolean; shared: boolean; f32: number[]; int8: number[]; scores: number[]; int8Scores: number[]; jobs: number } {
   const program = `
     const m = require(${JSON.stringify(path.join(root, 'dist', 'node.js'))});
     const { mixerStepAvailable } = require(${JSON.stringify(path.join(root, 'dist', 'ops', 'kernels', 'mixerStep.js'))});
+    const { heapPoolStats } = require(${JSON.stringify(path.join(root, 'dist', 'ops', 'kernels', 'simd', 'heapParallel.js'))});
     m.selectBackend('wasm').then(async () => {
       const tf = require('@tensorflow/tfjs-core');
       const memory = tf.backend().wasm.wasmMemory || tf.backend().wasm.asm.memory;
-      const model = m.createMambaLM({ vocabSize: 40, dModel: 32, nLayers: 2, seed: 5 });
+      // d_model 256, vocab 1024: in_proj and the head are large enough (2^18 multiply-adds) to split over threads.
+      const model = m.createMambaLM({ vocabSize: 1024, dModel: 256, nLayers: 2, seed: 5 });
       const run = async (lm) => m.generate(m.findMambaLM(lm), [[3, 7, 1]], { maxNewTokens: 12, temperature: 'greedy', returnScores: true });
       const f32 = await run(model);
       const int8 = await run(m.quantize(model));
       process.stdout.write(JSON.stringify({ heapKernels: mixerStepAvailable(), shared: memory.buffer instanceof SharedArrayBuffer,
-        f32: f32.sequences[0], int8: int8.sequences[0], scores: Array.from(f32.scores[11]) }));
+        f32: f32.sequences[0], int8: int8.sequences[0], scores: Array.from(f32.scores[11]), int8Scores: Array.from(int8.scores[11]),
+        jobs: heapPoolStats.jobs }));
     });`;
   const out = execFileSync(process.execPath, ['-e', program], {
-    cwd: root, timeout: 90000, env: { ...process.env, MAMBA_TFJS_WASM_THREADS: threads }, encoding: 'utf8',
+    // MAMBA_TFJS_THREADS 2: the heap pool's size (the test setup sets 1 for the suite).
+    cwd: root, timeout: 90000, env: { ...process.env, MAMBA_TFJS_WASM_THREADS: threads, MAMBA_TFJS_THREADS: '2' }, encoding: 'utf8',
   });
   return JSON.parse(out);
 }
 
-test('with MAMBA_TFJS_WASM_THREADS=2 (a shared heap) the in-heap SIMD decoding kernels still run, float32 and int8, with the results of one thread', () => {
+test('with MAMBA_TFJS_WASM_THREADS=2 (a shared heap) the in-heap SIMD decoding kernels run, split over threads, with the results of one thread bit for bit', () => {
   const two = decodeChild('2');
   const one = decodeChild('1');
   expect(two.shared).toBe(true);
   expect(one.shared).toBe(false);
   expect(two.heapKernels).toBe(true); // before: the module could not import a shared memory, and the JS loops ran
   expect(one.heapKernels).toBe(true);
+  expect(two.jobs).toBeGreaterThan(0); // the heap pool split the products
+  expect(one.jobs).toBe(0); // no shared heap, no heap pool
+  expect(two.f32.length).toBe(15);
   expect(two.f32).toEqual(one.f32);
   expect(two.int8).toEqual(one.int8);
-  expect(two.f32.length).toBe(15);
-  let worst = 0;
-  for (let i = 0; i < one.scores.length; i++) worst = Math.max(worst, Math.abs(two.scores[i] - one.scores[i]));
-  expect(worst).toBeLessThan(1e-5);
+  expect(two.scores).toEqual(one.scores);
+  expect(two.int8Scores).toEqual(one.int8Scores);
 });

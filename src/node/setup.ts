@@ -1,15 +1,15 @@
 /**
  * What the Node side needs before it runs: every kernel registered, the `file://` save/load handler (pure tfjs
- * has none in Node), the backend loader that requires optional backend packages, and the worker pool of the SIMD
- * kernels (src/node/simdPool.ts). Called by the Node entry
+ * has none in Node), the backend loader that requires optional backend packages, and the worker pools of the SIMD
+ * kernels (src/node/simdPool.ts: the kernel pool, and the heap pool of tfjs's threaded wasm build). Called by the Node entry
  * (src/node.ts) and by the CLI; idempotent.
  */
 import { setBackendPlatform } from '../backend';
 import { registerFileSystemHandler } from '../io/tfjs/fsHandler';
 import { registerKernels } from '../ops/kernels/register';
 import { nodeBackends } from './backends';
-import { setSimdThreadPoolFactory } from '../ops/kernels/simd/pool';
-import { createNodeSimdPool } from './simdPool';
+import { setHeapThreadPoolFactory, setSimdThreadPoolFactory } from '../ops/kernels/simd/pool';
+import { createNodeHeapPool, createNodeSimdPool } from './simdPool';
 
 let poolInstalled = false;
 
@@ -21,6 +21,9 @@ export function setupNode(): void {
   registerKernels();
   registerFileSystemHandler();
   setBackendPlatform(nodeBackends);
-  if (!poolInstalled) setSimdThreadPoolFactory(createNodeSimdPool);
+  if (!poolInstalled) {
+    setSimdThreadPoolFactory(createNodeSimdPool);
+    setHeapThreadPoolFactory(createNodeHeapPool);
+  }
   poolInstalled = true;
 }

@@ -1,7 +1,10 @@
 /**
- * The Node worker pool of the SIMD kernels: worker_threads, each with its own instance of the threaded module
- * (asm/threaded.ts, embedded in src/ops/kernels/simd/threadedWasmBinary.ts) over one shared WebAssembly.Memory.
- * Installed by setupNode() through setSimdThreadPoolFactory; the kernels (src/ops/kernels/simd/parallel.ts) cut
+ * The Node worker pools of the SIMD kernels: worker_threads, each with its own instance of a module over one shared
+ * WebAssembly.Memory. Two kinds: the kernel pool (the threaded module, asm/threaded.ts, embedded in
+ * src/ops/kernels/simd/threadedWasmBinary.ts, over a memory of its own), and a heap pool (the in-heap module,
+ * asm/int8.ts's shared build, over tfjs-backend-wasm's heap when that is shared: its threaded build).
+ * Installed by setupNode() through setSimdThreadPoolFactory and setHeapThreadPoolFactory; the kernels (src/ops/kernels/simd/parallel.ts,
+ * heapParallel.ts) cut
  * their work into chunks and call run(), which blocks the calling thread (Atomics.wait, allowed on Node's main
  * thread) until every chunk is done: tfjs kernels return synchronously.
  *
@@ -14,7 +17,7 @@
 import { Worker } from 'worker_threads';
 import * as os from 'os';
 import { THREADED_WASM_BASE64 } from '../ops/kernels/simd/threadedWasmBinary';
-import type { PoolFunction, PoolJob, SimdThreadPool, ThreadedWasmExports } from '../ops/kernels/simd/pool';
+import type { HeapPoolFunction, HeapThreadPool, PoolFunction, PoolJob, SimdThreadPool, ThreadedWasmExports } from '../ops/kernels/simd/pool';
 
 const GEN = 0; // job generation (workers wait on it)
 const NEXT = 1; // (generation << 16) | next chunk to claim
@@ -31,6 +34,7 @@ const HEADER = 16;
 const MAX_ARGS = 24;
 const MAX_CHUNKS = 256;
 const FUNCTIONS: PoolFunction[] = ['scanForwardRange', 'scanBackwardRange', 'reducePartials', 'convForwardRange', 'convBackwardRange', 'softplusArray'];
+const HEAP_FUNCTIONS: HeapPoolFunction[] = ['mixerProjectF32Strided', 'int8MatMul'];
 /** Longest wait for the workers to start before giving up on the pool. */
 const START_TIMEOUT_MS = 20000;
 
@@ -88,23 +92,22 @@ export function availableCores(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-class NodeSimdPool implements SimdThreadPool {
+/** Threads running the exports `names` of one module over one shared memory; the caller holds `exports`. */
+class NodeWasmPool {
   readonly size: number;
-  readonly module: ThreadedWasmExports;
+  readonly exports: Record<string, unknown>;
   readonly maxChunks = MAX_CHUNKS;
   private readonly ctl: Int32Array;
   private readonly fns: ((...a: number[]) => void)[];
   private readonly workers: Worker[] = [];
 
-  constructor(size: number) {
-    const mod = threadedModule();
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-    this.module = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as ThreadedWasmExports;
-    this.fns = FUNCTIONS.map((n) => this.module[n] as (...a: number[]) => void);
+  constructor(size: number, mod: WebAssembly.Module, memory: WebAssembly.Memory, private readonly names: string[]) {
+    this.exports = new WebAssembly.Instance(mod, { env: { memory } }).exports as Record<string, unknown>;
+    this.fns = names.map((n) => this.exports[n] as (...a: number[]) => void);
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * (HEADER + MAX_CHUNKS * MAX_ARGS)));
     this.size = size;
     for (let index = 1; index < size; index++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: mod, memory, control: this.ctl.buffer, index, names: FUNCTIONS } });
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: mod, memory, control: this.ctl.buffer, index, names } });
       w.unref(); // the pool never keeps the process alive
       w.on('error', () => Atomics.store(this.ctl, ERROR, 1));
       this.workers.push(w);
@@ -120,7 +123,7 @@ class NodeSimdPool implements SimdThreadPool {
     }
   }
 
-  run(fn: PoolFunction, job: PoolJob): void {
+  run(fn: string, job: PoolJob): void {
     const { ctl } = this;
     const { chunks, perThread } = job;
     const nArgs = chunks[0]?.length ?? 0;
@@ -129,7 +132,7 @@ class NodeSimdPool implements SimdThreadPool {
       throw new Error(`simdPool.ts: expected at most ${MAX_CHUNKS} chunks of one length <= ${MAX_ARGS} arguments, got ${chunks.length} of ${nArgs}`);
     }
     const gen = (ctl[GEN] + 1) & 0x7fff;
-    ctl[FN] = FUNCTIONS.indexOf(fn);
+    ctl[FN] = this.names.indexOf(fn);
     ctl[CHUNKS] = chunks.length;
     ctl[NARGS] = nArgs;
     ctl[PER_THREAD_ARG] = perThread ? perThread.arg : -1;
@@ -158,16 +161,40 @@ class NodeSimdPool implements SimdThreadPool {
   }
 }
 
-/**
- * A pool of `threads` threads (0: one per available core), the calling one included, or null when worker threads,
- * shared WebAssembly memory or blocking waits are unavailable here.
- */
-export function createNodeSimdPool(threads: number): SimdThreadPool | null {
+/** Pool size for `threads` (0: one per available core), or 0 when this thread may not block or has no shared memory. */
+function poolSize(threads: number): number {
   const size = threads > 0 ? threads : availableCores();
-  if (size <= 1) return null;
+  if (size <= 1) return 0;
   try {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0); // throws where this thread may not block
-    return new NodeSimdPool(size);
+    return size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * A kernel pool of `threads` threads (0: one per available core), the calling one included, or null when worker
+ * threads, shared WebAssembly memory or blocking waits are unavailable here.
+ */
+export function createNodeSimdPool(threads: number): SimdThreadPool | null {
+  const size = poolSize(threads);
+  if (size === 0) return null;
+  try {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    const pool = new NodeWasmPool(size, threadedModule(), memory, FUNCTIONS);
+    return Object.assign(pool, { module: pool.exports as unknown as ThreadedWasmExports }) as unknown as SimdThreadPool;
+  } catch {
+    return null;
+  }
+}
+
+/** A heap pool: `module` (the in-heap module's shared build) over tfjs-backend-wasm's shared heap `memory`, or null. */
+export function createNodeHeapPool(memory: WebAssembly.Memory, module: WebAssembly.Module, threads: number): HeapThreadPool | null {
+  const size = poolSize(threads);
+  if (size === 0) return null;
+  try {
+    return new NodeWasmPool(size, module, memory, HEAP_FUNCTIONS) as unknown as HeapThreadPool;
   } catch {
     return null;
   }

@@ -15,6 +15,7 @@ import { CpuBackendLike, WasmBackendLike, registerOnce, wasmView } from './kerne
 import { INT8_GATHER_KERNEL, INT8_MATMUL_KERNEL } from './names';
 import { int8Bytes, int8GatherJs, int8MatMulJs, int8RowBytes } from './js/int8Math';
 import { int8Wasm, wasmHeapMemory } from './simd/int8';
+import { int8MatVecParallel } from './simd/heapParallel';
 
 /** The wasm backend with what the SIMD path needs: the heap's Memory object and disposeData. */
 interface WasmInt8Backend extends WasmBackendLike {
@@ -65,7 +66,9 @@ function matMulWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backen
     const x16 = ptr(scratch);
     const sx = x16 + Math.ceil((m * i) / 2) * 4;
     mod.int8QuantizeRows(ptr(x), x16, sx, m, i);
-    mod.int8MatMul(x16, sx, ptr(q), ptr(scale), bias ? ptr(bias) : 0, ptr(out), m, i, o, int8RowBytes(i));
+    const args = [x16, sx, ptr(q), ptr(scale), bias ? ptr(bias) : 0, ptr(out)] as const;
+    // One row (a decoding step) splits over threads where the heap is shared.
+    if (m !== 1 || !int8MatVecParallel(memory!, ...args, i, o, int8RowBytes(i))) mod.int8MatMul(...args, m, i, o, int8RowBytes(i));
     be.disposeData(scratch.dataId);
     return out;
   }

@@ -18,6 +18,7 @@ import { WasmBackendLike, registerOnce } from './kernelIO';
 import { MATVEC_STEP_KERNEL, MIXER_STEP_KERNEL, RMS_NORM_STEP_KERNEL } from './names';
 import { int8Wasm, Int8WasmExports, wasmHeapMemory } from './simd/int8';
 import { int8RowBytes } from './js/int8Math';
+import { projectF32Parallel } from './simd/heapParallel';
 
 /** The wasm backend with the heap's Memory object and disposeData. */
 interface HeapBackend extends WasmBackendLike {
@@ -136,7 +137,9 @@ function matVecStepWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; ba
   const bias = inputs.bias ? need(inputs, 'bias', 'float32', [o], k) : null;
   const y = be.makeOutput([m, o], 'float32');
   const ptr = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
-  if (m > 0) mod.mixerProjectF32(ptr(x), i, ptr(w), bias ? ptr(bias) : 0, ptr(y), m, i, o);
+  if (m === 0) return y;
+  const args = [ptr(x), i, ptr(w), bias ? ptr(bias) : 0, ptr(y), m, i, o] as const;
+  if (!projectF32Parallel(wasmHeapMemory(be)!, ...args)) mod.mixerProjectF32(...args); // threads where the heap is shared
   return y;
 }
 

@@ -28,6 +28,8 @@ export interface Int8WasmExports {
   mixerConvSilu(xz: number, state: number, w: number, bias: number, xc: number, stateOut: number, tbl: number, B: number, ED: number, K: number): void;
   /** y (M, O) = x · W [+ bias], W (I, O) float32, rows of x xStride floats apart (asm/mixerStep.ts). */
   mixerProjectF32(x: number, xStride: number, w: number, bias: number, y: number, M: number, I: number, O: number): void;
+  /** mixerProjectF32 over O columns of wider matrices: rows of w wStride floats apart, rows of y yStride apart. */
+  mixerProjectF32Strided(x: number, xStride: number, w: number, wStride: number, bias: number, y: number, yStride: number, M: number, I: number, O: number): void;
   /** softplus, the scan step and the silu(z) gate of a mixer's decoding step (asm/mixerStep.ts). */
   mixerScanGate(
     h: number, xc: number, dtRaw: number, aLog: number, dbc: number, D: number, xz: number, y: number, hOut: number, tbl: number,

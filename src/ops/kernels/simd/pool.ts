@@ -104,3 +104,54 @@ export function splitRange(n: number, parts: number, align: number): [number, nu
   }
   return out;
 }
+
+/** The in-heap module's exports a heap pool runs (asm/int8.ts, over tfjs-backend-wasm's heap). */
+export type HeapPoolFunction = 'mixerProjectF32Strided' | 'int8MatMul';
+
+/**
+ * Threads running the in-heap module (./int8.ts) over tfjs-backend-wasm's heap, which they can share only when it
+ * is a shared memory: tfjs's threaded build (the flag MAMBA_TFJS_WASM_THREADS). Same scheduling as SimdThreadPool.
+ */
+export interface HeapThreadPool {
+  /** Threads, the calling one included. */
+  readonly size: number;
+  /** Most chunks one job may have. */
+  readonly maxChunks: number;
+  /** As SimdThreadPool.run, for the in-heap module's exports. */
+  run(fn: HeapPoolFunction, job: PoolJob): void;
+  /** Stops the threads. */
+  dispose(): void;
+}
+
+/** Makes a pool of `threads` threads (0: the platform's choice) running `module` over `memory`, or null. */
+export type HeapThreadPoolFactory = (memory: WebAssembly.Memory, module: WebAssembly.Module, threads: number) => HeapThreadPool | null;
+
+let heapFactory: HeapThreadPoolFactory | null = null;
+/** Pools per heap and flag value (null: none could be made). */
+const heapPools = new Map<WebAssembly.Memory, Map<number, HeapThreadPool | null>>();
+
+/** Installs how heap pools are made (the Node entry does); null removes it. Either way the heap pools made so far stop. */
+export function setHeapThreadPoolFactory(f: HeapThreadPoolFactory | null): void {
+  for (const byFlag of heapPools.values()) for (const p of byFlag.values()) p?.dispose();
+  heapPools.clear();
+  heapFactory = f;
+}
+
+/**
+ * The pool for the in-heap kernels over `memory` (tfjs-backend-wasm's heap), made on first use for each value of
+ * MAMBA_TFJS_THREADS, or null: no factory, the flag is 1, the heap is not shared, or no pool of more than one
+ * thread could be made. `module`: the in-heap module built for a shared memory.
+ */
+export function heapThreadPool(memory: WebAssembly.Memory, module: WebAssembly.Module | null): HeapThreadPool | null {
+  const want = threadsFlag();
+  if (heapFactory == null || module == null || want === 1) return null;
+  if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return null;
+  let byFlag = heapPools.get(memory);
+  if (byFlag == null) heapPools.set(memory, (byFlag = new Map()));
+  if (!byFlag.has(want)) {
+    const made = heapFactory(memory, module, want);
+    if (made != null && made.size <= 1) made.dispose();
+    byFlag.set(want, made != null && made.size > 1 ? made : null);
+  }
+  return byFlag.get(want) ?? null;
+}

@@ -1,0 +1,58 @@
+/**
+ * A decoding step's large products split over the heap pool (./pool.ts heapThreadPool): threads running the in-heap
+ * module over tfjs-backend-wasm's heap, which exists when that heap is shared (tfjs's threaded build, the flag
+ * MAMBA_TFJS_WASM_THREADS) and MAMBA_TFJS_THREADS is not 1. Each thread takes chunks of output columns; per column
+ * the arithmetic is the single-threaded one, so the results equal it bit for bit. Elsewhere (a heap that is not
+ * shared, browsers, small products) the callers run the module on their own thread.
+ *
+ * Shape glossary: M rows of x, I inputs, O outputs, RB bytes per int8 weight row. Pointers are byte offsets into the
+ * heap.
+ */
+import { heapThreadPool, HeapThreadPool, splitRange } from './pool';
+import { int8Module } from './int8';
+
+/** Multiply-adds below which a product stays on the calling thread: waking the workers costs tens of µs. */
+const MIN_SPLIT_WORK = 1 << 18;
+/** Column chunks start on multiples of this: 16 floats, one 64-byte cache line of y. */
+const COLUMN_ALIGN = 16;
+/** Chunks per thread: a spare one lets a free thread take over from one the OS has not scheduled. */
+const CHUNKS_PER_THREAD = 2;
+
+/** Jobs the heap pool ran since the process started (tests and benchmarks read it). */
+export const heapPoolStats = { jobs: 0 };
+
+/** The heap pool for `work` multiply-adds over `memory`, or null. */
+function poolFor(memory: WebAssembly.Memory, work: number): HeapThreadPool | null {
+  return work < MIN_SPLIT_WORK ? null : heapThreadPool(memory, int8Module('shared'));
+}
+
+/** [0, O) in column chunks for the pool. */
+function columns(pool: HeapThreadPool, O: number): [number, number][] {
+  return splitRange(O, Math.min(pool.maxChunks, pool.size * CHUNKS_PER_THREAD), COLUMN_ALIGN);
+}
+
+/**
+ * y (M, O) = x · W [+ bias] for a float32 W (I, O), rows of x `xStride` floats apart (mixerProjectF32), over the heap
+ * pool's threads. Returns false, having done nothing, when the product stays on the calling thread.
+ */
+export function projectF32Parallel(memory: WebAssembly.Memory, x: number, xStride: number, w: number, bias: number, y: number, M: number, I: number, O: number): boolean {
+  const pool = poolFor(memory, M * I * O);
+  if (pool == null) return false;
+  const chunks = columns(pool, O).map(([o0, o1]) => [x, xStride, w + 4 * o0, O, bias ? bias + 4 * o0 : 0, y + 4 * o0, O, M, I, o1 - o0]);
+  pool.run('mixerProjectF32Strided', { chunks });
+  heapPoolStats.jobs++;
+  return true;
+}
+
+/**
+ * y (1, O) = x · dequant(q (O, RB))ᵀ [+ bias] for one row x, quantized as int8QuantizeRows left it (x16, sx): int8MatMul
+ * over chunks of output rows. Returns false, having done nothing, when the product stays on the calling thread.
+ */
+export function int8MatVecParallel(memory: WebAssembly.Memory, x16: number, sx: number, q: number, scale: number, bias: number, y: number, I: number, O: number, RB: number): boolean {
+  const pool = poolFor(memory, I * O);
+  if (pool == null) return false;
+  const chunks = columns(pool, O).map(([o0, o1]) => [x16, sx, q + o0 * RB, scale + 4 * o0, bias ? bias + 4 * o0 : 0, y + 4 * o0, 1, I, o1 - o0, RB]);
+  pool.run('int8MatMul', { chunks });
+  heapPoolStats.jobs++;
+  return true;
+}
