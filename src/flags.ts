@@ -19,7 +19,7 @@
  * | MAMBA_TFJS_WEBGPU_FUSED_DECODE | true, false | true | on webgpu, generate() decodes MambaLM through the fused WGSL decoder |
  * | MAMBA_TFJS_WEBGPU_BIND_GROUPS | 0, 1, 2, … | 4096 | bind groups tfjs-webgpu's dispatches reuse (0: none, a fresh one per dispatch as tfjs does) |
  * | MAMBA_TFJS_THREADS | 0, 1, 2, … | 0 | Node: threads of the SIMD scan / conv / softplus kernels (0: one per core; 1: single-threaded; browsers: 1) |
- * | MAMBA_TFJS_WASM_THREADS | 0, 1, 2, … | 1 | Node: threads of tfjs's wasm backend (its threaded build; 0: one per core), read when the backend starts |
+ * | MAMBA_TFJS_WASM_THREADS | 0, 1, 2, … | 1 | Node: threads of tfjs's wasm backend (its threaded build; 0: one per core), read when the backend starts; its shared heap lets the decoding step's products split over MAMBA_TFJS_THREADS threads |
  */
 import * as tf from '@tensorflow/tfjs-core';
 
