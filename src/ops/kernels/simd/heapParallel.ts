@@ -9,7 +9,7 @@
  * heap.
  */
 import { heapThreadPool, HeapThreadPool, splitRange } from './pool';
-import { int8Module } from './int8';
+import { int8Module, isSharedMemory } from './int8';
 
 /** Multiply-adds below which a product stays on the calling thread: waking the workers costs tens of µs. */
 const MIN_SPLIT_WORK = 1 << 18;
@@ -23,7 +23,7 @@ export const heapPoolStats = { jobs: 0 };
 
 /** The heap pool for `work` multiply-adds over `memory`, or null. */
 function poolFor(memory: WebAssembly.Memory, work: number): HeapThreadPool | null {
-  return work < MIN_SPLIT_WORK ? null : heapThreadPool(memory, int8Module('shared'));
+  return work < MIN_SPLIT_WORK || !isSharedMemory(memory) ? null : heapThreadPool(memory, int8Module('shared'));
 }
 
 /** [0, O) in column chunks for the pool. */
