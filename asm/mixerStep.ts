@@ -11,7 +11,7 @@
  * constants at `tbl`, 192 bytes the caller provides, filled here by fillTable: this module may carry no data segment), softplus as asm/softplus.ts
  * computes it (max(x, 0) + 2·atanh(e / (2 + e)), e = exp(−|x|)), silu(x) = x / (1 + exp(−x)).
  */
-import { expLanes, fillTable } from './step';
+import { channelStep, expLanes, fillTable } from './step';
 
 /** softplus of the four lanes of x (asm/softplus.ts's method, constants inline). */
 // @ts-ignore: decorator valid in AssemblyScript
@@ -156,21 +156,9 @@ export function mixerScanGate(
     for (; k < edB; k += 4) store<f32>(row + k, f32x4.extract_lane(softplusLanes(f32x4.splat(load<f32>(row + k)), tbl), 0));
     for (let e = 0; e < ED; e++) {
       const be = (<usize>b * <usize>ED + <usize>e) << 2;
-      const dt = load<f32>(dtRaw + be);
       const xv = load<f32>(xc + be);
-      const dtv = f32x4.splat(dt);
-      const uv = f32x4.splat(dt * xv);
       const hRow = (<usize>b * <usize>ED + <usize>e) * nBytes;
-      const aRow = <usize>e * nBytes;
-      let acc = f32x4.splat(0);
-      for (let j: usize = 0; j < nBytes; j += 16) {
-        const a = f32x4.neg(expLanes(v128.load(aLog + aRow + j), tbl));
-        const decay = expLanes(f32x4.mul(dtv, a), tbl);
-        const hn = f32x4.add(f32x4.mul(decay, v128.load(h + hRow + j)), f32x4.mul(uv, v128.load(bm + j)));
-        v128.store(hOut + hRow + j, hn);
-        acc = f32x4.add(acc, f32x4.mul(hn, v128.load(cm + j)));
-      }
-      const s = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      const s = channelStep(h + hRow, hOut + hRow, aLog + <usize>e * nBytes, true, bm, cm, load<f32>(dtRaw + be), xv, nBytes, tbl);
       const z = load<f32>(xz + ((<usize>b * 2 * <usize>ED + <usize>ED + <usize>e) << 2));
       store<f32>(y + be, (s + load<f32>(D + (<usize>e << 2)) * xv) * silu1(z, tbl));
     }

@@ -49,6 +49,27 @@ export function expLanes(x: v128, tbl: usize): v128 {
   return v128.andnot(f32x4.mul(p, scale), f32x4.lt(x, xMin));
 }
 
+/**
+ * One channel's update over its N states (nBytes = 4N): h' = exp(Δ·A)·h + Δ·x·B, stored at hOut; returns Σ h'·C (the
+ * output before the D skip). A is read at `a` as it is, or (fromLog, a constant where inlined) as −exp(A_log).
+ * Shared by the selective step below and the mixer step (asm/mixerStep.ts).
+ */
+// @ts-ignore: decorator valid in AssemblyScript
+@inline
+export function channelStep(h: usize, hOut: usize, a: usize, fromLog: bool, bm: usize, cm: usize, dt: f32, xv: f32, nBytes: usize, tbl: usize): f32 {
+  const dtv = f32x4.splat(dt);
+  const uv = f32x4.splat(dt * xv);
+  let acc = f32x4.splat(0);
+  for (let k: usize = 0; k < nBytes; k += 16) {
+    const av = fromLog ? f32x4.neg(expLanes(v128.load(a + k), tbl)) : v128.load(a + k);
+    const decay = expLanes(f32x4.mul(dtv, av), tbl);
+    const hn = f32x4.add(f32x4.mul(decay, v128.load(h + k)), f32x4.mul(uv, v128.load(bm + k)));
+    v128.store(hOut + k, hn);
+    acc = f32x4.add(acc, f32x4.mul(hn, v128.load(cm + k)));
+  }
+  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+}
+
 /** The step; `tbl`: 192 bytes of scratch for the exp constants. */
 export function selectiveStepSimd(
   h: usize, x: usize, delta: usize, A: usize, Bm: usize, Cm: usize, D: usize, y: usize, hOut: usize, tbl: usize,
@@ -60,20 +81,9 @@ export function selectiveStepSimd(
     const bOff = <usize>b * nBytes;
     for (let e = 0; e < ED; e++) {
       const be = (<usize>b * <usize>ED + <usize>e) << 2;
-      const dt = load<f32>(delta + be);
       const xv = load<f32>(x + be);
-      const dtv = f32x4.splat(dt);
-      const uv = f32x4.splat(dt * xv);
       const hRow = (<usize>b * <usize>ED + <usize>e) * nBytes;
-      const aRow = <usize>e * nBytes;
-      let acc = f32x4.splat(0);
-      for (let k: usize = 0; k < nBytes; k += 16) {
-        const decay = expLanes(f32x4.mul(dtv, v128.load(A + aRow + k)), tbl);
-        const hn = f32x4.add(f32x4.mul(decay, v128.load(h + hRow + k)), f32x4.mul(uv, v128.load(Bm + bOff + k)));
-        v128.store(hOut + hRow + k, hn);
-        acc = f32x4.add(acc, f32x4.mul(hn, v128.load(Cm + bOff + k)));
-      }
-      const s = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      const s = channelStep(h + hRow, hOut + hRow, A + <usize>e * nBytes, false, Bm + bOff, Cm + bOff, load<f32>(delta + be), xv, nBytes, tbl);
       store<f32>(y + be, s + load<f32>(D + (<usize>e << 2)) * xv);
     }
   }

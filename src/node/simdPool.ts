@@ -17,7 +17,7 @@
 import { Worker } from 'worker_threads';
 import * as os from 'os';
 import { THREADED_WASM_BASE64 } from '../ops/kernels/simd/threadedWasmBinary';
-import type { HeapPoolFunction, HeapThreadPool, PoolFunction, PoolJob, SimdThreadPool, ThreadedWasmExports } from '../ops/kernels/simd/pool';
+import type { HeapPoolFunction, HeapThreadPool, PoolFunction, PoolJob, SimdThreadPool, ThreadPool, ThreadedWasmExports } from '../ops/kernels/simd/pool';
 
 const GEN = 0; // job generation (workers wait on it)
 const NEXT = 1; // (generation << 16) | next chunk to claim
@@ -93,7 +93,7 @@ export function availableCores(): number {
 }
 
 /** Threads running the exports `names` of one module over one shared memory; the caller holds `exports`. */
-class NodeWasmPool {
+class NodeWasmPool<F extends string> implements ThreadPool<F> {
   readonly size: number;
   readonly exports: Record<string, unknown>;
   readonly maxChunks = MAX_CHUNKS;
@@ -101,7 +101,7 @@ class NodeWasmPool {
   private readonly fns: ((...a: number[]) => void)[];
   private readonly workers: Worker[] = [];
 
-  constructor(size: number, mod: WebAssembly.Module, memory: WebAssembly.Memory, private readonly names: string[]) {
+  constructor(size: number, mod: WebAssembly.Module, memory: WebAssembly.Memory, private readonly names: readonly F[]) {
     this.exports = new WebAssembly.Instance(mod, { env: { memory } }).exports as Record<string, unknown>;
     this.fns = names.map((n) => this.exports[n] as (...a: number[]) => void);
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * (HEADER + MAX_CHUNKS * MAX_ARGS)));
@@ -123,7 +123,7 @@ class NodeWasmPool {
     }
   }
 
-  run(fn: string, job: PoolJob): void {
+  run(fn: F, job: PoolJob): void {
     const { ctl } = this;
     const { chunks, perThread } = job;
     const nArgs = chunks[0]?.length ?? 0;
@@ -161,6 +161,16 @@ class NodeWasmPool {
   }
 }
 
+/** The kernel pool: the threaded module over a shared memory of its own. */
+class NodeSimdPool extends NodeWasmPool<PoolFunction> implements SimdThreadPool {
+  readonly module: ThreadedWasmExports;
+
+  constructor(size: number, memory: WebAssembly.Memory) {
+    super(size, threadedModule(), memory, FUNCTIONS);
+    this.module = this.exports as unknown as ThreadedWasmExports;
+  }
+}
+
 /** Pool size for `threads` (0: one per available core), or 0 when this thread may not block or has no shared memory. */
 function poolSize(threads: number): number {
   const size = threads > 0 ? threads : availableCores();
@@ -182,8 +192,7 @@ export function createNodeSimdPool(threads: number): SimdThreadPool | null {
   if (size === 0) return null;
   try {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-    const pool = new NodeWasmPool(size, threadedModule(), memory, FUNCTIONS);
-    return Object.assign(pool, { module: pool.exports as unknown as ThreadedWasmExports }) as unknown as SimdThreadPool;
+    return new NodeSimdPool(size, memory);
   } catch {
     return null;
   }
@@ -194,7 +203,7 @@ export function createNodeHeapPool(memory: WebAssembly.Memory, module: WebAssemb
   const size = poolSize(threads);
   if (size === 0) return null;
   try {
-    return new NodeWasmPool(size, module, memory, HEAP_FUNCTIONS) as unknown as HeapThreadPool;
+    return new NodeWasmPool(size, module, memory, HEAP_FUNCTIONS);
   } catch {
     return null;
   }

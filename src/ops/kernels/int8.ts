@@ -11,17 +11,12 @@
  * of ./js/int8Math.ts run. Not differentiable: int8 models are for inference.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CpuBackendLike, WasmBackendLike, registerOnce, wasmView } from './kernelIO';
+import { CpuBackendLike, HeapBackend, heapPtr, registerOnce, wasmView } from './kernelIO';
 import { INT8_GATHER_KERNEL, INT8_MATMUL_KERNEL } from './names';
 import { int8Bytes, int8GatherJs, int8MatMulJs, int8RowBytes } from './js/int8Math';
 import { int8Wasm, wasmHeapMemory } from './simd/int8';
 import { int8MatVecParallel } from './simd/heapParallel';
 
-/** The wasm backend with what the SIMD path needs: the heap's Memory object and disposeData. */
-interface WasmInt8Backend extends WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array; asm?: { memory?: WebAssembly.Memory } };
-  disposeData(dataId: tf.DataId): boolean;
-}
 
 type Info = tf.TensorInfo;
 
@@ -54,7 +49,7 @@ function matMulCpu({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend
 }
 
 function matMulWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
-  const be = backend as WasmInt8Backend;
+  const be = backend as HeapBackend;
   const { m, i, o, x, q, scale, bias } = matMulDims(inputs);
   const out = be.makeOutput([m, o], 'float32');
   if (m === 0 || o === 0) return out;
@@ -62,7 +57,7 @@ function matMulWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backen
   const mod = memory ? int8Wasm(memory) : null;
   if (mod) {
     const scratch = be.makeOutput([Math.ceil((m * i) / 2) + m], 'int32'); // x16 (M, I) int16, then sx (M)
-    const ptr = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+    const ptr = (t: tf.TensorInfo) => heapPtr(be, t);
     const x16 = ptr(scratch);
     const sx = x16 + Math.ceil((m * i) / 2) * 4;
     mod.int8QuantizeRows(ptr(x), x16, sx, m, i);
@@ -103,7 +98,7 @@ function gatherCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; 
 }
 
 function gatherWasm({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const be = backend as WasmInt8Backend;
+  const be = backend as HeapBackend;
   const { n, d, ids, q, scale } = gatherDims(inputs, attrs ?? {});
   const out = be.makeOutput([n, d], 'float32');
   if (n === 0) return out;

@@ -21,6 +21,16 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
+/** WasmBackendLike with disposeData: what the in-heap SIMD kernels (./stepWasm.ts, ./mixerStep.ts, ./int8.ts) use. */
+export interface HeapBackend extends WasmBackendLike {
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+/** The byte offset of a tensor's data in the wasm heap (a pointer for the in-heap module). */
+export function heapPtr(be: WasmBackendLike, t: tf.TensorInfo): number {
+  return be.dataIdMap.get(t.dataId)!.memoryOffset;
+}
+
 /**
  * A typed view of a tensor's bytes on the wasm heap: Int32Array for int32 tensors, else Float32Array.
  * Create views only after every allocation of the call (an allocation may grow, and so detach, the heap).

@@ -14,17 +14,12 @@
  *   → [y (B, ED) gated, conv' (B, K−1, ED), h' (B, ED, N)]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { WasmBackendLike, registerOnce } from './kernelIO';
+import { HeapBackend, heapPtr, registerOnce } from './kernelIO';
 import { MATVEC_STEP_KERNEL, MIXER_STEP_KERNEL, RMS_NORM_STEP_KERNEL } from './names';
 import { int8Wasm, Int8WasmExports, wasmHeapMemory } from './simd/int8';
 import { int8RowBytes } from './js/int8Math';
 import { projectF32Parallel } from './simd/heapParallel';
 
-/** The wasm backend with the heap's Memory object and disposeData. */
-interface HeapBackend extends WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array; asm?: { memory?: WebAssembly.Memory } };
-  disposeData(dataId: tf.DataId): boolean;
-}
 
 /** The module over the wasm backend's heap, or null (not wasm, no SIMD, or MAMBA_TFJS_SCAN_IMPL=js). */
 function heapModule(backend: unknown): Int8WasmExports | null {
@@ -80,7 +75,7 @@ function mixerStepWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; bac
   // Scratch, in float32 words: exp table 48 | dbc B·J | dtRaw B·ED | xc B·ED | dt B·R | x16 B·max(ED, R)/2 | sx B.
   const x16Words = Math.ceil((b * Math.max(ed, r)) / 2);
   const scratch = be.makeOutput([48 + b * (j + 2 * ed + r) + x16Words + b], f);
-  const ptr = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+  const ptr = (t: tf.TensorInfo) => heapPtr(be, t);
   const tbl = ptr(scratch);
   const dbc = tbl + 48 * 4;
   const dtRaw = dbc + b * j * 4;
@@ -117,7 +112,7 @@ function rmsNormStepWasm({ inputs, backend, attrs }: { inputs: tf.NamedTensorInf
   const x = need(inputs, 'x', 'float32', [m, d], RMS_NORM_STEP_KERNEL);
   const w = need(inputs, 'weight', 'float32', [d], RMS_NORM_STEP_KERNEL);
   const y = be.makeOutput([m, d], 'float32');
-  const ptr = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+  const ptr = (t: tf.TensorInfo) => heapPtr(be, t);
   if (m > 0) mod.rmsNormRows(ptr(x), ptr(w), ptr(y), m, d, eps);
   return y;
 }
@@ -136,7 +131,7 @@ function matVecStepWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; ba
   const w = need(inputs, 'w', 'float32', [i, o], k);
   const bias = inputs.bias ? need(inputs, 'bias', 'float32', [o], k) : null;
   const y = be.makeOutput([m, o], 'float32');
-  const ptr = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+  const ptr = (t: tf.TensorInfo) => heapPtr(be, t);
   if (m === 0) return y;
   const args = [ptr(x), i, ptr(w), bias ? ptr(bias) : 0, ptr(y), m, i, o] as const;
   if (!projectF32Parallel(wasmHeapMemory(be)!, ...args)) mod.mixerProjectF32(...args); // threads where the heap is shared

@@ -8,18 +8,13 @@
  *   {h (B, ED, N), x, delta (B, ED), A (ED, N), B, C (B, N), D (ED)} → [y (B, ED), h' (B, ED, N)]
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CpuBackendLike, WasmBackendLike, float32Inputs, wasmView } from './kernelIO';
+import { CpuBackendLike, HeapBackend, float32Inputs, heapPtr, wasmView } from './kernelIO';
 import { NEG_EXP_KERNEL, SELECTIVE_STEP_KERNEL } from './names';
 import { selectiveStepLoop } from './js/stepMath';
 import { int8Wasm, wasmHeapMemory } from './simd/int8';
 
 const INPUTS = ['h', 'x', 'delta', 'A', 'B', 'C', 'D'] as const;
 
-/** The wasm backend with the heap's Memory object and disposeData. */
-interface HeapBackend extends WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array; asm?: { memory?: WebAssembly.Memory } };
-  disposeData(dataId: tf.DataId): boolean;
-}
 
 /** The kernel function. */
 export function selectiveStepWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo[] {
@@ -32,7 +27,7 @@ export function selectiveStepWasm({ inputs, backend }: { inputs: tf.NamedTensorI
   const mod = memory && n % 4 === 0 ? int8Wasm(memory) : null;
   if (mod && b * ed > 0) {
     const tbl = be.makeOutput([48], 'float32'); // the exp constants (asm/step.ts)
-    const ptr = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+    const ptr = (t: tf.TensorInfo) => heapPtr(be, t);
     mod.selectiveStepSimd(...(ins.map(ptr) as [number, number, number, number, number, number, number]), ptr(y), ptr(hOut), ptr(tbl), b, ed, n);
     be.disposeData(tbl.dataId);
     return [y, hOut];
@@ -53,7 +48,7 @@ export function negExpWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap;
   const mod = memory ? int8Wasm(memory) : null;
   if (mod && count > 0) {
     const tbl = be.makeOutput([48], 'float32');
-    const ptr = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+    const ptr = (t: tf.TensorInfo) => heapPtr(be, t);
     mod.negExpArray(ptr(x), ptr(y), count, ptr(tbl));
     be.disposeData(tbl.dataId);
     return y;

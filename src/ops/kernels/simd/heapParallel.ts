@@ -8,7 +8,7 @@
  * Shape glossary: M rows of x, I inputs, O outputs, RB bytes per int8 weight row. Pointers are byte offsets into the
  * heap.
  */
-import { heapThreadPool, HeapThreadPool, splitRange } from './pool';
+import { chunksFor, heapThreadPool, HeapThreadPool } from './pool';
 import { int8Module, isSharedMemory } from './int8';
 
 /** Multiply-adds below which a product stays on the calling thread: waking the workers costs tens of µs. */
@@ -26,11 +26,6 @@ function poolFor(memory: WebAssembly.Memory, work: number): HeapThreadPool | nul
   return work < MIN_SPLIT_WORK || !isSharedMemory(memory) ? null : heapThreadPool(memory, int8Module('shared'));
 }
 
-/** [0, O) in column chunks for the pool. */
-function columns(pool: HeapThreadPool, O: number): [number, number][] {
-  return splitRange(O, Math.min(pool.maxChunks, pool.size * CHUNKS_PER_THREAD), COLUMN_ALIGN);
-}
-
 /**
  * y (M, O) = x · W [+ bias] for a float32 W (I, O), rows of x `xStride` floats apart (mixerProjectF32), over the heap
  * pool's threads. Returns false, having done nothing, when the product stays on the calling thread.
@@ -38,7 +33,7 @@ function columns(pool: HeapThreadPool, O: number): [number, number][] {
 export function projectF32Parallel(memory: WebAssembly.Memory, x: number, xStride: number, w: number, bias: number, y: number, M: number, I: number, O: number): boolean {
   const pool = poolFor(memory, M * I * O);
   if (pool == null) return false;
-  const chunks = columns(pool, O).map(([o0, o1]) => [x, xStride, w + 4 * o0, O, bias ? bias + 4 * o0 : 0, y + 4 * o0, O, M, I, o1 - o0]);
+  const chunks = chunksFor(pool, O, COLUMN_ALIGN, CHUNKS_PER_THREAD).map(([o0, o1]) => [x, xStride, w + 4 * o0, O, bias ? bias + 4 * o0 : 0, y + 4 * o0, O, M, I, o1 - o0]);
   pool.run('mixerProjectF32Strided', { chunks });
   heapPoolStats.jobs++;
   return true;
@@ -51,7 +46,7 @@ export function projectF32Parallel(memory: WebAssembly.Memory, x: number, xStrid
 export function int8MatVecParallel(memory: WebAssembly.Memory, x16: number, sx: number, q: number, scale: number, bias: number, y: number, I: number, O: number, RB: number): boolean {
   const pool = poolFor(memory, I * O);
   if (pool == null) return false;
-  const chunks = columns(pool, O).map(([o0, o1]) => [x16, sx, q + o0 * RB, scale + 4 * o0, bias ? bias + 4 * o0 : 0, y + 4 * o0, 1, I, o1 - o0, RB]);
+  const chunks = chunksFor(pool, O, COLUMN_ALIGN, CHUNKS_PER_THREAD).map(([o0, o1]) => [x16, sx, q + o0 * RB, scale + 4 * o0, bias ? bias + 4 * o0 : 0, y + 4 * o0, 1, I, o1 - o0, RB]);
   pool.run('int8MatMul', { chunks });
   heapPoolStats.jobs++;
   return true;

@@ -10,7 +10,7 @@
  * Pointers are byte offsets into the pool's shared memory.
  */
 import type { Arena } from './arena';
-import { minParallelWork, simdThreadPool, SimdThreadPool, splitRange } from './pool';
+import { chunksFor, minParallelWork, simdThreadPool, SimdThreadPool } from './pool';
 
 /** Channel chunks start on multiples of this: the backward scan's float32 channel block (E_BLOCK in asm/scan.ts). */
 const CHANNEL_ALIGN = 16;
@@ -29,11 +29,6 @@ export function parallelPool(module: unknown, work: number): SimdThreadPool | nu
   return pool != null && pool.module === module ? pool : null;
 }
 
-/** [0, n) in chunks (inner bounds multiples of `align`) for `perThread` chunks per thread of the pool. */
-function chunksOf(pool: SimdThreadPool, n: number, align: number, perThread: number): [number, number][] {
-  return splitRange(n, Math.min(pool.maxChunks, pool.size * perThread), align);
-}
-
 /** Pointers of the scan's arrays in the shared memory. */
 export interface ScanPointers {
   x: number; delta: number; A: number; Bm: number; Cm: number; D: number;
@@ -41,7 +36,7 @@ export interface ScanPointers {
 
 /** Forward scan over channel chunks: y (B, L, ED), h (ED, NP) scratch. */
 export function scanForwardParallel(pool: SimdThreadPool, p: ScanPointers & { y: number; h: number }, B: number, L: number, ED: number, NP: number): void {
-  const chunks = chunksOf(pool, ED, CHANNEL_ALIGN, CHUNKS_PER_THREAD.scan).map(([e0, e1]) => [p.x, p.delta, p.A, p.Bm, p.Cm, p.D, p.y, p.h, B, L, ED, NP, e0, e1]);
+  const chunks = chunksFor(pool, ED, CHANNEL_ALIGN, CHUNKS_PER_THREAD.scan).map(([e0, e1]) => [p.x, p.delta, p.A, p.Bm, p.Cm, p.D, p.y, p.h, B, L, ED, NP, e0, e1]);
   pool.run('scanForwardRange', { chunks });
 }
 
@@ -60,7 +55,7 @@ export interface BackwardParallelScratch {
 
 /** Reserves the split backward scan's scratch from `ar` (grow the memory to ar.end afterwards). */
 export function backwardParallelScratch(pool: SimdThreadPool, ar: Arena, B: number, L: number, ED: number, NP: number): BackwardParallelScratch {
-  const ranges = chunksOf(pool, ED, CHANNEL_ALIGN, CHUNKS_PER_THREAD.scan);
+  const ranges = chunksFor(pool, ED, CHANNEL_ALIGN, CHUNKS_PER_THREAD.scan);
   const scratchBytes = Math.ceil(pool.module.rangeScratchBytes(L, NP) / 16) * 16;
   return {
     ranges,
@@ -88,19 +83,19 @@ export function scanBackwardParallel(
     s.parts + i * partBytes, s.parts + i * partBytes + nNP * 8, s.dA64, s.dD64, s.scratch, B, L, ED, NP, e0, e1,
   ]);
   pool.run('scanBackwardRange', { chunks, perThread: { arg: 15, stride: s.scratchBytes } });
-  const sums = chunksOf(pool, 2 * nNP, 4, CHUNKS_PER_THREAD.elementwise).map(([i0, i1]) => [p.dB, s.parts, partBytes, s.ranges.length, i0, i1]);
+  const sums = chunksFor(pool, 2 * nNP, 4, CHUNKS_PER_THREAD.elementwise).map(([i0, i1]) => [p.dB, s.parts, partBytes, s.ranges.length, i0, i1]);
   pool.run('reducePartials', { chunks: sums });
 }
 
 /** Conv forward over channel chunks: x, y (B, L, ED), w (K, ED), bias (ED). */
 export function convForwardParallel(pool: SimdThreadPool, p: { x: number; w: number; bias: number; y: number }, B: number, L: number, ED: number, K: number): void {
-  const chunks = chunksOf(pool, ED, 4, CHUNKS_PER_THREAD.conv).map(([e0, e1]) => [p.x, p.w, p.bias, p.y, B, L, ED, K, e0, e1]);
+  const chunks = chunksFor(pool, ED, 4, CHUNKS_PER_THREAD.conv).map(([e0, e1]) => [p.x, p.w, p.bias, p.y, B, L, ED, K, e0, e1]);
   pool.run('convForwardRange', { chunks });
 }
 
 /** Conv backward chunks and their per-thread scratch, reserved from `ar`. */
 export function convBackwardParallelScratch(pool: SimdThreadPool, ar: Arena, ED: number, K: number): { ranges: [number, number][]; scratch: number; scratchBytes: number } {
-  const ranges = chunksOf(pool, ED, 4, CHUNKS_PER_THREAD.conv);
+  const ranges = chunksFor(pool, ED, 4, CHUNKS_PER_THREAD.conv);
   const widest = Math.max(...ranges.map(([e0, e1]) => e1 - e0));
   const scratchBytes = Math.ceil(pool.module.convRangeScratchBytes(widest, K) / 16) * 16;
   return { ranges, scratch: ar.bytes(pool.size * scratchBytes), scratchBytes };
@@ -117,6 +112,6 @@ export function convBackwardParallel(
 
 /** softplus over `count` floats at src into dst, in chunks of multiples of 4. */
 export function softplusParallel(pool: SimdThreadPool, src: number, dst: number, count: number): void {
-  const chunks = chunksOf(pool, count, 4, CHUNKS_PER_THREAD.elementwise).map(([a, b]) => [src + a * 4, dst + a * 4, b - a]);
+  const chunks = chunksFor(pool, count, 4, CHUNKS_PER_THREAD.elementwise).map(([a, b]) => [src + a * 4, dst + a * 4, b - a]);
   pool.run('softplusArray', { chunks });
 }

@@ -41,21 +41,25 @@ export interface PoolJob {
   perThread?: { arg: number; stride: number };
 }
 
-/** Threads running the threaded module's exports over one shared memory. */
-export interface SimdThreadPool {
+/** Threads running exports `F` of one module over one shared memory. */
+export interface ThreadPool<F extends string> {
   /** Threads, the calling one included. */
   readonly size: number;
-  /** The calling thread's instance of the threaded module; its memory is the shared one. */
-  readonly module: ThreadedWasmExports;
   /** Most chunks one job may have. */
   readonly maxChunks: number;
   /**
    * Runs module[fn](...chunk) for every chunk of the job, the chunks taken in order by whichever thread is free
    * (the caller among them; thread indices 0 … size − 1), and returns when all are done; throws when one failed.
    */
-  run(fn: PoolFunction, job: PoolJob): void;
+  run(fn: F, job: PoolJob): void;
   /** Stops the threads. */
   dispose(): void;
+}
+
+/** The kernel pool: the threaded module's exports over a shared memory of its own. */
+export interface SimdThreadPool extends ThreadPool<PoolFunction> {
+  /** The calling thread's instance of the threaded module; its memory is the shared one. */
+  readonly module: ThreadedWasmExports;
 }
 
 /** Makes a pool of `threads` threads (0: the platform's choice), or returns null when it cannot. */
@@ -72,19 +76,25 @@ export function setSimdThreadPoolFactory(f: SimdThreadPoolFactory | null): void 
   factory = f;
 }
 
+/** The pool `byFlag` holds for `want` (the flag's value), made by `make` on first use; null when none of 2+ threads. */
+function cachedPool<P extends ThreadPool<string>>(byFlag: Map<number, P | null>, want: number, make: () => P | null): P | null {
+  if (!byFlag.has(want)) {
+    const made = make();
+    if (made != null && made.size <= 1) made.dispose();
+    byFlag.set(want, made != null && made.size > 1 ? made : null);
+  }
+  return byFlag.get(want) ?? null;
+}
+
 /**
  * The pool the kernels split their work over, made on first use for each value of MAMBA_TFJS_THREADS, or null:
  * no factory, the flag is 1, or the factory could not make a pool of more than one thread.
  */
 export function simdThreadPool(): SimdThreadPool | null {
   const want = threadsFlag();
-  if (factory == null || want === 1) return null;
-  if (!pools.has(want)) {
-    const made = factory(want);
-    if (made != null && made.size <= 1) made.dispose();
-    pools.set(want, made != null && made.size > 1 ? made : null);
-  }
-  return pools.get(want) ?? null;
+  const f = factory;
+  if (f == null || want === 1) return null;
+  return cachedPool(pools, want, () => f(want));
 }
 
 /** Elements of work (B·L·ED·NP for the scan, B·L·ED for the rest) below which a kernel stays on one thread. */
@@ -105,6 +115,11 @@ export function splitRange(n: number, parts: number, align: number): [number, nu
   return out;
 }
 
+/** [0, n) in chunks (inner bounds multiples of `align`) for `perThread` chunks per thread of `pool`. */
+export function chunksFor(pool: ThreadPool<string>, n: number, align: number, perThread: number): [number, number][] {
+  return splitRange(n, Math.min(pool.maxChunks, pool.size * perThread), align);
+}
+
 /** The in-heap module's exports a heap pool runs (asm/int8.ts, over tfjs-backend-wasm's heap). */
 export type HeapPoolFunction = 'mixerProjectF32Strided' | 'int8MatMul';
 
@@ -112,16 +127,7 @@ export type HeapPoolFunction = 'mixerProjectF32Strided' | 'int8MatMul';
  * Threads running the in-heap module (./int8.ts) over tfjs-backend-wasm's heap, which they can share only when it
  * is a shared memory: tfjs's threaded build (the flag MAMBA_TFJS_WASM_THREADS). Same scheduling as SimdThreadPool.
  */
-export interface HeapThreadPool {
-  /** Threads, the calling one included. */
-  readonly size: number;
-  /** Most chunks one job may have. */
-  readonly maxChunks: number;
-  /** As SimdThreadPool.run, for the in-heap module's exports. */
-  run(fn: HeapPoolFunction, job: PoolJob): void;
-  /** Stops the threads. */
-  dispose(): void;
-}
+export type HeapThreadPool = ThreadPool<HeapPoolFunction>;
 
 /** Makes a pool of `threads` threads (0: the platform's choice) running `module` over `memory`, or null. */
 export type HeapThreadPoolFactory = (memory: WebAssembly.Memory, module: WebAssembly.Module, threads: number) => HeapThreadPool | null;
@@ -148,10 +154,6 @@ export function heapThreadPool(memory: WebAssembly.Memory, module: WebAssembly.M
   if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return null;
   let byFlag = heapPools.get(memory);
   if (byFlag == null) heapPools.set(memory, (byFlag = new Map()));
-  if (!byFlag.has(want)) {
-    const made = heapFactory(memory, module, want);
-    if (made != null && made.size <= 1) made.dispose();
-    byFlag.set(want, made != null && made.size > 1 ? made : null);
-  }
-  return byFlag.get(want) ?? null;
+  const f = heapFactory;
+  return cachedPool(byFlag, want, () => f(memory, module, want));
 }
