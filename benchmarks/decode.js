@@ -29,6 +29,11 @@ function args() {
   return out;
 }
 
+/** Threads of tfjs-wasm's XNNPACK pool (MAMBA_TFJS_WASM_THREADS; 'auto' picks the free cores when the backend starts). */
+function wasmThreads() {
+  return require('@tensorflow/tfjs-backend-wasm').getThreadsCount?.() ?? 1;
+}
+
 /** A progress line on stderr (each config takes minutes on the cpu backend at mamba-130m's size). */
 function progress(line) {
   process.stderr.write(`decode.js: ${line}\n`);
@@ -101,10 +106,10 @@ async function main() {
           if (tf.memory().numTensors !== before) throw new Error(`decode.js: tensors leaked: ${before} → ${tf.memory().numTensors}`);
           const limit = (gbps * 1e9) / bytes;
           results.push({
-            backend, dtype, ...(fusedStep ? { fusedStep: fusedStep === 'true' } : {}), round, ...r, bytesPerToken: bytes, readGBps: gbps, limitStepsPerS: +limit.toFixed(2),
+            backend, dtype, ...(backend === 'wasm' ? { wasmThreads: wasmThreads() } : {}), ...(fusedStep ? { fusedStep: fusedStep === 'true' } : {}), round, ...r, bytesPerToken: bytes, readGBps: gbps, limitStepsPerS: +limit.toFixed(2),
             fractionOfLimit: +(r.stepsPerS / limit).toFixed(3), fastestFractionOfLimit: +(r.fastestStepsPerS / limit).toFixed(3),
           });
-          progress(`${backend} ${dtype}${fusedStep ? ' fused ' + fusedStep : ''} batch ${batch} round ${round}: ${r.decodeTokensPerS} tokens/s (${r.stepsPerS} steps/s, fastest step ${r.fastestStepsPerS}/s; limit ${(bytes / 1e6).toFixed(0)} MB / ${gbps} GB/s = ${limit.toFixed(1)} steps/s; prefill ${r.prefillMs} ms)`);
+          progress(`${backend}${backend === 'wasm' ? ` (${wasmThreads()} threads)` : ''} ${dtype}${fusedStep ? ' fused ' + fusedStep : ''} batch ${batch} round ${round}: ${r.decodeTokensPerS} tokens/s (${r.stepsPerS} steps/s, fastest step ${r.fastestStepsPerS}/s; limit ${(bytes / 1e6).toFixed(0)} MB / ${gbps} GB/s = ${limit.toFixed(1)} steps/s; prefill ${r.prefillMs} ms)`);
         }
       }
     }

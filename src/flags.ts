@@ -19,7 +19,7 @@
  * | MAMBA_TFJS_WEBGPU_FUSED_DECODE | true, false | true | on webgpu, generate() decodes MambaLM through the fused WGSL decoder |
  * | MAMBA_TFJS_WEBGPU_BIND_GROUPS | 0, 1, 2, … | 4096 | bind groups tfjs-webgpu's dispatches reuse (0: none, a fresh one per dispatch as tfjs does) |
  * | MAMBA_TFJS_THREADS | 0, 1, 2, … | 0 | Node: threads of the SIMD scan / conv / softplus kernels (0: one per core; 1: single-threaded; browsers: 1) |
- * | MAMBA_TFJS_WASM_THREADS | 0, 1, 2, … | 1 | Node: threads of tfjs's wasm backend (its threaded build; 0: one per core), read when the backend starts; its shared heap lets the decoding step's products split over MAMBA_TFJS_THREADS threads |
+ * | MAMBA_TFJS_WASM_THREADS | auto, 0, 1, 2, … | auto | Node: threads of tfjs's wasm backend, read when the backend starts (its threaded build where more than 1; auto: one per core the rest of the machine leaves free, measured then; 0: one per core); its shared heap lets the decoding step's products split over MAMBA_TFJS_THREADS threads |
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -129,7 +129,12 @@ const count = (name: string) => (v: FlagValue) => {
   if (!Number.isInteger(v) || (v as number) < 0) throw new Error(`${name}: expected an integer >= 0, got ${String(v)}`);
 };
 register(THREADS_FLAG, () => Number(envVar(THREADS_FLAG) ?? 0), count(THREADS_FLAG));
-register(WASM_THREADS_FLAG, () => Number(envVar(WASM_THREADS_FLAG) ?? 1), count(WASM_THREADS_FLAG));
+register(WASM_THREADS_FLAG, () => {
+  const v = envVar(WASM_THREADS_FLAG) ?? 'auto';
+  return v === 'auto' ? v : Number(v);
+}, (v) => {
+  if (v !== 'auto' && !(Number.isInteger(v) && (v as number) >= 0)) throw new Error(`${WASM_THREADS_FLAG}: expected 'auto' or an integer >= 0, got ${String(v)}`);
+});
 register(FUSED_STEP_FLAG, () => envBool(FUSED_STEP_FLAG, true), oneOf(FUSED_STEP_FLAG, [true, false]));
 register(RECOMPUTE_ABOVE_FLAG, () => Number(envVar(RECOMPUTE_ABOVE_FLAG) ?? 256), count(RECOMPUTE_ABOVE_FLAG));
 register(WEBGPU_BIND_GROUPS_FLAG, () => Number(envVar(WEBGPU_BIND_GROUPS_FLAG) ?? 4096), count(WEBGPU_BIND_GROUPS_FLAG));
@@ -152,8 +157,11 @@ export const ssdModeFlag = (): SsdModeFlag => ENV.get(SSD_MODE_FLAG) as SsdModeF
 export const webgpuFusedDecode = (): boolean => ENV.getBool(WEBGPU_FUSED_DECODE_FLAG);
 /** MAMBA_TFJS_THREADS (0 = one per core). */
 export const threadsFlag = (): number => ENV.getNumber(THREADS_FLAG);
-/** MAMBA_TFJS_WASM_THREADS (0 = one per core). */
-export const wasmThreadsFlag = (): number => ENV.getNumber(WASM_THREADS_FLAG);
+/** MAMBA_TFJS_WASM_THREADS ('auto' = one per free core, 0 = one per core). */
+export const wasmThreadsFlag = (): number | 'auto' => {
+  const v = ENV.get(WASM_THREADS_FLAG);
+  return v === 'auto' ? v : Number(v);
+};
 /** MAMBA_TFJS_BACKEND ('' when unset). */
 export const backendFlag = (): string => String(ENV.get(BACKEND_FLAG));
 /** The WGSL scan's settings: MAMBA_TFJS_WEBGPU_SCAN_MODE, _CHUNK and _UNROLL. */

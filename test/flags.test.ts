@@ -48,9 +48,12 @@ test('bad values are refused in one line naming the flag', () => {
   expect(() => tf.env().set(WEBGPU_SCAN_CHUNK_FLAG, 100)).toThrow(/MAMBA_TFJS_WEBGPU_SCAN_CHUNK: expected an integer in \[1, 64\], got 100/);
 });
 
-test('MAMBA_TFJS_THREADS: 0 (one per core) and MAMBA_TFJS_WASM_THREADS: 1 unless the variables say another; a negative or fractional count throws', () => {
-  setEnvFlag(THREADS_FLAG, undefined); // the jest setup sets 1
+test("MAMBA_TFJS_THREADS: 0 (one per core) and MAMBA_TFJS_WASM_THREADS: 'auto' unless the variables say another; a negative or fractional count throws", () => {
+  setEnvFlag(THREADS_FLAG, undefined); // the jest setup sets both to 1
+  setEnvFlag(WASM_THREADS_FLAG, undefined);
   expect(threadsFlag()).toBe(0);
+  expect(wasmThreadsFlag()).toBe('auto');
+  setEnvFlag(WASM_THREADS_FLAG, '1');
   expect(wasmThreadsFlag()).toBe(1);
   setEnvFlag(WASM_THREADS_FLAG, '0');
   expect(wasmThreadsFlag()).toBe(0);
@@ -58,5 +61,6 @@ test('MAMBA_TFJS_THREADS: 0 (one per core) and MAMBA_TFJS_WASM_THREADS: 1 unless
   expect(threadsFlag()).toBe(3);
   expect(() => tf.env().set(THREADS_FLAG, -1)).toThrow(/MAMBA_TFJS_THREADS: expected an integer >= 0, got -1/);
   expect(() => tf.env().set(THREADS_FLAG, 1.5)).toThrow(/got 1.5/);
-  expect(() => tf.env().set(WASM_THREADS_FLAG, -2)).toThrow(/MAMBA_TFJS_WASM_THREADS: expected an integer >= 0, got -2/);
+  expect(() => tf.env().set(WASM_THREADS_FLAG, -2)).toThrow(/MAMBA_TFJS_WASM_THREADS: expected 'auto' or an integer >= 0, got -2/);
+  expect(() => tf.env().set(WASM_THREADS_FLAG, 'many')).toThrow(/got many/);
 });

@@ -1,13 +1,14 @@
 /**
  * The Node loader of optional backend packages (installed by the Node entry, src/node.ts, and the CLI): each is
  * required on demand, never at import. wasm gets its .wasm files' folder from the installed package, and its threaded
- * build when MAMBA_TFJS_WASM_THREADS is not 1 (./wasmThreads.ts); webgpu runs through the `webgpu` package (Dawn) when
+ * build when MAMBA_TFJS_WASM_THREADS asks for more than one thread (by default, one per free core: ./cores.ts,
+ * ./wasmThreads.ts); webgpu runs through the `webgpu` package (Dawn) when
  * there is no navigator.gpu.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName, BackendPlatform } from '../backend';
 import { wasmThreadsFlag } from '../flags';
-import { availableCores } from './simdPool';
+import { availableCores, freeCores } from './cores';
 import { enableWasmThreads } from './wasmThreads';
 
 /** require() that bundlers and tsc leave alone, for optional peers. */
@@ -26,8 +27,10 @@ async function load(name: BackendName): Promise<void> {
       const path = optionalRequire('path') as typeof import('path');
       const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
       wasm.setWasmPaths?.(path.join(dir, 'dist') + path.sep);
-      // MAMBA_TFJS_WASM_THREADS: 1 (default) = the single-threaded build, tfjs's own choice in Node; 0 = one per core.
-      const threads = wasmThreadsFlag() || availableCores();
+      // MAMBA_TFJS_WASM_THREADS: 'auto' (default) = one per free core; 1 = the single-threaded build (tfjs's own
+      // choice in Node); 0 = one per core.
+      const flag = wasmThreadsFlag();
+      const threads = flag === 'auto' ? await freeCores() : flag || availableCores();
       if (threads > 1) enableWasmThreads(wasm, threads);
     } else if (name === 'webgpu') {
       const g = globalThis as { navigator?: { gpu?: unknown } };

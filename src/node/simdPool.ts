@@ -15,7 +15,7 @@
  * slots of MAX_ARGS i32 arguments. Pointers above 2 GiB wrap to negative i32 and reach the module as the same bits.
  */
 import { Worker } from 'worker_threads';
-import * as os from 'os';
+import { availableCores } from './cores';
 import { THREADED_WASM_BASE64 } from '../ops/kernels/simd/threadedWasmBinary';
 import type { HeapPoolFunction, HeapThreadPool, PoolFunction, PoolJob, SimdThreadPool, ThreadPool, ThreadedWasmExports } from '../ops/kernels/simd/pool';
 
@@ -85,11 +85,6 @@ let compiled: WebAssembly.Module | null = null;
 function threadedModule(): WebAssembly.Module {
   compiled ??= new WebAssembly.Module(Buffer.from(THREADED_WASM_BASE64, 'base64'));
   return compiled;
-}
-
-/** Cores this process may use. */
-export function availableCores(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
 /** Threads running the exports `names` of one module over one shared memory; the caller holds `exports`. */

@@ -10,8 +10,9 @@
  *     (wasm-out/tfjs-backend-wasm-threaded-simd.js) instead.
  *  3. The thread count is capped at half the logical cores (it assumes two hyperthreads per core): os.cpus() reports
  *     twice the wanted count while the module starts.
- * The thread count is tfjs's setThreadsCount (MAMBA_TFJS_WASM_THREADS, 0 = one per available core; the default 1
- * keeps the single-threaded build: README, "Threads (Node)", says why). Emscripten starts its pool of 8 workers
+ * The thread count is tfjs's setThreadsCount (MAMBA_TFJS_WASM_THREADS: by default 'auto', one per core that other
+ * jobs leave free when the backend starts (./cores.ts; on a busy machine 1, the single-threaded build: README,
+ * "Threads (Node)", says why); 0 = one per available core). Emscripten starts its pool of 8 workers
  * whatever the count. If the threaded build fails to start, the single-threaded one starts instead.
  */
 import * as tf from '@tensorflow/tfjs-core';

@@ -8,7 +8,7 @@ import { onBackend, useScanWasmSuite } from '../helpers/backends';
 import { int8Gather, int8Linear } from '../../src/ops/linear/int8';
 import { int8Bytes, int8RowBytes, quantizeKernel, quantizeMatrix } from '../../src/ops/kernels/js/int8Math';
 import { rng } from '../helpers/random';
-import { int8Wasm } from '../../src/ops/kernels/simd/int8';
+import { int8Wasm, wasmHeapMemory } from '../../src/ops/kernels/simd/int8';
 
 useScanWasmSuite();
 
@@ -53,8 +53,9 @@ describe('int8 weight kernels', () => {
 
   test('wasm: the SIMD module instantiates over the backend heap (the path the wasm cases take)', async () => {
     await onBackend('wasm', () => {
-      const memory = (tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm.memory;
-      expect(int8Wasm(memory)).not.toBeNull();
+      const memory = wasmHeapMemory(tf.backend()); // the heap of either build (threaded: shared)
+      expect(memory).toBeDefined();
+      expect(int8Wasm(memory as WebAssembly.Memory)).not.toBeNull();
     });
   });
 

@@ -7,7 +7,8 @@
 import '@tensorflow/tfjs';
 import { setupNode } from '../../src/node/setup';
 
-// The suite runs on one thread per jest worker (the jest workers already take the cores); the tests of the worker
-// pool set MAMBA_TFJS_THREADS themselves.
+// The suite runs on one thread per jest worker (the jest workers already take the cores), whatever the machine's
+// load; the tests of the worker pool and of tfjs's threaded build (test/wasmThreads.test.ts) set the counts themselves.
 process.env.MAMBA_TFJS_THREADS ??= '1';
+process.env.MAMBA_TFJS_WASM_THREADS ??= '1';
 setupNode(); // as the Node entry (src/node.ts) does: kernels, the file:// handler, the backend loader
