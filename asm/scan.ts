@@ -39,13 +39,13 @@ export function expArray(src: usize, dst: usize, count: i32): void {
  * @param Cm    (B, L, NP)
  * @param D     (ED)
  * @param y     (B, L, ED) output
- * @param h     (ED, NP) scratch
+ * @param h     (ED, NP) scratch (hStride 0), or (B, ED, NP) output of the final states (hStride ED · NP · 4)
  */
 export function scanForward(
   x: usize, delta: usize, A: usize, Bm: usize, Cm: usize, D: usize, y: usize, h: usize,
-  nB: i32, L: i32, ED: i32, NP: i32,
+  nB: i32, L: i32, ED: i32, NP: i32, hStride: i32,
 ): void {
-  scanForwardRange(x, delta, A, Bm, Cm, D, y, h, nB, L, ED, NP, 0, ED);
+  scanForwardRange(x, delta, A, Bm, Cm, D, y, h, nB, L, ED, NP, 0, ED, hStride);
 }
 
 /** Bytes of the float64 dB, dC sums (B, L, NP) and dA (ED, NP), dD (ED) accumulators of {@link scanBackward}. */

@@ -45,8 +45,10 @@ function forwardVec(Ae: usize, he: usize, Bt: usize, Ct: usize, k: usize, dtv: v
 
 /**
  * Forward scan of channels [e0, e1): y_t[e] = sum_n h_t[e, n] C_t[n] + D[e] x_t[e].
- * Loop order b, t, e, n as in the JS version; the running state of the channels stays in `h`. The n loop runs
- * four vectors at a time when NP is a multiple of 16.
+ * Loop order b, t, e, n as in the JS version; the running state of the channels stays in `h`, batch b's at
+ * h + b · hStride bytes: with hStride 0 one (ED, NP) scratch serves every batch, with ED · NP · 4 the (B, ED, NP)
+ * array `h` ends holding each batch's final state (a prompt's, for decoding). The n loop runs four vectors at a
+ * time when NP is a multiple of 16.
  *
  * @param x     (B, L, ED)
  * @param delta (B, L, ED)
@@ -55,16 +57,17 @@ function forwardVec(Ae: usize, he: usize, Bt: usize, Ct: usize, k: usize, dtv: v
  * @param Cm    (B, L, NP)
  * @param D     (ED)
  * @param y     (B, L, ED) output, this range's columns
- * @param h     (ED, NP) scratch, this range's rows
+ * @param h     (ED, NP) scratch, or (B, ED, NP) final states (hStride ED · NP · 4): this range's rows
  */
 export function scanForwardRange(
   x: usize, delta: usize, A: usize, Bm: usize, Cm: usize, D: usize, y: usize, h: usize,
-  nB: i32, L: i32, ED: i32, NP: i32, e0: i32, e1: i32,
+  nB: i32, L: i32, ED: i32, NP: i32, e0: i32, e1: i32, hStride: i32,
 ): void {
   const rowBytes = <usize>NP << 2; // bytes of one (NP) row
   const by16 = (NP & 15) == 0;
   for (let b = 0; b < nB; b++) {
-    memory.fill(h + <usize>e0 * rowBytes, 0, <usize>(e1 - e0) * rowBytes);
+    const hb = h + <usize>b * <usize>hStride; // (ED, NP) state of batch b
+    memory.fill(hb + <usize>e0 * rowBytes, 0, <usize>(e1 - e0) * rowBytes);
     for (let t = 0; t < L; t++) {
       const bt = b * L + t;
       const rowE = <usize>bt * <usize>ED << 2;
@@ -77,7 +80,7 @@ export function scanForwardRange(
         const dtv = f32x4.splat(dt);
         const dtx = f32x4.splat(dt * xv);
         const Ae = A + <usize>e * rowBytes;
-        const he = h + <usize>e * rowBytes;
+        const he = hb + <usize>e * rowBytes;
         let acc0 = f32x4.splat(0);
         let acc1 = f32x4.splat(0);
         if (by16) {

@@ -19,7 +19,8 @@ import { causalConv } from '../ops/conv/causalConv';
 import { softplus } from '../ops/activations/softplus';
 import { negExp } from '../ops/activations/negExp';
 import { rmsNormalize } from '../ops/norm/rms';
-import { selectiveScan } from '../ops/scan/selectiveScan';
+import { resolveScanMode, selectiveScan } from '../ops/scan/selectiveScan';
+import { fusedSelectiveScanWithState } from '../ops/scan/fusedSelectiveScan';
 import { checkLastDim } from './validate';
 import { MambaBlockCache, checkBlockCache, emptyBlockCache } from './cache';
 import { convStep, convTail } from '../ops/conv/convState';
@@ -239,8 +240,8 @@ export class MambaBlock extends layers.Layer {
 
   /**
    * The parallel forward over a prompt, x (B, L, D) → y (B, L, D) (equal to `call`), and the cache after its
-   * last token: the conv's last K−1 inputs and the scan's final state (finalScanState: the fused kernel, which
-   * `call` uses on cpu/wasm, returns only y, so the state comes from a closed form, not from the scan).
+   * last token: the conv's last K−1 inputs and the scan's final state (on cpu/wasm from the same pass of the fused
+   * scan, MambaSelectiveScanState; elsewhere from finalScanState's closed form).
    * @param mask (B, L) optional, 1 for tokens and 0 for padding (HF's attention mask; see `projections`)
    */
   prefill(x: tf.Tensor, mask?: tf.Tensor): { y: tf.Tensor3D; cache: MambaBlockCache } {
@@ -252,9 +253,12 @@ export class MambaBlock extends layers.Layer {
     return tf.tidy(() => {
       const { xc, z, xin } = this.projections(x, mask); // (B, L, ED) each
       const { delta, bm, cm, a } = this.ssmParams(xc);
-      const y = selectiveScan(xc, delta, a, bm, cm, this.w.d.read(), { mode: blockScanMode(this.config) }); // (B, L, ED)
+      const mode = resolveScanMode(blockScanMode(this.config));
+      // cpu/wasm: one pass gives y and the final state; elsewhere (and other modes) the state's closed form.
+      const both = mode === 'fused' ? fusedSelectiveScanWithState(xc, delta, a, bm, cm, this.w.d.read()) : null;
+      const y = both?.y ?? selectiveScan(xc, delta, a, bm, cm, this.w.d.read(), { mode }); // (B, L, ED)
       const conv = convTail(xin, this.config.dConv); // (B, K−1, ED)
-      const ssm = finalScanState(xc, delta, a, bm); // (B, ED, N)
+      const ssm = both?.h ?? finalScanState(xc, delta, a, bm); // (B, ED, N)
       return { y: this.gateOut(y, z) as tf.Tensor3D, cache: { conv, ssm } }; // (B, L, D)
     });
   }

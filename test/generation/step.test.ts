@@ -8,6 +8,7 @@ import { MambaLM } from '../../src/layers/mambaLM';
 import { disposeCache, MambaCache } from '../../src/layers/cache';
 import { finalScanState } from '../../src/ops/scan/selectiveStep';
 import { pscan } from '../../src/ops/scan/pscan';
+import { fusedSelectiveScan, fusedSelectiveScanWithState } from '../../src/ops/scan/fusedSelectiveScan';
 import { expectAllClose } from '../helpers/close';
 import { FIXTURE_NAMES, fixtureDir, openReference } from '../helpers/fixtures';
 import { useWasm } from '../helpers/backend';
@@ -159,4 +160,32 @@ test('a left-padded, masked prefill leaves the same cache as the unpadded prompt
   });
   expect(tf.memory().numTensors).toBe(before);
   model.dispose();
+});
+
+test('the fused scan with final states (MambaSelectiveScanState, cpu and wasm, SIMD and JS loops) gives the fused y and finalScanState', async () => {
+  const [b, l, ed, n] = [2, 37, 24, 5]; // N 5: padded to 8 in the SIMD module
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    for (const impl of ['simd', 'js']) {
+      tf.env().set('MAMBA_TFJS_SCAN_IMPL', impl);
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        const x = tf.randomNormal([b, l, ed], 0, 1, 'float32', 1); // (B, L, ED)
+        const delta = tf.softplus(tf.randomNormal([b, l, ed], -1, 1, 'float32', 2)); // (B, L, ED)
+        const A = tf.neg(tf.exp(tf.randomNormal([ed, n], 0, 1, 'float32', 3))); // (ED, N)
+        const B = tf.randomNormal([b, l, n], 0, 1, 'float32', 4); // (B, L, N)
+        const C = tf.randomNormal([b, l, n], 0, 1, 'float32', 5); // (B, L, N)
+        const D = tf.randomNormal([ed], 0, 1, 'float32', 6); // (ED)
+        const both = fusedSelectiveScanWithState(x, delta, A, B, C, D);
+        expect(both).not.toBeNull();
+        const { y, h } = both as { y: tf.Tensor; h: tf.Tensor };
+        expect(h.shape).toEqual([b, ed, n]);
+        expectAllClose(y.dataSync(), fusedSelectiveScan(x, delta, A, B, C, D).dataSync(), 1e-6, `${backend} ${impl} y`);
+        expectAllClose(h.dataSync(), finalScanState(x, delta, A, B).dataSync(), 1e-5, `${backend} ${impl} final state`);
+      });
+      expect(tf.memory().numTensors).toBe(before);
+    }
+  }
+  tf.env().set('MAMBA_TFJS_SCAN_IMPL', 'simd');
+  await useWasm();
 });

@@ -1,7 +1,7 @@
 /**
  * The SIMD kernels split over the Node worker pool (src/node/simdPool.ts, src/ops/kernels/simd/parallel.ts)
- * against the same kernels on one thread (the single-threaded module, MAMBA_TFJS_THREADS = 1): scan forward and
- * its gradients dx, dΔ, dA, dD, conv forward and backward, softplus equal bit for bit; dB and dC, whose sums over
+ * against the same kernels on one thread (the single-threaded module, MAMBA_TFJS_THREADS = 1): scan forward (and
+ * its final states) and its gradients dx, dΔ, dA, dD, conv forward and backward, softplus equal bit for bit; dB and dC, whose sums over
  * channel ranges are added in another order, within 1e-6 relative. Sizes are chosen to split unevenly: ED 40 over
  * 3 threads gives channel ranges of 16, 16 and 8; N 5 is padded to 8.
  *
@@ -36,6 +36,8 @@ const wide = uni(B * L * ED + 3, -30, 30); // softplus input, length not a multi
 function runAll(): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
   out.y = fusedScanForwardFast(x, delta, A, Bm, Cm, D, dims);
+  out.state = new Float32Array(B * ED * N); // (B, ED, N): the final states, from a second pass that keeps them
+  out.yWithState = fusedScanForwardFast(x, delta, A, Bm, Cm, D, dims, undefined, out.state);
   Object.assign(out, fusedScanBackwardFast(x, delta, A, Bm, Cm, D, dy, dims));
   const cd = { B, L, ED, K };
   out.convY = new Float32Array(B * L * ED);
@@ -87,7 +89,7 @@ describe('threaded SIMD kernels', () => {
         expect(simdThreadPool()?.size).toBe(threads);
       });
 
-      for (const name of ['y', 'dx', 'ddelta', 'dA', 'dD', 'convY', 'convDx', 'convDw', 'convDbias', 'softplus']) {
+      for (const name of ['y', 'yWithState', 'state', 'dx', 'ddelta', 'dA', 'dD', 'convY', 'convDx', 'convDw', 'convDbias', 'softplus']) {
         it(`${name} equals the single-threaded result bit for bit`, () => {
           expect(threaded[name].length).toBe(single[name].length);
           expect(firstDifference(threaded[name], single[name])).toBe(-1);

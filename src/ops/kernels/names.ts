@@ -8,6 +8,8 @@
 export const FUSED_SCAN_KERNEL = 'MambaSelectiveScan';
 /** Its backward {x, delta, A, B, C, D, dy} → [dx, ddelta, dA, dB, dC, dD]. */
 export const FUSED_SCAN_GRAD_KERNEL = 'MambaSelectiveScanGrad';
+/** The forward scan and its final states {x, delta, A, B, C, D} → [y (B, L, ED), h (B, ED, N)] (cpu, wasm; prefill, no gradient). */
+export const FUSED_SCAN_STATE_KERNEL = 'MambaSelectiveScanState';
 /** Fused Mamba-2 (SSD) scan {x, dt, A, B, C, D, h0} → [y (B, L, H, P), state (B, H, P, N)]. */
 export const SSD_SCAN_KERNEL = 'MambaSsdScan';
 /** Its backward {x, dt, A, B, C, D, h0, dy, dstate} → [dx, ddt, dA, dB, dC, dD, dh0]. */

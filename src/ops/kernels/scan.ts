@@ -7,8 +7,9 @@
  *   ED inner channels
  *   N  state size
  *
- *   MambaSelectiveScan     {x, delta, A, B, C, D}     -> y (B, L, ED)
- *   MambaSelectiveScanGrad {x, delta, A, B, C, D, dy} -> [dx, ddelta, dA, dB, dC, dD]
+ *   MambaSelectiveScan      {x, delta, A, B, C, D}     -> y (B, L, ED)
+ *   MambaSelectiveScanGrad  {x, delta, A, B, C, D, dy} -> [dx, ddelta, dA, dB, dC, dD]
+ *   MambaSelectiveScanState {x, delta, A, B, C, D}     -> [y (B, L, ED), h (B, ED, N)] (the final states; no gradient)
  * plus the gradient of MambaSelectiveScan, which calls MambaSelectiveScanGrad (on any backend that has it:
  * the WGSL versions are in ./webgpu/scan.ts).
  *
@@ -21,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FusedScanDims } from './js/scanMath';
 import { fusedScanBackwardFast, fusedScanForwardFast } from './simd/scan';
 import { cpuWasmKernels, registerOnce } from './kernelIO';
-import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from './names';
+import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL, FUSED_SCAN_STATE_KERNEL } from './names';
 
 /** Input names of the forward kernel, in gradient order. */
 export const SCAN_INPUT_NAMES = ['x', 'delta', 'A', 'B', 'C', 'D'] as const;
@@ -50,6 +51,17 @@ const forward = cpuWasmKernels(
   },
 );
 
+/** Forward kernels that also return each batch's final state h (B, ED, N): a prompt's prefill. */
+const withState = cpuWasmKernels(
+  FUSED_SCAN_STATE_KERNEL, SCAN_INPUT_NAMES, (infos) => {
+    const { B, L, ED, N } = dimsOf(infos);
+    return [[B, L, ED], [B, ED, N]];
+  },
+  ([x, delta, A, Bm, Cm, D], [y, h], infos) => {
+    fusedScanForwardFast(x, delta, A, Bm, Cm, D, dimsOf(infos), y, h);
+  },
+);
+
 /** Backward kernels: all six gradients written into the outputs (on wasm, straight into the heap). */
 const backward = cpuWasmKernels(
   FUSED_SCAN_GRAD_KERNEL, GRAD_INPUT_NAMES, (infos) => gradShapes(dimsOf(infos)),
@@ -58,12 +70,14 @@ const backward = cpuWasmKernels(
   },
 );
 
-/** Registers the fused-scan kernels ('cpu', 'wasm') and their gradient. Idempotent. */
+/** Registers the fused-scan kernels ('cpu', 'wasm'), the forward's gradient and the prefill's state kernel. Idempotent. */
 export function registerScanKernels(): void {
   registerOnce(FUSED_SCAN_KERNEL, 'cpu', forward.cpu);
   registerOnce(FUSED_SCAN_GRAD_KERNEL, 'cpu', backward.cpu);
   registerOnce(FUSED_SCAN_KERNEL, 'wasm', forward.wasm);
   registerOnce(FUSED_SCAN_GRAD_KERNEL, 'wasm', backward.wasm);
+  registerOnce(FUSED_SCAN_STATE_KERNEL, 'cpu', withState.cpu);
+  registerOnce(FUSED_SCAN_STATE_KERNEL, 'wasm', withState.wasm);
   if (tf.getGradient(FUSED_SCAN_KERNEL) == null) {
     tf.registerGradient({
       kernelName: FUSED_SCAN_KERNEL,

@@ -9,7 +9,7 @@
  *   N  state size
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from '../kernels/names';
+import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL, FUSED_SCAN_STATE_KERNEL } from '../kernels/names';
 
 /** Backends that get the fused kernels. */
 export const FUSED_SCAN_BACKENDS: readonly string[] = ['cpu', 'wasm', 'webgpu'];
@@ -33,6 +33,25 @@ function checkShape(name: string, t: tf.Tensor, expected: number[], letters: str
   if (!ok) throw new Error(`fusedSelectiveScan: ${name} must have shape ${letters} = ${fmt(expected)}, got ${fmt(t.shape)}`);
 }
 
+/** Throws a one-line error unless the shapes fit the scan and the active backend has its fused kernels. */
+function checkScanInputs(x: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, B: tf.Tensor, C: tf.Tensor, D: tf.Tensor): void {
+  if (x.rank !== 3) throw new Error(`fusedSelectiveScan: x must be rank 3 (B, L, ED), got shape ${fmt(x.shape)}`);
+  if (A.rank !== 2) throw new Error(`fusedSelectiveScan: A must be rank 2 (ED, N), got shape ${fmt(A.shape)}`);
+  const [nb, nl, ned] = x.shape as [number, number, number];
+  const nn = (A.shape as [number, number])[1];
+  checkShape('delta', delta, [nb, nl, ned], '(B, L, ED)');
+  checkShape('A', A, [ned, nn], '(ED, N)');
+  checkShape('B', B, [nb, nl, nn], '(B, L, N)');
+  checkShape('C', C, [nb, nl, nn], '(B, L, N)');
+  checkShape('D', D, [ned], '(ED)');
+  const backend = tf.getBackend();
+  if (!hasFusedScanKernel(backend)) {
+    throw new Error(
+      `fusedSelectiveScan: no fused kernel for backend '${backend}' (expected one of ${FUSED_SCAN_BACKENDS.join(', ')})`,
+    );
+  }
+}
+
 /**
  * Selective scan y = SSM(x; delta, A, B, C) + D * x, discretization included,
  * computed by the fused kernel of the active backend ('cpu', 'wasm' or 'webgpu').
@@ -49,21 +68,7 @@ function checkShape(name: string, t: tf.Tensor, expected: number[], letters: str
 export function fusedSelectiveScan(
   x: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, B: tf.Tensor, C: tf.Tensor, D: tf.Tensor,
 ): tf.Tensor3D {
-  if (x.rank !== 3) throw new Error(`fusedSelectiveScan: x must be rank 3 (B, L, ED), got shape ${fmt(x.shape)}`);
-  if (A.rank !== 2) throw new Error(`fusedSelectiveScan: A must be rank 2 (ED, N), got shape ${fmt(A.shape)}`);
-  const [nb, nl, ned] = x.shape as [number, number, number];
-  const nn = (A.shape as [number, number])[1];
-  checkShape('delta', delta, [nb, nl, ned], '(B, L, ED)');
-  checkShape('A', A, [ned, nn], '(ED, N)');
-  checkShape('B', B, [nb, nl, nn], '(B, L, N)');
-  checkShape('C', C, [nb, nl, nn], '(B, L, N)');
-  checkShape('D', D, [ned], '(ED)');
-  const backend = tf.getBackend();
-  if (!hasFusedScanKernel(backend)) {
-    throw new Error(
-      `fusedSelectiveScan: no fused kernel for backend '${backend}' (expected one of ${FUSED_SCAN_BACKENDS.join(', ')})`,
-    );
-  }
+  checkScanInputs(x, delta, A, B, C, D);
   return tf.tidy(() => {
     const f32 = (t: tf.Tensor): tf.Tensor => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
     const inputs = { x: f32(x), delta: f32(delta), A: f32(A), B: f32(B), C: f32(C), D: f32(D) };
@@ -71,3 +76,21 @@ export function fusedSelectiveScan(
   });
 }
 
+
+/**
+ * The fused scan's output and each batch's state after the last step, h_{L−1} (B, ED, N), in one pass
+ * (MambaSelectiveScanState): a prompt's prefill before decoding. Null where the active backend has no such kernel
+ * (webgpu; the caller then uses finalScanState). Same inputs and checks as {@link fusedSelectiveScan}; no gradient.
+ */
+export function fusedSelectiveScanWithState(
+  x: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, B: tf.Tensor, C: tf.Tensor, D: tf.Tensor,
+): { y: tf.Tensor3D; h: tf.Tensor3D } | null {
+  if (tf.getKernel(FUSED_SCAN_STATE_KERNEL, tf.getBackend()) == null) return null;
+  checkScanInputs(x, delta, A, B, C, D);
+  const [y, h] = tf.tidy(() => {
+    const f32 = (t: tf.Tensor): tf.Tensor => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
+    const inputs = { x: f32(x), delta: f32(delta), A: f32(A), B: f32(B), C: f32(C), D: f32(D) };
+    return tf.engine().runKernel(FUSED_SCAN_STATE_KERNEL, inputs) as tf.Tensor[]; // (B, L, ED), (B, ED, N)
+  });
+  return { y: y as tf.Tensor3D, h: h as tf.Tensor3D };
+}

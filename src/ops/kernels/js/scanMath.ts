@@ -103,16 +103,18 @@ function checkInputs(
  * @param D     (ED) skip weight
  * @param dims  sizes {B, L, ED, N}
  * @param out   optional (B, L, ED) output array (e.g. a wasm-heap view); allocated when omitted
+ * @param state optional (B, ED, N) output: each batch's state after its last step (a prompt's, for decoding)
  * @returns y   (B, L, ED)
  */
 export function fusedScanForward(
   x: Float32Array, delta: Float32Array, A: Float32Array, Bm: Float32Array, Cm: Float32Array, D: Float32Array,
-  dims: FusedScanDims, out?: Float32Array,
+  dims: FusedScanDims, out?: Float32Array, state?: Float32Array,
 ): Float32Array {
   checkInputs(x, delta, A, Bm, Cm, D, dims);
   const { B, L, ED, N } = dims;
   const y = out ?? new Float32Array(B * L * ED); // (B, L, ED)
   checkLength('out', y, B * L * ED, `(B, L, ED) = (${B}, ${L}, ${ED})`);
+  if (state) checkLength('state', state, B * ED * N, `(B, ED, N) = (${B}, ${ED}, ${N})`);
   const h = new Float64Array(ED * N); // (ED, N) running state of batch b
   for (let b = 0; b < B; b++) {
     h.fill(0);
@@ -133,6 +135,7 @@ export function fusedScanForward(
         y[rowE + e] = acc + D[e] * xv;
       }
     }
+    state?.set(h, b * ED * N); // (ED, N) of batch b, rounded to float32
   }
   return y;
 }

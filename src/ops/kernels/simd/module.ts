@@ -19,10 +19,13 @@ export interface ScanWasmExports {
   heapBase(): number;
   /** exp of `count` (a multiple of 4) float32 values at `src` into `dst`. */
   expArray(src: number, dst: number, count: number): void;
-  /** Forward scan: pointers x, delta, A, Bm, Cm, D, y, h scratch (ED, NP); then B, L, ED, NP. */
+  /**
+   * Forward scan: pointers x, delta, A, Bm, Cm, D, y, h; then B, L, ED, NP and hStride: h is an (ED, NP) scratch with
+   * hStride 0, or the (B, ED, NP) final states with hStride ED · NP · 4 bytes.
+   */
   scanForward(
     x: number, delta: number, A: number, Bm: number, Cm: number, D: number, y: number, h: number,
-    B: number, L: number, ED: number, NP: number,
+    B: number, L: number, ED: number, NP: number, hStride: number,
   ): void;
   /** Bytes of scratch `scanBackward` needs for (B, L, ED, NP). */
   backwardScratchBytes(B: number, L: number, ED: number, NP: number): number;

@@ -34,9 +34,9 @@ export interface ScanPointers {
   x: number; delta: number; A: number; Bm: number; Cm: number; D: number;
 }
 
-/** Forward scan over channel chunks: y (B, L, ED), h (ED, NP) scratch. */
-export function scanForwardParallel(pool: SimdThreadPool, p: ScanPointers & { y: number; h: number }, B: number, L: number, ED: number, NP: number): void {
-  const chunks = chunksFor(pool, ED, CHANNEL_ALIGN, CHUNKS_PER_THREAD.scan).map(([e0, e1]) => [p.x, p.delta, p.A, p.Bm, p.Cm, p.D, p.y, p.h, B, L, ED, NP, e0, e1]);
+/** Forward scan over channel chunks: y (B, L, ED), h (ED, NP) scratch or (B, ED, NP) final states (hStride bytes apart). */
+export function scanForwardParallel(pool: SimdThreadPool, p: ScanPointers & { y: number; h: number }, B: number, L: number, ED: number, NP: number, hStride = 0): void {
+  const chunks = chunksFor(pool, ED, CHANNEL_ALIGN, CHUNKS_PER_THREAD.scan).map(([e0, e1]) => [p.x, p.delta, p.A, p.Bm, p.Cm, p.D, p.y, p.h, B, L, ED, NP, e0, e1, hStride]);
   pool.run('scanForwardRange', { chunks });
 }
 

@@ -83,24 +83,26 @@ function fitsFastPath(dims: FusedScanDims, arrays: [ArrayLike<number> | undefine
  * @param D     (ED)
  * @param dims  sizes {B, L, ED, N}
  * @param out   optional (B, L, ED) output array; allocated when omitted
+ * @param state optional (B, ED, N) output: each batch's state after its last step
  * @returns y   (B, L, ED)
  */
 export function fusedScanForwardFast(
   x: Float32Array, delta: Float32Array, A: Float32Array, Bm: Float32Array, Cm: Float32Array, D: Float32Array,
-  dims: FusedScanDims, out?: Float32Array,
+  dims: FusedScanDims, out?: Float32Array, state?: Float32Array,
 ): Float32Array {
   const wasm = activeScanModule();
   const { B, L, ED, N } = dims;
   const nE = B * L * ED; // elements of (B, L, ED)
-  const ok = fitsFastPath(dims, [[x, nE], [delta, nE], [A, ED * N], [Bm, B * L * N], [Cm, B * L * N], [D, ED], [out, nE]]);
-  if (wasm == null || !ok) return fusedScanForward(x, delta, A, Bm, Cm, D, dims, out);
+  const ok = fitsFastPath(dims, [[x, nE], [delta, nE], [A, ED * N], [Bm, B * L * N], [Cm, B * L * N], [D, ED], [out, nE], [state, B * ED * N]]);
+  if (wasm == null || !ok) return fusedScanForward(x, delta, A, Bm, Cm, D, dims, out, state);
   const NP = pad4(N);
   const ar = new Arena(wasm.heapBase());
   const p = {
     x: ar.f32(nE), delta: ar.f32(nE), A: ar.f32(ED * NP), Bm: ar.f32(B * L * NP), Cm: ar.f32(B * L * NP),
-    D: ar.f32(ED), y: ar.f32(nE), h: ar.f32(ED * NP),
+    D: ar.f32(ED), y: ar.f32(nE), h: ar.f32((state ? B : 1) * ED * NP), // (ED, NP) scratch, or (B, ED, NP) states
   };
-  if (!ensureMemory(wasm.memory, ar.end)) return fusedScanForward(x, delta, A, Bm, Cm, D, dims, out);
+  const hStride = state ? ED * NP * 4 : 0; // bytes between batches' states
+  if (!ensureMemory(wasm.memory, ar.end)) return fusedScanForward(x, delta, A, Bm, Cm, D, dims, out, state);
   const buf = wasm.memory.buffer;
   view(buf, p.x, nE).set(x);
   view(buf, p.delta, nE).set(delta);
@@ -109,10 +111,11 @@ export function fusedScanForwardFast(
   copyIn(view(buf, p.Cm, B * L * NP), Cm, B * L, N, NP); // (B, L, NP)
   view(buf, p.D, ED).set(D);
   const pool = parallelPool(wasm, nE * NP);
-  if (pool) scanForwardParallel(pool, p, B, L, ED, NP);
-  else wasm.scanForward(p.x, p.delta, p.A, p.Bm, p.Cm, p.D, p.y, p.h, B, L, ED, NP);
+  if (pool) scanForwardParallel(pool, p, B, L, ED, NP, hStride);
+  else wasm.scanForward(p.x, p.delta, p.A, p.Bm, p.Cm, p.D, p.y, p.h, B, L, ED, NP, hStride);
   const y = out ?? new Float32Array(nE); // (B, L, ED)
-  y.set(view(buf, p.y, nE));
+  y.set(view(wasm.memory.buffer, p.y, nE));
+  if (state) copyOut(state, view(wasm.memory.buffer, p.h, B * ED * NP), B * ED, N, NP); // (B, ED, N)
   return y;
 }
 
