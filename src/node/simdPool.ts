@@ -33,7 +33,10 @@ const QUIT = 10;
 const HEADER = 16;
 const MAX_ARGS = 24;
 const MAX_CHUNKS = 256;
-const FUNCTIONS: PoolFunction[] = ['scanForwardRange', 'scanBackwardRange', 'reducePartials', 'convForwardRange', 'convBackwardRange', 'softplusArray'];
+const FUNCTIONS: PoolFunction[] = [
+  'scanForwardRange', 'scanBackwardRange', 'reducePartials', 'convForwardRange', 'convBackwardRange', 'softplusArray',
+  'siluArray', 'siluMulArray', 'sigmoidMulArray', 'siluGradArray', 'gateGradArray',
+];
 const HEAP_FUNCTIONS: HeapPoolFunction[] = ['mixerProjectF32Strided', 'int8MatMul'];
 /** Longest wait for the workers to start before giving up on the pool. */
 const START_TIMEOUT_MS = 20000;

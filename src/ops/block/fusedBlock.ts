@@ -34,7 +34,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RECOMPUTE_FLAG, recomputeAboveMiB, recomputePolicy } from '../../flags';
 import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from '../kernels/names';
-import { sigmoidMul, silu, siluGrad, siluMul } from '../activations/silu';
+import { gateGrad, sigmoidMul, silu, siluGrad, siluMul } from '../activations/silu';
 import { causalConv, causalConvGrad } from '../conv/causalConv';
 import { matMulAdd, matMulTA, matMulTB, matMulTBAdd } from '../linear/matMul';
 import { softplus } from '../activations/softplus';
@@ -185,10 +185,11 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
     const dO = tf.reshape(dOut, [bl, dm]); // (BL, D)
     const y2 = tf.reshape(y, [bl, ed]); // (BL, ED)
     const dg = matMulTB(dO, w.outProj); // (BL, ED)
+    const [g, dyg, dzg] = gateGrad(p.z, y2, dg); // (BL, ED) ×3: y·silu(z), dg·silu(z), dg·y·silu'(z)
     return [
-      matMulTA(siluMul(p.z, y2), dO), // (ED, D)
-      tf.reshape(siluMul(p.z, dg), [b, l, ed]), // (B, L, ED)
-      siluGrad(p.z, tf.mul(dg, y2)), // (BL, ED)
+      matMulTA(g, dO), // (ED, D)
+      tf.reshape(dyg, [b, l, ed]), // (B, L, ED)
+      dzg, // (BL, ED)
       ...(w.outProjBias ? [tf.sum(dO, 0)] : []), // (D)
     ];
   });
@@ -230,8 +231,11 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   // in_proj: (x, z) = u @ in_proj (+ bias).
   const [dInProj, du, dInProjBias] = tf.tidy(() => {
     const dx2 = tf.reshape(dxr, [bl, ed]); // (BL, ED)
+    // wasm: matMulTA would transpose u for each product (see matMul.ts); once here for both.
+    const ut = tf.getBackend() === 'wasm' ? tf.transpose(p.u) : null; // (D, BL)
+    const uTimes = (t: tf.Tensor) => (ut ? mm(ut, t) : matMulTA(p.u, t)); // (D, ED)
     return [
-      tf.concat([matMulTA(p.u, dx2), matMulTA(p.u, dz)], 1), // (D, 2·ED)
+      tf.concat([uTimes(dx2), uTimes(dz)], 1), // (D, 2·ED)
       tf.reshape(matMulTBAdd(dx2, p.wx, matMulTB(dz, p.wz)), [b, l, dm]), // (B, L, D)
       ...(w.inProjBias ? [tf.concat([tf.sum(dx2, 0), tf.sum(dz, 0)])] : []), // (2·ED)
     ];

@@ -20,14 +20,19 @@ export const CONV_KERNEL = 'MambaCausalConv1d';
 export const CONV_GRAD_KERNEL = 'MambaCausalConv1dGrad';
 /** Numerically stable softplus {x} → y. */
 export const SOFTPLUS_KERNEL = 'MambaSoftplus';
-/** Gradient of silu {x, dy} → dy · σ(x)(1 + x(1 − σ(x))) (webgpu only; elsewhere tf ops). */
+/** Gradient of silu {x, dy} → dy · σ(x)(1 + x(1 − σ(x))) (cpu, wasm: ./gates.ts; webgpu; elsewhere tf ops). */
 export const SILU_GRAD_KERNEL = 'MambaSiluGrad';
-/** silu {x} → x · σ(x) (webgpu only; elsewhere tf ops). */
+/** silu {x} → x · σ(x) (cpu, wasm: ./gates.ts; webgpu; elsewhere tf ops). */
 export const SILU_KERNEL = 'MambaSilu';
-/** The gate {x, g} → g · x · σ(x) (webgpu only; elsewhere tf ops). */
+/** The gate {x, g} → g · x · σ(x) (cpu, wasm: ./gates.ts; webgpu; elsewhere tf ops). */
 export const SILU_MUL_KERNEL = 'MambaSiluMul';
-/** {x, g} → g · σ(x), softplus's gradient (webgpu only; elsewhere tf ops). */
+/** {x, g} → g · σ(x), softplus's gradient (cpu, wasm: ./gates.ts; webgpu; elsewhere tf ops). */
 export const SIGMOID_MUL_KERNEL = 'MambaSigmoidMul';
+/**
+ * The gate's backward {z, y, dg} → [y · silu(z), dg · silu(z), dg · y · silu'(z)] (cpu, wasm: ./gates.ts; elsewhere
+ * the three kernels above).
+ */
+export const GATE_GRAD_KERNEL = 'MambaGateGrad';
 /** One Adam step over flat vectors {g, m, v, p} (S) → [m' | v' | p'] (3S) (webgpu only; FlatAdam's tf ops elsewhere). */
 export const ADAM_STEP_KERNEL = 'MambaAdamStep';
 /** RMS normalization over the last axis {x}, attr eps → x · (mean(x²) + eps)^−½ (webgpu only; elsewhere tf ops). */

@@ -7,6 +7,7 @@ import { registerScanKernels } from './scan';
 import { registerConvKernels } from './conv';
 import { registerSsdKernels } from './ssdScan';
 import { registerSoftplusKernels } from './softplus';
+import { registerGateKernels } from './gates';
 import { registerStepKernels } from './step';
 import { registerSegmentSumKernels } from './segmentSum';
 import { registerWasmKernelFixes } from './wasmFixes';
@@ -21,7 +22,7 @@ import { registerGatingWebgpuKernels } from './webgpu/gating';
 import { registerAdamWebgpuKernel } from './webgpu/adam';
 
 /**
- * Registers the fused scan, the fused SSD (Mamba-2) scan, conv, softplus and decoding-step kernels (cpu, wasm), their WGSL versions and the
+ * Registers the fused scan, the fused SSD (Mamba-2) scan, conv, softplus, gate and decoding-step kernels (cpu, wasm), their WGSL versions and the
  * silu gradient, gates, RMS normalization and FlatAdam's step (webgpu), the gradients of the differentiable ones, the O(size) UnsortedSegmentSum (cpu, wasm),
  * and, when tfjs-backend-wasm's kernels are registered already, the faster wasm Slice, Identity, Transpose, Sum
  * and Concat (selectBackend('wasm') repeats that step after loading the package).
@@ -31,6 +32,7 @@ export function registerKernels(): void {
   registerSsdKernels();
   registerConvKernels();
   registerSoftplusKernels();
+  registerGateKernels();
   registerStepKernels();
   registerSegmentSumKernels();
   registerScanWebgpuKernels();

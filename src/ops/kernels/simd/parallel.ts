@@ -1,7 +1,7 @@
 /**
  * The SIMD kernels split over the thread pool (./pool.ts): chunks of channels for the threaded module's range
  * kernels (asm/scanRange.ts, asm/conv.ts), taken by whichever thread is free, over the shared memory the
- * callers laid out. Per channel each chunk runs the single-threaded arithmetic, so scan forward, conv and softplus
+ * callers laid out. Per channel each chunk runs the single-threaded arithmetic, so scan forward, conv, softplus and the gates
  * give the single-threaded results bit for bit, and so do the scan gradients but dB and dC: those sum float64
  * partials per chunk, in chunk order — independent of the thread count and of which thread ran what, but added in
  * another order than on one thread (within float32 rounding).
@@ -10,7 +10,7 @@
  * Pointers are byte offsets into the pool's shared memory.
  */
 import type { Arena } from './arena';
-import { chunksFor, minParallelWork, simdThreadPool, SimdThreadPool } from './pool';
+import { chunksFor, minParallelWork, PoolFunction, simdThreadPool, SimdThreadPool } from './pool';
 
 /** Channel chunks start on multiples of this: the backward scan's float32 channel block (E_BLOCK in asm/scan.ts). */
 const CHANNEL_ALIGN = 16;
@@ -112,6 +112,14 @@ export function convBackwardParallel(
 
 /** softplus over `count` floats at src into dst, in chunks of multiples of 4. */
 export function softplusParallel(pool: SimdThreadPool, src: number, dst: number, count: number): void {
-  const chunks = chunksFor(pool, count, 4, CHUNKS_PER_THREAD.elementwise).map(([a, b]) => [src + a * 4, dst + a * 4, b - a]);
-  pool.run('softplusArray', { chunks });
+  elementwiseParallel(pool, 'softplusArray', [src, dst], count);
+}
+
+/**
+ * An elementwise export fn(...arrays, count) (asm/softplus.ts, asm/gates.ts) over `count` floats of each of the
+ * float32 `arrays` (inputs and outputs, pointers), in chunks of multiples of 4.
+ */
+export function elementwiseParallel(pool: SimdThreadPool, fn: PoolFunction, arrays: number[], count: number): void {
+  const chunks = chunksFor(pool, count, 4, CHUNKS_PER_THREAD.elementwise).map(([a, b]) => [...arrays.map((p) => p + a * 4), b - a]);
+  pool.run(fn, { chunks });
 }

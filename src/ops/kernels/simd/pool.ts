@@ -28,10 +28,20 @@ export interface ThreadedWasmExports extends ScanWasmExports {
   convRangeScratchBytes(W: number, K: number): number;
   /** softplus over `count` floats (asm/softplus.ts). */
   softplusArray(src: number, dst: number, count: number): void;
+  /** The gates over `count` floats (asm/gates.ts): pointers of the inputs, then of the outputs, then count. */
+  siluArray(...args: number[]): void;
+  siluMulArray(...args: number[]): void;
+  sigmoidMulArray(...args: number[]): void;
+  siluGradArray(...args: number[]): void;
+  gateGradArray(...args: number[]): void;
 }
 
 /** Names of the exports a pool runs. */
-export type PoolFunction = 'scanForwardRange' | 'scanBackwardRange' | 'reducePartials' | 'convForwardRange' | 'convBackwardRange' | 'softplusArray';
+export type PoolFunction = 'scanForwardRange' | 'scanBackwardRange' | 'reducePartials' | 'convForwardRange' | 'convBackwardRange' | 'softplusArray'
+  | GateFunction;
+
+/** The gate kernels' exports (asm/gates.ts), elementwise over `count` floats. */
+export type GateFunction = 'siluArray' | 'siluMulArray' | 'sigmoidMulArray' | 'siluGradArray' | 'gateGradArray';
 
 /** Work for the pool: one argument list per chunk, all of one length. */
 export interface PoolJob {

@@ -4,14 +4,13 @@
  *   'MambaSilu'       {x}    → x · σ(x)        (the composite: sigmoid, mul)
  *   'MambaSiluMul'    {x, g} → g · x · σ(x)    (the output gate y · silu(z): sigmoid, mul, mul)
  *   'MambaSigmoidMul' {x, g} → g · σ(x)        (softplus's gradient, dΔ · σ(Δ_raw): sigmoid, mul)
- * x and g of one shape. Other backends use the composites (../../activations/silu.ts, softplus.ts). MambaSilu and
- * MambaSiluMul have gradients (autodiff through the layer-by-layer path); MambaSigmoidMul is used in backward
- * passes only.
+ * x and g of one shape. cpu and wasm have SIMD versions (../gates.ts, which also registers the gradients of MambaSilu
+ * and MambaSiluMul for every backend); MambaSigmoidMul is used in backward passes only.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { float32Inputs, registerOnce } from '../kernelIO';
 import { WebGPUBackendLike, flatWgslProgram } from './common';
-import { SIGMOID_MUL_KERNEL, SILU_GRAD_KERNEL, SILU_KERNEL, SILU_MUL_KERNEL } from '../names';
+import { SIGMOID_MUL_KERNEL, SILU_KERNEL, SILU_MUL_KERNEL } from '../names';
 
 /** WGSL expression of each kernel in x = inX[index], g = inG[index], s = σ(x). */
 const EXPR: Record<string, { inputs: string[]; expr: string }> = {
@@ -40,22 +39,7 @@ function kernel(name: string): tf.KernelFunc {
   };
 }
 
-const siluGrad = (x: tf.Tensor, dy: tf.Tensor) => tf.engine().runKernel(SILU_GRAD_KERNEL, { x, dy } as unknown as tf.NamedTensorMap) as tf.Tensor;
-
-/** Registers the three kernels for 'webgpu' and the gradients of MambaSilu and MambaSiluMul (idempotent). */
+/** Registers the three kernels for 'webgpu' (idempotent); their gradients are registered by ../gates.ts. */
 export function registerGatingWebgpuKernels(): void {
   for (const name of Object.keys(EXPR)) registerOnce(name, 'webgpu', kernel(name));
-  if (tf.getGradient(SILU_KERNEL) == null) {
-    tf.registerGradient({ kernelName: SILU_KERNEL, inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => siluGrad(x, dy as tf.Tensor) }) });
-  }
-  if (tf.getGradient(SILU_MUL_KERNEL) == null) {
-    tf.registerGradient({
-      kernelName: SILU_MUL_KERNEL,
-      inputsToSave: ['x', 'g'],
-      gradFunc: (dy, [x, g]) => ({
-        x: () => siluGrad(x, tf.mul(dy as tf.Tensor, g)),
-        g: () => tf.engine().runKernel(SILU_MUL_KERNEL, { x, g: dy } as unknown as tf.NamedTensorMap) as tf.Tensor,
-      }),
-    });
-  }
 }

@@ -1,7 +1,7 @@
 /**
  * d/dx of silu(x) = x · sigmoid(x), times dy, as one WGSL kernel for the 'webgpu' backend ('MambaSiluGrad',
  * {x, dy} -> dx, same shapes), where every kernel is a dispatch: the composite takes six
- * (sigmoid, sub, mul, add, mul, mul). Other backends use the composite; see ../../activations/silu.ts.
+ * (sigmoid, sub, mul, add, mul, mul). cpu and wasm have a SIMD version (../gates.ts); see ../../activations/silu.ts.
  *   dx = dy · s · (1 + x · (1 − s)),  s = sigmoid(x)
  */
 import * as tf from '@tensorflow/tfjs-core';
