@@ -13,7 +13,8 @@
  * With --kernels instead: the SIMD kernels alone (scan forward, scan backward, conv backward, softplus at B 4,
  * L 1024, ED 128, N 16), one thread against the pool, interleaved call by call; medians and fastest calls.
  *
- * Usage: npm run build && node benchmarks/threads.js [--pairs 4] [--steps 7] [--threads 0] | [--kernels [--reps 30]]
+ * Usage: npm run build && node benchmarks/threads.js [--pairs 4] [--steps 7] [--threads 0] [--optimizer adam|flatAdam]
+ *        [--out FILE] | [--kernels [--reps 30]]
  */
 const { spawnSync } = require('child_process');
 const fs = require('fs');
@@ -38,7 +39,8 @@ async function child() {
     const x = tf.randomNormal([4, l, 64], 0, 1, 'float32', 7);
     tf.tidy(() => layer.apply(x));
     const vars = layer.trainableWeights.map((w) => w.read());
-    const opt = tf.train.adam(1e-3);
+    // --optimizer adam (tf.train.adam, the default) or flatAdam (src/training/flatAdam.ts: the same update, ~2 kernels a variable).
+    const opt = process.argv.includes('flatAdam') ? mamba.flatAdam(1e-3) : tf.train.adam(1e-3);
     const loss = () => meanSquare(layer.call(x, {}));
     const step = async () => {
       const t0 = process.hrtime.bigint();
@@ -130,8 +132,10 @@ function parent() {
   }
   const loads = runs.flatMap((r) => r.load);
   console.log(`load average (1 min) during the runs: ${range(loads)} on ${os.cpus().length} cores; free cores (busy loops alone vs on every core): ${range(runs.map((r) => r.freeCores)).replace(/(\d)0(?=\D|$)/g, '$1')}; tfjs threads in B: ${runs.find((r) => r.mode === 'B').tfjsThreads}`);
-  const file = path.join(__dirname, 'results', 'threads.json');
-  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine: require('./lib').machine(), pairs, summary, runs }, null, 1) + '\n');
+  const outAt = process.argv.indexOf('--out');
+  const file = outAt >= 0 ? process.argv[outAt + 1] : path.join(__dirname, 'results', 'threads.json');
+  const optimizer = process.argv.includes('flatAdam') ? 'flatAdam' : 'adam';
+  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine: require('./lib').machine(), optimizer, pairs, summary, runs }, null, 1) + '\n');
 }
 
 /** The kernels alone, pool off and on call by call. */

@@ -84,3 +84,42 @@ test('with MAMBA_TFJS_WASM_THREADS=2 (a shared heap) the in-heap SIMD decoding k
   expect(two.scores).toEqual(one.scores);
   expect(two.int8Scores).toEqual(one.int8Scores);
 });
+
+/** A transpose and a column sum, each large enough to split, in a fresh process with MAMBA_TFJS_WASM_THREADS = `threads`. */
+function layoutChild(threads: string, x: Float32Array, R: number, C: number): { t: number[]; s: number[]; jobs: number } {
+  const program = `
+    const m = require(${JSON.stringify(path.join(root, 'dist', 'node.js'))});
+    const { heapPoolStats } = require(${JSON.stringify(path.join(root, 'dist', 'ops', 'kernels', 'simd', 'heapParallel.js'))});
+    const x = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+    m.selectBackend('wasm').then(async () => {
+      const tf = require('@tensorflow/tfjs-core');
+      const xt = tf.tensor2d(x, [${R}, ${C}]);
+      const t = Array.from(await tf.transpose(xt).data());
+      const s = Array.from(await tf.sum(xt, 0).data());
+      process.stdout.write(JSON.stringify({ t, s, jobs: heapPoolStats.jobs }));
+    });`;
+  const out = execFileSync(process.execPath, ['-e', program], {
+    cwd: root, input: JSON.stringify(Array.from(x)), timeout: 90000, encoding: 'utf8', maxBuffer: 1 << 26,
+    env: { ...process.env, MAMBA_TFJS_WASM_THREADS: threads, MAMBA_TFJS_THREADS: '2' },
+  });
+  return JSON.parse(out);
+}
+
+test('with a shared heap, Transpose and leading-axes Sum split over the heap pool with the results of one thread bit for bit', () => {
+  const [R, C] = [301, 259]; // neither a multiple of 4 nor of the 16-row chunks
+  const x = uniformArray(rng(9), R * C, -1, 1); // (R, C)
+  const two = layoutChild('2', x, R, C);
+  const one = layoutChild('1', x, R, C);
+  expect(two.jobs).toBe(2); // one job each
+  expect(one.jobs).toBe(0);
+  expect(Float32Array.from(two.t)).toEqual(Float32Array.from(one.t));
+  expect(Float32Array.from(two.s)).toEqual(Float32Array.from(one.s));
+  const ref: number[] = []; // (C, R)
+  for (let c = 0; c < C; c++) for (let r = 0; r < R; r++) ref.push(x[r * C + c]);
+  expect(Float32Array.from(two.t)).toEqual(Float32Array.from(ref));
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let r = 0; r < R; r++) s += x[r * C + c];
+    expect(two.s[c]).toBe(Math.fround(s)); // float64 sums in row order, rounded once
+  }
+});

@@ -37,7 +37,7 @@ const FUNCTIONS: PoolFunction[] = [
   'scanForwardRange', 'scanBackwardRange', 'reducePartials', 'convForwardRange', 'convBackwardRange', 'softplusArray',
   'siluArray', 'siluMulArray', 'sigmoidMulArray', 'siluGradArray', 'gateGradArray',
 ];
-const HEAP_FUNCTIONS: HeapPoolFunction[] = ['mixerProjectF32Strided', 'int8MatMul'];
+const HEAP_FUNCTIONS: HeapPoolFunction[] = ['mixerProjectF32Strided', 'int8MatMul', 'transposeRows', 'sumColumns'];
 /** Longest wait for the workers to start before giving up on the pool. */
 const START_TIMEOUT_MS = 20000;
 

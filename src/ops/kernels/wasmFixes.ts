@@ -8,8 +8,10 @@
  * quarter of the time. Here Slice reads a view of the heap (no copy of the input) and Identity shares the input's
  * memory through the backend's reference count, as tfjs-backend-cpu's Identity does (tensors are immutable).
  * Its Transpose spends ~9 ns an element on a (1024, 128) matrix, and Sum over leading axes (every bias gradient)
- * transposes first; here a 2-D transpose goes by 32 × 32 tiles and a leading-axes float32 sum is one pass
- * (float64 accumulators); Concat copies short rows with a loop instead of one subarray view per row and input.
+ * transposes first; here a 2-D transpose (4-byte elements) and a leading-axes float32 sum (float64 accumulators) run
+ * in the in-heap SIMD module (asm/layout.ts: 4 × 4 SIMD blocks; column sums), in place in the heap, split over the
+ * heap pool when tfjs's threaded build makes the heap shared, with JS loops (32 × 32 tiles; one pass) where the
+ * module is unavailable; Concat copies short rows with a loop instead of one subarray view per row and input.
  * String tensors and other cases go to the original kernels.
  *
  * Porting note: mamba.py has no counterpart; this works around the tfjs wasm backend.
@@ -20,13 +22,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { sliceInto, sumLeading, transpose2d } from './js/arrays';
+import { heapPtr, type HeapBackend } from './kernelIO';
+import { int8Wasm, wasmHeapMemory, type Int8WasmExports } from './simd/int8';
+import { sumColumnsParallel, transposeParallel } from './simd/heapParallel';
 import { WASM_FIXED_KERNELS } from './names';
 
 /** The part of tfjs-backend-wasm's BackendWasm these kernels use. */
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+interface WasmBackend extends HeapBackend {
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
   incRef(dataId: tf.DataId): void;
+}
+
+/** The in-heap SIMD module over this backend's heap and the heap, or null (then the JS loops run). */
+function inHeap(be: WasmBackend): { m: Int8WasmExports; memory: WebAssembly.Memory } | null {
+  const memory = wasmHeapMemory(be);
+  const m = memory ? int8Wasm(memory) : null;
+  return memory && m && typeof m.transposeRows === 'function' ? { m, memory } : null;
 }
 
 /** Marker property on our kernel functions. */
@@ -69,7 +80,13 @@ function makeTranspose(original: tf.KernelFunc): tf.KernelFunc {
     const be = args.backend as unknown as WasmBackend;
     const [rows, cols] = x.shape;
     const out = be.makeOutput([cols, rows], x.dtype);
-    transpose2d(be.typedArrayFromHeap(x), rows, cols, be.typedArrayFromHeap(out)); // (R, C) -> (C, R)
+    const h = x.dtype === 'float32' || x.dtype === 'int32' ? inHeap(be) : null; // 4-byte elements: the SIMD module
+    if (h && rows * cols > 0) {
+      const [xp, yp] = [heapPtr(be, x), heapPtr(be, out)];
+      if (!transposeParallel(h.memory, xp, yp, rows, cols)) h.m.transposeRows(xp, yp, rows, cols, 0, rows); // (R, C) -> (C, R)
+    } else {
+      transpose2d(be.typedArrayFromHeap(x), rows, cols, be.typedArrayFromHeap(out)); // (R, C) -> (C, R)
+    }
     return out;
   };
 }
@@ -88,7 +105,16 @@ function makeSum(original: tf.KernelFunc): tf.KernelFunc {
     const outShape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     const out = be.makeOutput(outShape, 'float32');
     const outer = tf.util.sizeFromShape(x.shape.slice(0, k));
-    sumLeading(be.typedArrayFromHeap(x), outer, tf.util.sizeFromShape(x.shape.slice(k)), be.typedArrayFromHeap(out)); // (outer, inner) -> (inner)
+    const inner = tf.util.sizeFromShape(x.shape.slice(k));
+    const h = inHeap(be);
+    if (h && outer * inner > 0) {
+      const acc = be.makeOutput([2 * inner], 'float32'); // (inner) float64 scratch
+      const [xp, yp, ap] = [heapPtr(be, x), heapPtr(be, out), heapPtr(be, acc)];
+      if (!sumColumnsParallel(h.memory, xp, yp, ap, outer, inner)) h.m.sumColumns(xp, yp, ap, outer, inner, 0, inner); // (outer, inner) -> (inner)
+      be.disposeData(acc.dataId);
+    } else {
+      sumLeading(be.typedArrayFromHeap(x), outer, inner, be.typedArrayFromHeap(out)); // (outer, inner) -> (inner)
+    }
     return out;
   };
 }

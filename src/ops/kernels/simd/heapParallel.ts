@@ -51,3 +51,34 @@ export function int8MatVecParallel(memory: WebAssembly.Memory, x16: number, sx: 
   heapPoolStats.jobs++;
   return true;
 }
+
+/** Rows (transpose) or columns (sums) chunks start on multiples of this. */
+const LAYOUT_ALIGN = 16;
+/** Elements below which a layout kernel stays on the calling thread. */
+const MIN_LAYOUT_SPLIT = 1 << 16;
+
+/** The heap pool for a layout kernel over `n` elements of `memory`, or null. */
+function layoutPool(memory: WebAssembly.Memory, n: number): HeapThreadPool | null {
+  return n < MIN_LAYOUT_SPLIT || !isSharedMemory(memory) ? null : heapThreadPool(memory, int8Module('shared'));
+}
+
+/** y (C, R) = xᵀ for x (R, C) (transposeRows) over chunks of rows on the heap pool; false, having done nothing, when it stays here. */
+export function transposeParallel(memory: WebAssembly.Memory, x: number, y: number, R: number, C: number): boolean {
+  const pool = layoutPool(memory, R * C);
+  if (pool == null) return false;
+  pool.run('transposeRows', { chunks: chunksFor(pool, R, LAYOUT_ALIGN, CHUNKS_PER_THREAD).map(([r0, r1]) => [x, y, R, C, r0, r1]) });
+  heapPoolStats.jobs++;
+  return true;
+}
+
+/**
+ * y (C) = column sums of x (R, C) (sumColumns) over chunks of columns on the heap pool, acc: C float64 of scratch
+ * (each chunk its own part); false, having done nothing, when it stays here.
+ */
+export function sumColumnsParallel(memory: WebAssembly.Memory, x: number, y: number, acc: number, R: number, C: number): boolean {
+  const pool = layoutPool(memory, R * C);
+  if (pool == null || C < 2 * LAYOUT_ALIGN) return false;
+  pool.run('sumColumns', { chunks: chunksFor(pool, C, LAYOUT_ALIGN, CHUNKS_PER_THREAD).map(([c0, c1]) => [x, y, acc + 8 * c0, R, C, c0, c1]) });
+  heapPoolStats.jobs++;
+  return true;
+}

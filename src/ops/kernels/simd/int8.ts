@@ -37,6 +37,10 @@ export interface Int8WasmExports {
   ): void;
   /** y (M, D) = RMS norm of the rows of x (M, D) times w (D) (asm/mixerStep.ts). */
   rmsNormRows(x: number, w: number, y: number, M: number, D: number, eps: number): void;
+  /** y (C, R) = xᵀ for the rows [r0, r1) of x (R, C) (asm/layout.ts). */
+  transposeRows(x: number, y: number, R: number, C: number, r0: number, r1: number): void;
+  /** y[c] = Σ_r x[r, c] in float64 for the columns [c0, c1) of x (R, C); acc: (c1 − c0) float64 scratch (asm/layout.ts). */
+  sumColumns(x: number, y: number, acc: number, R: number, C: number, c0: number, c1: number): void;
   /** Streams `bytes` (a multiple of 64) from p; returns a checksum (the bandwidth probe). */
   int8StreamRead(p: number, bytes: number): number;
 }
