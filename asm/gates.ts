@@ -1,10 +1,13 @@
 /**
- * The Mamba block's elementwise gates over float32 arrays in WebAssembly SIMD (AssemblyScript source), part of the
- * scan.wasm module (re-exported by scan.ts, and by threaded.ts for the worker pool); driven by
- * src/ops/kernels/simd/gates.ts. Every kernel runs over `count` floats: vectors of four, then a scalar tail through
- * one lane of the same arithmetic, so any split of the array on multiples of 4 gives the same bits.
+ * The Mamba block's elementwise gates over float32 arrays in WebAssembly SIMD (AssemblyScript source), part of two
+ * modules: scan.wasm (re-exported by scan.ts, and by threaded.ts for the worker pool; driven by
+ * src/ops/kernels/simd/gates.ts, which copies the arrays in and out: the cpu backend) and the in-heap module
+ * (asm/int8.ts; driven by src/ops/kernels/gates.ts over tfjs-backend-wasm's own heap, no copies). Every kernel runs
+ * over `count` floats, its constants in a table at `tbl` (fillGateTable; the in-heap module may carry no data
+ * segment): vectors of four, then a scalar tail through one lane of the same arithmetic, so any split of the array on
+ * multiples of 4 gives the same bits.
  *
- * Method, per lane: e = exp(−x) (expf4), s = σ(x) = 1 / (1 + e); 1 − s is computed as e · s for x ≥ 0 (where
+ * Method, per lane: e = exp(−x) (expf4's method, asm/step.ts expLanes), s = σ(x) = 1 / (1 + e); 1 − s is computed as e · s for x ≥ 0 (where
  * 1 − s would round away its small value) and as 1 − s for x < 0 (where s < ½, exactly subtracted).
  * Large |x|: e overflows to +Infinity for x < −88.4 (s = 0) and flushes to 0 for x > 87.3 (s = 1), so no NaN
  * appears for finite x; x is clamped to ±FLT_MAX where it multiplies a factor that vanishes at ±Infinity
@@ -18,15 +21,22 @@
  *   siluGrad   dy · (s · (1 + x (1 − s)))
  *   gateGrad   {z, y, dg} → [y · silu(z), dg · silu(z), (dg · y) · (s · (1 + z (1 − s)))], s = σ(z) computed once
  */
-import { expf4 } from './expf4';
+import { expLanes, fillTable } from './step';
 
-/** 1, 0, −FLT_MAX, FLT_MAX splatted to four lanes, 16 bytes apart. */
-const TABLE: usize = memory.data<f32>([
-  1.0, 1.0, 1.0, 1.0,
-  0.0, 0.0, 0.0, 0.0,
-  -3.4028234663852886e38, -3.4028234663852886e38, -3.4028234663852886e38, -3.4028234663852886e38,
-  3.4028234663852886e38, 3.4028234663852886e38, 3.4028234663852886e38, 3.4028234663852886e38,
-], 16);
+/** Bytes of the constants table every kernel reads at `tbl` (the caller's allocation, filled by fillGateTable). */
+export const GATE_TABLE_BYTES: i32 = 240;
+
+/**
+ * Fills the table at tbl: exp's 12 constants (asm/step.ts fillTable, 1.0 at 176), then 0, −FLT_MAX and FLT_MAX
+ * splatted at 192, 208 and 224. The constants live in a caller's table, not a data segment, so that the in-heap
+ * module (asm/int8.ts, over tfjs's heap) can carry these kernels too.
+ */
+export function fillGateTable(tbl: usize): void {
+  fillTable(tbl);
+  v128.store(tbl, f32x4.splat(0), 192);
+  v128.store(tbl, f32x4.splat(-3.4028234663852886e38), 208);
+  v128.store(tbl, f32x4.splat(3.4028234663852886e38), 224);
+}
 
 /** Four lanes at p (full) or lane 0 splatted from one float (tail). */
 // @ts-ignore: decorator valid in AssemblyScript
@@ -46,88 +56,89 @@ function put(p: usize, v: v128, full: bool): void {
 /** σ of the four lanes of x, from e = exp(−x): 1 / (1 + e). */
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
-function sigmoidOf(e: v128): v128 {
-  const one = v128.load(TABLE, 0);
+function sigmoidOf(e: v128, tbl: usize): v128 {
+  const one = v128.load(tbl, 176);
   return f32x4.div(one, f32x4.add(one, e));
 }
 
 /** σ(x) of the four lanes (exported for the other kernels' use; see the module comment for edge values). */
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
-export function sigmoidf4(x: v128): v128 {
-  return sigmoidOf(expf4(f32x4.neg(x)));
+export function sigmoidf4(x: v128, tbl: usize): v128 {
+  return sigmoidOf(expLanes(f32x4.neg(x), tbl), tbl);
 }
 
 /** x clamped below at −FLT_MAX (NaN stays NaN): −∞ · σ(−∞) = −∞ · 0 would be NaN. */
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
-function lowClamp(x: v128): v128 {
-  return f32x4.pmax(x, v128.load(TABLE, 32));
+function lowClamp(x: v128, tbl: usize): v128 {
+  return f32x4.pmax(x, v128.load(tbl, 208));
 }
 
 /** silu's derivative factor s · (1 + x (1 − s)) from x, e = exp(−x) and s = σ(x). */
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
-function dsiluOf(x: v128, e: v128, s: v128): v128 {
-  const one = v128.load(TABLE, 0);
-  const oneMinus = v128.bitselect(f32x4.sub(one, s), f32x4.mul(e, s), f32x4.lt(x, v128.load(TABLE, 16)));
-  const xb = f32x4.pmin(lowClamp(x), v128.load(TABLE, 48)); // ±∞ → ±FLT_MAX: ∞ · 0 would be NaN
+function dsiluOf(x: v128, e: v128, s: v128, tbl: usize): v128 {
+  const one = v128.load(tbl, 176);
+  const oneMinus = v128.bitselect(f32x4.sub(one, s), f32x4.mul(e, s), f32x4.lt(x, v128.load(tbl, 192)));
+  const xb = f32x4.pmin(lowClamp(x, tbl), v128.load(tbl, 224)); // ±∞ → ±FLT_MAX: ∞ · 0 would be NaN
   return f32x4.mul(s, f32x4.add(one, f32x4.mul(xb, oneMinus)));
 }
 
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
-function siluAt(x: usize, dst: usize, k: usize, full: bool): void {
+function siluAt(x: usize, dst: usize, k: usize, full: bool, tbl: usize): void {
   const v = get(x + k, full);
-  put(dst + k, f32x4.mul(lowClamp(v), sigmoidf4(v)), full);
+  put(dst + k, f32x4.mul(lowClamp(v, tbl), sigmoidf4(v, tbl)), full);
 }
 
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
-function siluMulAt(x: usize, g: usize, dst: usize, k: usize, full: bool): void {
+function siluMulAt(x: usize, g: usize, dst: usize, k: usize, full: bool, tbl: usize): void {
   const v = get(x + k, full);
-  put(dst + k, f32x4.mul(get(g + k, full), f32x4.mul(lowClamp(v), sigmoidf4(v))), full);
+  put(dst + k, f32x4.mul(get(g + k, full), f32x4.mul(lowClamp(v, tbl), sigmoidf4(v, tbl))), full);
 }
 
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
-function sigmoidMulAt(x: usize, g: usize, dst: usize, k: usize, full: bool): void {
-  put(dst + k, f32x4.mul(get(g + k, full), sigmoidf4(get(x + k, full))), full);
+function sigmoidMulAt(x: usize, g: usize, dst: usize, k: usize, full: bool, tbl: usize): void {
+  put(dst + k, f32x4.mul(get(g + k, full), sigmoidf4(get(x + k, full), tbl)), full);
 }
 
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
-function siluGradAt(x: usize, dy: usize, dst: usize, k: usize, full: bool): void {
+function siluGradAt(x: usize, dy: usize, dst: usize, k: usize, full: bool, tbl: usize): void {
   const v = get(x + k, full);
-  const e = expf4(f32x4.neg(v));
-  put(dst + k, f32x4.mul(get(dy + k, full), dsiluOf(v, e, sigmoidOf(e))), full);
+  const e = expLanes(f32x4.neg(v), tbl);
+  put(dst + k, f32x4.mul(get(dy + k, full), dsiluOf(v, e, sigmoidOf(e, tbl), tbl)), full);
 }
 
 // @ts-ignore: decorator valid in AssemblyScript
 @inline
-function gateGradAt(z: usize, y: usize, dg: usize, g: usize, dy: usize, dz: usize, k: usize, full: bool): void {
+function gateGradAt(z: usize, y: usize, dg: usize, g: usize, dy: usize, dz: usize, k: usize, full: bool, tbl: usize): void {
   const v = get(z + k, full);
   const yv = get(y + k, full);
   const dgv = get(dg + k, full);
-  const e = expf4(f32x4.neg(v));
-  const s = sigmoidOf(e);
-  const sz = f32x4.mul(lowClamp(v), s); // silu(z)
+  const e = expLanes(f32x4.neg(v), tbl);
+  const s = sigmoidOf(e, tbl);
+  const sz = f32x4.mul(lowClamp(v, tbl), s); // silu(z)
   put(g + k, f32x4.mul(yv, sz), full);
   put(dy + k, f32x4.mul(dgv, sz), full);
-  put(dz + k, f32x4.mul(f32x4.mul(dgv, yv), dsiluOf(v, e, s)), full);
+  put(dz + k, f32x4.mul(f32x4.mul(dgv, yv), dsiluOf(v, e, s, tbl)), full);
 }
 
 /**
  * dst[i] = silu(x[i]) = x σ(x) for `count` floats.
  * @param x   (count)
  * @param dst (count)
+ * @param tbl GATE_TABLE_BYTES of constants (fillGateTable)
  */
-export function siluArray(x: usize, dst: usize, count: i32): void {
+export function siluArray(x: usize, dst: usize, count: i32, tbl: usize): void {
   const bytes = <usize>count << 2;
   const vec = bytes & ~(<usize>15);
   let k: usize = 0;
-  for (; k < vec; k += 16) siluAt(x, dst, k, true);
-  for (; k < bytes; k += 4) siluAt(x, dst, k, false);
+  for (; k < vec; k += 16) siluAt(x, dst, k, true, tbl);
+  for (; k < bytes; k += 4) siluAt(x, dst, k, false, tbl);
 }
 
 /**
@@ -136,12 +147,12 @@ export function siluArray(x: usize, dst: usize, count: i32): void {
  * @param g   (count)
  * @param dst (count)
  */
-export function siluMulArray(x: usize, g: usize, dst: usize, count: i32): void {
+export function siluMulArray(x: usize, g: usize, dst: usize, count: i32, tbl: usize): void {
   const bytes = <usize>count << 2;
   const vec = bytes & ~(<usize>15);
   let k: usize = 0;
-  for (; k < vec; k += 16) siluMulAt(x, g, dst, k, true);
-  for (; k < bytes; k += 4) siluMulAt(x, g, dst, k, false);
+  for (; k < vec; k += 16) siluMulAt(x, g, dst, k, true, tbl);
+  for (; k < bytes; k += 4) siluMulAt(x, g, dst, k, false, tbl);
 }
 
 /**
@@ -150,12 +161,12 @@ export function siluMulArray(x: usize, g: usize, dst: usize, count: i32): void {
  * @param g   (count)
  * @param dst (count)
  */
-export function sigmoidMulArray(x: usize, g: usize, dst: usize, count: i32): void {
+export function sigmoidMulArray(x: usize, g: usize, dst: usize, count: i32, tbl: usize): void {
   const bytes = <usize>count << 2;
   const vec = bytes & ~(<usize>15);
   let k: usize = 0;
-  for (; k < vec; k += 16) sigmoidMulAt(x, g, dst, k, true);
-  for (; k < bytes; k += 4) sigmoidMulAt(x, g, dst, k, false);
+  for (; k < vec; k += 16) sigmoidMulAt(x, g, dst, k, true, tbl);
+  for (; k < bytes; k += 4) sigmoidMulAt(x, g, dst, k, false, tbl);
 }
 
 /**
@@ -164,12 +175,12 @@ export function sigmoidMulArray(x: usize, g: usize, dst: usize, count: i32): voi
  * @param dy  (count)
  * @param dst (count)
  */
-export function siluGradArray(x: usize, dy: usize, dst: usize, count: i32): void {
+export function siluGradArray(x: usize, dy: usize, dst: usize, count: i32, tbl: usize): void {
   const bytes = <usize>count << 2;
   const vec = bytes & ~(<usize>15);
   let k: usize = 0;
-  for (; k < vec; k += 16) siluGradAt(x, dy, dst, k, true);
-  for (; k < bytes; k += 4) siluGradAt(x, dy, dst, k, false);
+  for (; k < vec; k += 16) siluGradAt(x, dy, dst, k, true, tbl);
+  for (; k < bytes; k += 4) siluGradAt(x, dy, dst, k, false, tbl);
 }
 
 /**
@@ -182,10 +193,10 @@ export function siluGradArray(x: usize, dy: usize, dst: usize, count: i32): void
  * @param dy (count) output
  * @param dz (count) output
  */
-export function gateGradArray(z: usize, y: usize, dg: usize, g: usize, dy: usize, dz: usize, count: i32): void {
+export function gateGradArray(z: usize, y: usize, dg: usize, g: usize, dy: usize, dz: usize, count: i32, tbl: usize): void {
   const bytes = <usize>count << 2;
   const vec = bytes & ~(<usize>15);
   let k: usize = 0;
-  for (; k < vec; k += 16) gateGradAt(z, y, dg, g, dy, dz, k, true);
-  for (; k < bytes; k += 4) gateGradAt(z, y, dg, g, dy, dz, k, false);
+  for (; k < vec; k += 16) gateGradAt(z, y, dg, g, dy, dz, k, true, tbl);
+  for (; k < bytes; k += 4) gateGradAt(z, y, dg, g, dy, dz, k, false, tbl);
 }

@@ -189,3 +189,4 @@ export function int8StreamRead(p: usize, bytes: usize): i32 {
 export { selectiveStepSimd, negExpArray } from './step';
 export { mixerConvSilu, mixerProjectF32, mixerProjectF32Strided, mixerScanGate, rmsNormRows } from './mixerStep';
 export { transposeRows, sumColumns } from './layout';
+export { fillGateTable, siluArray, siluMulArray, sigmoidMulArray, siluGradArray, gateGradArray } from './gates';

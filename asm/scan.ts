@@ -12,7 +12,7 @@ import { rangeScratchBytes, scanBackwardRange, scanForwardRange } from './scanRa
 import { demoteF64 } from './vec';
 export { convForward, convBackward, convScratchBytes } from './conv';
 export { softplusArray } from './softplus';
-export { siluArray, siluMulArray, sigmoidMulArray, siluGradArray, gateGradArray } from './gates';
+export { fillGateTable, siluArray, siluMulArray, sigmoidMulArray, siluGradArray, gateGradArray } from './gates';
 export { ssdForward, ssdBackward, ssdScratchBytes } from './ssd';
 
 /** First free byte after the module's static data: the caller's arrays start here (aligned up). */

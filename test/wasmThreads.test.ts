@@ -85,8 +85,8 @@ test('with MAMBA_TFJS_WASM_THREADS=2 (a shared heap) the in-heap SIMD decoding k
   expect(two.int8Scores).toEqual(one.int8Scores);
 });
 
-/** A transpose and a column sum, each large enough to split, in a fresh process with MAMBA_TFJS_WASM_THREADS = `threads`. */
-function layoutChild(threads: string, x: Float32Array, R: number, C: number): { t: number[]; s: number[]; jobs: number } {
+/** A transpose, a column sum and the fused gate backward (MambaGateGrad), each large enough to split, in a fresh process with MAMBA_TFJS_WASM_THREADS = `threads`. */
+function layoutChild(threads: string, x: Float32Array, R: number, C: number): { t: number[]; s: number[]; jobs: number; g: number[][]; gateJobs: number } {
   const program = `
     const m = require(${JSON.stringify(path.join(root, 'dist', 'node.js'))});
     const { heapPoolStats } = require(${JSON.stringify(path.join(root, 'dist', 'ops', 'kernels', 'simd', 'heapParallel.js'))});
@@ -96,7 +96,10 @@ function layoutChild(threads: string, x: Float32Array, R: number, C: number): { 
       const xt = tf.tensor2d(x, [${R}, ${C}]);
       const t = Array.from(await tf.transpose(xt).data());
       const s = Array.from(await tf.sum(xt, 0).data());
-      process.stdout.write(JSON.stringify({ t, s, jobs: heapPoolStats.jobs }));
+      const jobs = heapPoolStats.jobs;
+      const gate = tf.engine().runKernel('MambaGateGrad', { z: tf.mul(xt, 8), y: tf.reverse(xt, 0), dg: tf.reverse(xt, 1) });
+      const g = await Promise.all(gate.map(async (o) => Array.from(await o.data())));
+      process.stdout.write(JSON.stringify({ t, s, jobs, g, gateJobs: heapPoolStats.jobs - jobs }));
     });`;
   const out = execFileSync(process.execPath, ['-e', program], {
     cwd: root, input: JSON.stringify(Array.from(x)), timeout: 90000, encoding: 'utf8', maxBuffer: 1 << 26,
@@ -105,7 +108,7 @@ function layoutChild(threads: string, x: Float32Array, R: number, C: number): { 
   return JSON.parse(out);
 }
 
-test('with a shared heap, Transpose and leading-axes Sum split over the heap pool with the results of one thread bit for bit', () => {
+test('with a shared heap, Transpose, leading-axes Sum and the gates split over the heap pool with the results of one thread bit for bit', () => {
   const [R, C] = [301, 259]; // neither a multiple of 4 nor of the 16-row chunks
   const x = uniformArray(rng(9), R * C, -1, 1); // (R, C)
   const two = layoutChild('2', x, R, C);
@@ -114,6 +117,9 @@ test('with a shared heap, Transpose and leading-axes Sum split over the heap poo
   expect(one.jobs).toBe(0);
   expect(Float32Array.from(two.t)).toEqual(Float32Array.from(one.t));
   expect(Float32Array.from(two.s)).toEqual(Float32Array.from(one.s));
+  expect(two.gateJobs).toBe(1);
+  expect(one.gateJobs).toBe(0);
+  for (let k = 0; k < 3; k++) expect(Float32Array.from(two.g[k])).toEqual(Float32Array.from(one.g[k]));
   const ref: number[] = []; // (C, R)
   for (let c = 0; c < C; c++) for (let r = 0; r < R; r++) ref.push(x[r * C + c]);
   expect(Float32Array.from(two.t)).toEqual(Float32Array.from(ref));

@@ -17,7 +17,7 @@
 import { Worker } from 'worker_threads';
 import { availableCores } from './cores';
 import { THREADED_WASM_BASE64 } from '../ops/kernels/simd/threadedWasmBinary';
-import type { HeapPoolFunction, HeapThreadPool, PoolFunction, PoolJob, SimdThreadPool, ThreadPool, ThreadedWasmExports } from '../ops/kernels/simd/pool';
+import type { GateFunction, HeapPoolFunction, HeapThreadPool, PoolFunction, PoolJob, SimdThreadPool, ThreadPool, ThreadedWasmExports } from '../ops/kernels/simd/pool';
 
 const GEN = 0; // job generation (workers wait on it)
 const NEXT = 1; // (generation << 16) | next chunk to claim
@@ -33,11 +33,11 @@ const QUIT = 10;
 const HEADER = 16;
 const MAX_ARGS = 24;
 const MAX_CHUNKS = 256;
+const GATE_FUNCTIONS: GateFunction[] = ['siluArray', 'siluMulArray', 'sigmoidMulArray', 'siluGradArray', 'gateGradArray'];
 const FUNCTIONS: PoolFunction[] = [
-  'scanForwardRange', 'scanBackwardRange', 'reducePartials', 'convForwardRange', 'convBackwardRange', 'softplusArray',
-  'siluArray', 'siluMulArray', 'sigmoidMulArray', 'siluGradArray', 'gateGradArray',
+  'scanForwardRange', 'scanBackwardRange', 'reducePartials', 'convForwardRange', 'convBackwardRange', 'softplusArray', ...GATE_FUNCTIONS,
 ];
-const HEAP_FUNCTIONS: HeapPoolFunction[] = ['mixerProjectF32Strided', 'int8MatMul', 'transposeRows', 'sumColumns'];
+const HEAP_FUNCTIONS: HeapPoolFunction[] = ['mixerProjectF32Strided', 'int8MatMul', 'transposeRows', 'sumColumns', ...GATE_FUNCTIONS];
 /** Longest wait for the workers to start before giving up on the pool. */
 const START_TIMEOUT_MS = 20000;
 

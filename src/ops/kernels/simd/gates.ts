@@ -14,7 +14,10 @@ import { Arena, ensureMemory, view } from './arena';
 import { elementwiseParallel, parallelPool } from './parallel';
 import type { GateFunction } from './pool';
 
-type GateExports = { memory: WebAssembly.Memory; heapBase(): number } & Record<GateFunction, ((...args: number[]) => void) | undefined>;
+type GateExports = { memory: WebAssembly.Memory; heapBase(): number; fillGateTable?(tbl: number): void } & Record<GateFunction, ((...args: number[]) => void) | undefined>;
+
+/** Bytes of the gates' constants table (asm/gates.ts GATE_TABLE_BYTES). */
+export const GATE_TABLE_BYTES = 240;
 
 /** σ(x) in float64, without overflow. */
 function sigmoid64(x: number): number {
@@ -62,15 +65,17 @@ function runGate(fn: GateFunction, ins: Float32Array[], outs: Float32Array[]): v
   if (n === 0) return;
   const m = activeScanModule() as unknown as GateExports | null;
   const kernel = m?.[fn];
-  if (m && typeof kernel === 'function') {
+  if (m && typeof kernel === 'function' && typeof m.fillGateTable === 'function') {
     const ar = new Arena(m.heapBase());
     const ptrs = arrays.map(() => ar.f32(n));
+    const tbl = ar.f32(GATE_TABLE_BYTES / 4);
     if (ensureMemory(m.memory, ar.end)) {
       const buf = m.memory.buffer;
       ins.forEach((a, k) => view(buf, ptrs[k], n).set(a));
+      m.fillGateTable(tbl);
       const pool = parallelPool(m, n);
-      if (pool) elementwiseParallel(pool, fn, ptrs, n);
-      else kernel(...ptrs, n);
+      if (pool) elementwiseParallel(pool, fn, ptrs, n, [tbl]);
+      else kernel(...ptrs, n, tbl);
       outs.forEach((a, k) => a.set(view(buf, ptrs[ins.length + k], n)));
       return;
     }

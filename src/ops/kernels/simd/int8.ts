@@ -41,6 +41,14 @@ export interface Int8WasmExports {
   transposeRows(x: number, y: number, R: number, C: number, r0: number, r1: number): void;
   /** y[c] = Σ_r x[r, c] in float64 for the columns [c0, c1) of x (R, C); acc: (c1 − c0) float64 scratch (asm/layout.ts). */
   sumColumns(x: number, y: number, acc: number, R: number, C: number, c0: number, c1: number): void;
+  /** Fills the gates' constants table (asm/gates.ts, GATE_TABLE_BYTES at tbl). */
+  fillGateTable(tbl: number): void;
+  /** The gates of asm/gates.ts: fn(...arrays, count, tbl) over `count` floats of each array. */
+  siluArray(...args: number[]): void;
+  siluMulArray(...args: number[]): void;
+  sigmoidMulArray(...args: number[]): void;
+  siluGradArray(...args: number[]): void;
+  gateGradArray(...args: number[]): void;
   /** Streams `bytes` (a multiple of 64) from p; returns a checksum (the bandwidth probe). */
   int8StreamRead(p: number, bytes: number): number;
 }

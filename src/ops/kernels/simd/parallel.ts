@@ -116,10 +116,10 @@ export function softplusParallel(pool: SimdThreadPool, src: number, dst: number,
 }
 
 /**
- * An elementwise export fn(...arrays, count) (asm/softplus.ts, asm/gates.ts) over `count` floats of each of the
- * float32 `arrays` (inputs and outputs, pointers), in chunks of multiples of 4.
+ * An elementwise export fn(...arrays, count, ...extra) (asm/softplus.ts, asm/gates.ts: extra = [tbl]) over `count`
+ * floats of each of the float32 `arrays` (inputs and outputs, pointers), in chunks of multiples of 4.
  */
-export function elementwiseParallel(pool: SimdThreadPool, fn: PoolFunction, arrays: number[], count: number): void {
-  const chunks = chunksFor(pool, count, 4, CHUNKS_PER_THREAD.elementwise).map(([a, b]) => [...arrays.map((p) => p + a * 4), b - a]);
+export function elementwiseParallel(pool: SimdThreadPool, fn: PoolFunction, arrays: number[], count: number, extra: number[] = []): void {
+  const chunks = chunksFor(pool, count, 4, CHUNKS_PER_THREAD.elementwise).map(([a, b]) => [...arrays.map((p) => p + a * 4), b - a, ...extra]);
   pool.run(fn, { chunks });
 }

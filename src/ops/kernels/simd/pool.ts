@@ -131,7 +131,7 @@ export function chunksFor(pool: ThreadPool<string>, n: number, align: number, pe
 }
 
 /** The in-heap module's exports a heap pool runs (asm/int8.ts, over tfjs-backend-wasm's heap). */
-export type HeapPoolFunction = 'mixerProjectF32Strided' | 'int8MatMul' | 'transposeRows' | 'sumColumns';
+export type HeapPoolFunction = 'mixerProjectF32Strided' | 'int8MatMul' | 'transposeRows' | 'sumColumns' | GateFunction;
 
 /**
  * Threads running the in-heap module (./int8.ts) over tfjs-backend-wasm's heap, which they can share only when it
