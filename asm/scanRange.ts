@@ -24,6 +24,7 @@
  */
 import { expf4 } from './expf4';
 import { addF32ToF64, demoteF64, hsum } from './vec';
+import { channelBackward16, channelForward16 } from './scan16';
 
 /** Channels summed in float32 before dB and dC are flushed to float64 (ranges start on a multiple). */
 const E_BLOCK: i32 = 16;
@@ -65,6 +66,18 @@ export function scanForwardRange(
 ): void {
   const rowBytes = <usize>NP << 2; // bytes of one (NP) row
   const by16 = (NP & 15) == 0;
+  if (NP == 16) { // every Mamba-1 checkpoint: channel by channel, the state in registers (asm/scan16.ts)
+    const strideE = <usize>ED << 2;
+    for (let b = 0; b < nB; b++) {
+      const hb = h + <usize>b * <usize>hStride;
+      const base = <usize>b * <usize>L * strideE;
+      const bn = <usize>b * <usize>L * rowBytes;
+      for (let e = e0; e < e1; e++) {
+        channelForward16(x, delta, y, load<f32>(D + (<usize>e << 2)), A + <usize>e * rowBytes, Bm + bn, Cm + bn, hb + <usize>e * rowBytes, base + (<usize>e << 2), strideE, L);
+      }
+    }
+    return;
+  }
   for (let b = 0; b < nB; b++) {
     const hb = h + <usize>b * <usize>hStride; // (ED, NP) state of batch b
     memory.fill(hb + <usize>e0 * rowBytes, 0, <usize>(e1 - e0) * rowBytes);
@@ -150,6 +163,14 @@ export function scanBackwardRange(
       for (let e = eb; e < eEnd; e++) {
         const Ae = A + <usize>e * rowBytes;
         const eOff = baseE + (<usize>e << 2);
+        const dDe = dD64 + (<usize>e << 3);
+        if (NP == 16) { // every Mamba-1 checkpoint: the same arithmetic with the rows in registers
+          const De = load<f32>(D + (<usize>e << 2));
+          const dAe16 = dA64 + (<usize>e * rowBytes << 1);
+          const s = channelBackward16(x, delta, dy, dx, ddelta, De, Ae, Bm + baseN, Cm + baseN, hS, aS, dB32, dC32, dAblk, dAe16, eOff, strideE, L);
+          store<f64>(dDe, load<f64>(dDe) + s);
+          continue;
+        }
         for (let t = 0; t < L; t++) {
           const i = eOff + <usize>t * strideE;
           const dt = load<f32>(delta + i);
@@ -204,7 +225,6 @@ export function scanBackwardRange(
             memory.fill(dAblk, 0, rowBytes);
           }
         }
-        const dDe = dD64 + (<usize>e << 3);
         store<f64>(dDe, load<f64>(dDe) + dDsum);
       }
       addF32ToF64(dBb, dB32, L * NP);

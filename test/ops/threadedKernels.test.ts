@@ -110,3 +110,29 @@ describe('threaded SIMD kernels', () => {
     });
   }
 });
+
+test('N 16 (the backward scan with its rows in registers, asm/scanBack16.ts): 3 threads equal one, bit for bit but dB and dC', () => {
+  const d16 = { B: 2, L: 300, ED: 40, N: 16 };
+  const q = rng(17);
+  const n = (k: number, lo: number, hi: number) => uniformArray(q, k, lo, hi);
+  const args = [
+    n(2 * 300 * 40, -1, 1), // x (B, L, ED)
+    Float32Array.from({ length: 2 * 300 * 40 }, () => logUniform(q, 1e-3, 1)), // delta (B, L, ED)
+    Float32Array.from({ length: 40 * 16 }, (_, k) => -((k % 16) + 1) * (0.9 + 0.2 * q())), // A (ED, N)
+    n(2 * 300 * 16, -1, 1), // B (B, L, N)
+    n(2 * 300 * 16, -1, 1), // C (B, L, N)
+    n(40, 0.5, 1.5), // D (ED)
+    n(2 * 300 * 40, -1, 1), // dy (B, L, ED)
+  ] as const;
+  setEnvFlag(THREADS_FLAG, '1');
+  const one = fusedScanBackwardFast(...args, d16);
+  setEnvFlag(THREADS_FLAG, '3');
+  const three = fusedScanBackwardFast(...args, d16);
+  expect(simdThreadPool()?.size).toBe(3);
+  for (const k of ['dx', 'ddelta', 'dA', 'dD'] as const) expect(firstDifference(three[k], one[k])).toBe(-1);
+  for (const k of ['dB', 'dC'] as const) {
+    let worst = 0;
+    for (let i = 0; i < one[k].length; i++) worst = Math.max(worst, Math.abs(three[k][i] - one[k][i]) / Math.max(Math.abs(one[k][i]), 1e-3));
+    expect(worst).toBeLessThanOrEqual(1e-6);
+  }
+});
