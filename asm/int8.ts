@@ -187,6 +187,6 @@ export function int8StreamRead(p: usize, bytes: usize): i32 {
   return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
 }
 export { selectiveStepSimd, negExpArray } from './step';
-export { mixerConvSilu, mixerProjectF32, mixerProjectF32Strided, mixerScanGate, rmsNormRows } from './mixerStep';
+export { mixerConvSilu, mixerProjectF32, mixerProjectF32Strided, mixerScanGate, rmsNormRows, softplusHeapArray } from './mixerStep';
 export { transposeRows, sumColumns } from './layout';
 export { fillGateTable, siluArray, siluMulArray, sigmoidMulArray, siluGradArray, gateGradArray } from './gates';

@@ -30,6 +30,20 @@ function softplusLanes(x: v128, tbl: usize): v128 {
   return f32x4.add(f32x4.pmax(x, f32x4.splat(0)), f32x4.mul(f32x4.add(s, s), p));
 }
 
+/**
+ * dst[i] = softplus(src[i]) for `count` floats, in place in the heap (the wasm backend's MambaSoftplus; asm/softplus.ts
+ * is the same arithmetic in the copying module): vectors of four, then a scalar tail through one lane.
+ * @param tbl 192 bytes of exp constants (filled here)
+ */
+export function softplusHeapArray(src: usize, dst: usize, count: i32, tbl: usize): void {
+  fillTable(tbl);
+  const bytes = <usize>count << 2;
+  const vec = bytes & ~(<usize>15);
+  let k: usize = 0;
+  for (; k < vec; k += 16) v128.store(dst + k, softplusLanes(v128.load(src + k), tbl));
+  for (; k < bytes; k += 4) store<f32>(dst + k, f32x4.extract_lane(softplusLanes(f32x4.splat(load<f32>(src + k)), tbl), 0));
+}
+
 /** silu of one value: x / (1 + exp(−x)). */
 // @ts-ignore: decorator valid in AssemblyScript
 @inline

@@ -15,23 +15,12 @@
  * scan.wasm module (arrays copied in and out, split over the worker pool when large).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { cpuWasmKernels, float32Inputs, heapPtr, registerOnce, type HeapBackend } from './kernelIO';
-import { int8Wasm, wasmHeapMemory } from './simd/int8';
-import { gateParallel } from './simd/heapParallel';
+import { cpuWasmKernels, registerOnce } from './kernelIO';
+import { inHeapElementwise, sameShapes } from './inHeap';
 import type { GateFunction } from './simd/pool';
 import { GATE_TABLE_BYTES, gateGradInto, sigmoidMulInto, siluGradInto, siluInto, siluMulInto } from './simd/gates';
 import { GATE_GRAD_KERNEL, SIGMOID_MUL_KERNEL, SILU_GRAD_KERNEL, SILU_KERNEL, SILU_MUL_KERNEL } from './names';
 import { siluGrad, siluMul } from '../activations/silu';
-
-/** Throws unless every input has the first one's shape. */
-function sameShapes(kernel: string, names: readonly string[], infos: tf.TensorInfo[]): void {
-  const [a] = infos;
-  infos.forEach((t, i) => {
-    if (t.shape.length !== a.shape.length || t.shape.some((s, k) => s !== a.shape[k])) {
-      throw new Error(`${kernel}: expected ${names[i]} of the shape of ${names[0]} [${a.shape}], got [${t.shape}]`);
-    }
-  });
-}
 
 /** cpuWasmKernels for an elementwise gate: every input and `outputs` outputs of the first input's shape. */
 function gateKernels(kernel: string, names: readonly string[], outputs: number, body: (ins: Float32Array[], outs: Float32Array[]) => void) {
@@ -49,33 +38,6 @@ const COPYING: Record<string, { cpu: tf.KernelFunc; wasm: tf.KernelFunc }> = {
   [GATE_GRAD_KERNEL]: gateKernels(GATE_GRAD_KERNEL, ['z', 'y', 'dg'], 3, ([z, y, dg], [g, dy, dz]) => gateGradInto(z, y, dg, g, dy, dz)),
 };
 
-/**
- * The wasm kernel of gate `kernel` (asm export `fn`): the in-heap module reads and writes tfjs-backend-wasm's heap in
- * place (no copies), split over the heap pool when the heap is shared (tfjs's threaded build); `copying` (the
- * scan.wasm module, arrays copied in and out, or the JS loops) where the in-heap module is unavailable.
- */
-function inHeapGate(kernel: string, names: readonly string[], outputs: number, fn: GateFunction, copying: tf.KernelFunc): tf.KernelFunc {
-  return (args) => {
-    const be = args.backend as unknown as HeapBackend;
-    const memory = wasmHeapMemory(be);
-    const m = memory ? int8Wasm(memory) : null;
-    if (memory == null || m == null || typeof m[fn] !== 'function') return copying(args);
-    const infos = float32Inputs(kernel, args.inputs, names);
-    sameShapes(kernel, names, infos);
-    const n = tf.util.sizeFromShape(infos[0].shape);
-    const outs = Array.from({ length: outputs }, () => be.makeOutput(infos[0].shape, 'float32')); // each (x's shape)
-    if (n > 0) {
-      const tbl = be.makeOutput([GATE_TABLE_BYTES / 4], 'float32'); // the constants, scratch
-      const tp = heapPtr(be, tbl);
-      m.fillGateTable(tp);
-      const ptrs = [...infos, ...outs].map((t) => heapPtr(be, t));
-      if (!gateParallel(memory, fn, ptrs, n, tp)) m[fn](...ptrs, n, tp);
-      be.disposeData(tbl.dataId);
-    }
-    return outputs === 1 ? outs[0] : outs;
-  };
-}
-
 const ARRAYS: Record<string, [GateFunction, readonly string[], number]> = {
   [SILU_KERNEL]: ['siluArray', ['x'], 1],
   [SILU_MUL_KERNEL]: ['siluMulArray', ['x', 'g'], 1],
@@ -86,7 +48,7 @@ const ARRAYS: Record<string, [GateFunction, readonly string[], number]> = {
 
 const KERNELS: Record<string, { cpu: tf.KernelFunc; wasm: tf.KernelFunc }> = Object.fromEntries(Object.entries(COPYING).map(([name, k]) => {
   const [fn, names, outputs] = ARRAYS[name];
-  return [name, { cpu: k.cpu, wasm: inHeapGate(name, names, outputs, fn, k.wasm) }];
+  return [name, { cpu: k.cpu, wasm: inHeapElementwise(name, names, outputs, fn, GATE_TABLE_BYTES, k.wasm, (m, tbl) => m.fillGateTable(tbl)) }];
 }));
 
 /**

@@ -8,7 +8,7 @@
  * Shape glossary: M rows of x, I inputs, O outputs, RB bytes per int8 weight row. Pointers are byte offsets into the
  * heap.
  */
-import { chunksFor, heapThreadPool, HeapThreadPool, type GateFunction } from './pool';
+import { chunksFor, heapThreadPool, HeapThreadPool, type HeapElementwiseFunction } from './pool';
 import { int8Module, isSharedMemory } from './int8';
 
 /** Multiply-adds below which a product stays on the calling thread: waking the workers costs tens of µs. */
@@ -84,10 +84,11 @@ export function sumColumnsParallel(memory: WebAssembly.Memory, x: number, y: num
 }
 
 /**
- * A gate of asm/gates.ts, fn(...arrays, count, tbl), over `count` floats of each float32 array (pointers) in chunks of
- * multiples of 4 on the heap pool; false, having done nothing, when it stays on the calling thread.
+ * An elementwise export of the in-heap module, fn(...arrays, count, tbl) (asm/gates.ts, softplusHeapArray), over
+ * `count` floats of each float32 array (pointers) in chunks of multiples of 4 on the heap pool; false, having done
+ * nothing, when it stays on the calling thread.
  */
-export function gateParallel(memory: WebAssembly.Memory, fn: GateFunction, arrays: number[], count: number, tbl: number): boolean {
+export function elementwiseHeapParallel(memory: WebAssembly.Memory, fn: HeapElementwiseFunction, arrays: number[], count: number, tbl: number): boolean {
   const pool = layoutPool(memory, count);
   if (pool == null) return false;
   const chunks = chunksFor(pool, count, 4, 2 * CHUNKS_PER_THREAD).map(([a, b]) => [...arrays.map((p) => p + 4 * a), b - a, tbl]);

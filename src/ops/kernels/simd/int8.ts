@@ -49,6 +49,8 @@ export interface Int8WasmExports {
   sigmoidMulArray(...args: number[]): void;
   siluGradArray(...args: number[]): void;
   gateGradArray(...args: number[]): void;
+  /** softplus over `count` floats in place in the heap (asm/mixerStep.ts): (src, dst, count, tbl), tbl 192 bytes. */
+  softplusHeapArray(...args: number[]): void;
   /** Streams `bytes` (a multiple of 64) from p; returns a checksum (the bandwidth probe). */
   int8StreamRead(p: number, bytes: number): number;
 }

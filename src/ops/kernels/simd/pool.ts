@@ -131,7 +131,10 @@ export function chunksFor(pool: ThreadPool<string>, n: number, align: number, pe
 }
 
 /** The in-heap module's exports a heap pool runs (asm/int8.ts, over tfjs-backend-wasm's heap). */
-export type HeapPoolFunction = 'mixerProjectF32Strided' | 'int8MatMul' | 'transposeRows' | 'sumColumns' | GateFunction;
+/** The in-heap module's elementwise exports, fn(...arrays, count, tbl). */
+export type HeapElementwiseFunction = GateFunction | 'softplusHeapArray';
+
+export type HeapPoolFunction = 'mixerProjectF32Strided' | 'int8MatMul' | 'transposeRows' | 'sumColumns' | HeapElementwiseFunction;
 
 /**
  * Threads running the in-heap module (./int8.ts) over tfjs-backend-wasm's heap, which they can share only when it
