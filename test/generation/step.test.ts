@@ -90,14 +90,23 @@ describe.each(FIXTURE_NAMES)('recurrent inference on %s', (fixture) => {
   });
 });
 
+/** Seeded scan inputs: x, delta = softplus(…), A = −exp(…), B, C (B, L, N), D (ED); call inside a tidy. */
+function scanInputs(b: number, l: number, ed: number, n: number) {
+  return {
+    x: tf.randomNormal([b, l, ed], 0, 1, 'float32', 1), // (B, L, ED)
+    delta: tf.softplus(tf.randomNormal([b, l, ed], -1, 1, 'float32', 2)), // (B, L, ED)
+    A: tf.neg(tf.exp(tf.randomNormal([ed, n], 0, 1, 'float32', 3))), // (ED, N)
+    B: tf.randomNormal([b, l, n], 0, 1, 'float32', 4), // (B, L, N)
+    C: tf.randomNormal([b, l, n], 0, 1, 'float32', 5), // (B, L, N)
+    D: tf.randomNormal([ed], 0, 1, 'float32', 6), // (ED)
+  };
+}
+
 test('finalScanState equals the last state of pscan, across chunk boundaries', () => {
   const [b, l, ed, n] = [2, 37, 6, 4];
   const before = tf.memory().numTensors;
   tf.tidy(() => {
-    const x = tf.randomNormal([b, l, ed], 0, 1, 'float32', 1); // (B, L, ED)
-    const delta = tf.softplus(tf.randomNormal([b, l, ed], -1, 1, 'float32', 2)); // (B, L, ED)
-    const A = tf.neg(tf.exp(tf.randomNormal([ed, n], 0, 1, 'float32', 3))); // (ED, N)
-    const B = tf.randomNormal([b, l, n], 0, 1, 'float32', 4); // (B, L, N)
+    const { x, delta, A, B } = scanInputs(b, l, ed, n);
     const d4 = tf.reshape(delta, [b, l, ed, 1]); // (B, L, ED, 1)
     const hs = pscan(tf.exp(tf.mul(d4, tf.reshape(A, [1, 1, ed, n]))), tf.mul(tf.mul(d4, tf.reshape(B, [b, l, 1, n])), tf.reshape(x, [b, l, ed, 1]))); // (B, L, ED, N)
     const last = tf.reshape(tf.slice(hs, [0, l - 1, 0, 0], [b, 1, ed, n]), [b, ed, n]).dataSync(); // (B, ED, N)
@@ -170,12 +179,7 @@ test('the fused scan with final states (MambaSelectiveScanState, cpu and wasm, S
       tf.env().set('MAMBA_TFJS_SCAN_IMPL', impl);
       const before = tf.memory().numTensors;
       tf.tidy(() => {
-        const x = tf.randomNormal([b, l, ed], 0, 1, 'float32', 1); // (B, L, ED)
-        const delta = tf.softplus(tf.randomNormal([b, l, ed], -1, 1, 'float32', 2)); // (B, L, ED)
-        const A = tf.neg(tf.exp(tf.randomNormal([ed, n], 0, 1, 'float32', 3))); // (ED, N)
-        const B = tf.randomNormal([b, l, n], 0, 1, 'float32', 4); // (B, L, N)
-        const C = tf.randomNormal([b, l, n], 0, 1, 'float32', 5); // (B, L, N)
-        const D = tf.randomNormal([ed], 0, 1, 'float32', 6); // (ED)
+        const { x, delta, A, B, C, D } = scanInputs(b, l, ed, n);
         const both = fusedSelectiveScanWithState(x, delta, A, B, C, D);
         expect(both).not.toBeNull();
         const { y, h } = both as { y: tf.Tensor; h: tf.Tensor };
