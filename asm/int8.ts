@@ -189,4 +189,5 @@ export function int8StreamRead(p: usize, bytes: usize): i32 {
 export { selectiveStepSimd, negExpArray } from './step';
 export { mixerConvSilu, mixerProjectF32, mixerProjectF32Strided, mixerScanGate, rmsNormRows, softplusHeapArray } from './mixerStep';
 export { transposeRows, sumColumns } from './layout';
+export { rmsNormalizeRows, rmsNormalizeGradRows } from './rmsNorm';
 export { fillGateTable, siluArray, siluMulArray, sigmoidMulArray, siluGradArray, gateGradArray } from './gates';

@@ -85,7 +85,7 @@ test('with MAMBA_TFJS_WASM_THREADS=2 (a shared heap) the in-heap SIMD decoding k
   expect(two.int8Scores).toEqual(one.int8Scores);
 });
 
-/** A transpose, a column sum, the fused gate backward (MambaGateGrad) and softplus, each large enough to split, in a fresh process with MAMBA_TFJS_WASM_THREADS = `threads`. */
+/** A transpose, a column sum, the fused gate backward (MambaGateGrad), softplus and the RMS norm forward and backward, each large enough to split, in a fresh process with MAMBA_TFJS_WASM_THREADS = `threads`. */
 function layoutChild(threads: string, x: Float32Array, R: number, C: number): { t: number[]; s: number[]; jobs: number; g: number[][]; gateJobs: number } {
   const program = `
     const m = require(${JSON.stringify(path.join(root, 'dist', 'node.js'))});
@@ -99,7 +99,9 @@ function layoutChild(threads: string, x: Float32Array, R: number, C: number): { 
       const jobs = heapPoolStats.jobs;
       const gate = tf.engine().runKernel('MambaGateGrad', { z: tf.mul(xt, 8), y: tf.reverse(xt, 0), dg: tf.reverse(xt, 1) });
       const sp = tf.engine().runKernel('MambaSoftplus', { x: tf.mul(xt, 30) });
-      const g = await Promise.all([...gate, sp].map(async (o) => Array.from(await o.data())));
+      const rms = tf.engine().runKernel('MambaRmsNormalize', { x: xt }, { eps: 1e-5 });
+      const rmsGrad = tf.engine().runKernel('MambaRmsNormalizeGrad', { x: xt, dy: tf.reverse(xt, 0) }, { eps: 1e-5 });
+      const g = await Promise.all([...gate, sp, rms, rmsGrad].map(async (o) => Array.from(await o.data())));
       process.stdout.write(JSON.stringify({ t, s, jobs, g, gateJobs: heapPoolStats.jobs - jobs }));
     });`;
   const out = execFileSync(process.execPath, ['-e', program], {
@@ -109,7 +111,7 @@ function layoutChild(threads: string, x: Float32Array, R: number, C: number): { 
   return JSON.parse(out);
 }
 
-test('with a shared heap, Transpose, leading-axes Sum, the gates and softplus split over the heap pool with the results of one thread bit for bit', () => {
+test('with a shared heap, Transpose, leading-axes Sum, the gates, softplus and the RMS norm split over the heap pool with the results of one thread bit for bit', () => {
   const [R, C] = [301, 259]; // neither a multiple of 4 nor of the 16-row chunks
   const x = uniformArray(rng(9), R * C, -1, 1); // (R, C)
   const two = layoutChild('2', x, R, C);
@@ -118,9 +120,9 @@ test('with a shared heap, Transpose, leading-axes Sum, the gates and softplus sp
   expect(one.jobs).toBe(0);
   expect(Float32Array.from(two.t)).toEqual(Float32Array.from(one.t));
   expect(Float32Array.from(two.s)).toEqual(Float32Array.from(one.s));
-  expect(two.gateJobs).toBe(2); // the gate backward and softplus
+  expect(two.gateJobs).toBe(4); // the gate backward, softplus, the RMS norm and its gradient
   expect(one.gateJobs).toBe(0);
-  for (let k = 0; k < 4; k++) expect(Float32Array.from(two.g[k])).toEqual(Float32Array.from(one.g[k]));
+  for (let k = 0; k < 6; k++) expect(Float32Array.from(two.g[k])).toEqual(Float32Array.from(one.g[k]));
   const ref: number[] = []; // (C, R)
   for (let c = 0; c < C; c++) for (let r = 0; r < R; r++) ref.push(x[r * C + c]);
   expect(Float32Array.from(two.t)).toEqual(Float32Array.from(ref));

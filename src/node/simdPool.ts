@@ -37,7 +37,7 @@ const GATE_FUNCTIONS: GateFunction[] = ['siluArray', 'siluMulArray', 'sigmoidMul
 const FUNCTIONS: PoolFunction[] = [
   'scanForwardRange', 'scanBackwardRange', 'reducePartials', 'convForwardRange', 'convBackwardRange', 'softplusArray', ...GATE_FUNCTIONS,
 ];
-const HEAP_FUNCTIONS: HeapPoolFunction[] = ['mixerProjectF32Strided', 'int8MatMul', 'transposeRows', 'sumColumns', ...GATE_FUNCTIONS, 'softplusHeapArray'];
+const HEAP_FUNCTIONS: HeapPoolFunction[] = ['mixerProjectF32Strided', 'int8MatMul', 'transposeRows', 'sumColumns', ...GATE_FUNCTIONS, 'softplusHeapArray', 'rmsNormalizeRows', 'rmsNormalizeGradRows'];
 /** Longest wait for the workers to start before giving up on the pool. */
 const START_TIMEOUT_MS = 20000;
 

@@ -35,9 +35,9 @@ export const SIGMOID_MUL_KERNEL = 'MambaSigmoidMul';
 export const GATE_GRAD_KERNEL = 'MambaGateGrad';
 /** One Adam step over flat vectors {g, m, v, p} (S) → [m' | v' | p'] (3S) (webgpu only; FlatAdam's tf ops elsewhere). */
 export const ADAM_STEP_KERNEL = 'MambaAdamStep';
-/** RMS normalization over the last axis {x}, attr eps → x · (mean(x²) + eps)^−½ (webgpu only; elsewhere tf ops). */
+/** RMS normalization over the last axis {x}, attr eps → x · (mean(x²) + eps)^−½ (webgpu, cpu, wasm: ./rmsNormalize.ts). */
 export const RMS_NORMALIZE_KERNEL = 'MambaRmsNormalize';
-/** Its gradient {x, dy}, attr eps → r · (dy − y · mean(dy · y)) (webgpu only; elsewhere tf ops). */
+/** Its gradient {x, dy}, attr eps → r · (dy − y · mean(dy · y)) (webgpu, cpu, wasm). */
 export const RMS_NORMALIZE_GRAD_KERNEL = 'MambaRmsNormalizeGrad';
 /** One recurrent scan step {h, x, delta, A, B, C, D} → [y (B, ED), h' (B, ED, N)]. */
 export const SELECTIVE_STEP_KERNEL = 'MambaSelectiveStep';

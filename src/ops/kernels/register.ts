@@ -8,6 +8,7 @@ import { registerConvKernels } from './conv';
 import { registerSsdKernels } from './ssdScan';
 import { registerSoftplusKernels } from './softplus';
 import { registerGateKernels } from './gates';
+import { registerRmsNormalizeKernels } from './rmsNormalize';
 import { registerStepKernels } from './step';
 import { registerSegmentSumKernels } from './segmentSum';
 import { registerWasmKernelFixes } from './wasmFixes';
@@ -33,6 +34,7 @@ export function registerKernels(): void {
   registerConvKernels();
   registerSoftplusKernels();
   registerGateKernels();
+  registerRmsNormalizeKernels();
   registerStepKernels();
   registerSegmentSumKernels();
   registerScanWebgpuKernels();

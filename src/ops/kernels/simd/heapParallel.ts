@@ -8,7 +8,7 @@
  * Shape glossary: M rows of x, I inputs, O outputs, RB bytes per int8 weight row. Pointers are byte offsets into the
  * heap.
  */
-import { chunksFor, heapThreadPool, HeapThreadPool, type HeapElementwiseFunction } from './pool';
+import { chunksFor, heapThreadPool, HeapThreadPool, type HeapElementwiseFunction, type HeapRowsFunction } from './pool';
 import { int8Module, isSharedMemory } from './int8';
 
 /** Multiply-adds below which a product stays on the calling thread: waking the workers costs tens of µs. */
@@ -93,6 +93,18 @@ export function elementwiseHeapParallel(memory: WebAssembly.Memory, fn: HeapElem
   if (pool == null) return false;
   const chunks = chunksFor(pool, count, 4, 2 * CHUNKS_PER_THREAD).map(([a, b]) => [...arrays.map((p) => p + 4 * a), b - a, tbl]);
   pool.run(fn, { chunks });
+  heapPoolStats.jobs++;
+  return true;
+}
+
+/**
+ * A row-wise export of the in-heap module, fn(...arrays, D, epsBits, m0, m1) (asm/rmsNorm.ts), over `rows` rows in
+ * chunks on the heap pool; false, having done nothing, when it stays on the calling thread.
+ */
+export function rowsHeapParallel(memory: WebAssembly.Memory, fn: HeapRowsFunction, arrays: number[], D: number, epsBits: number, rows: number): boolean {
+  const pool = layoutPool(memory, rows * D);
+  if (pool == null || rows < 2) return false;
+  pool.run(fn, { chunks: chunksFor(pool, rows, 1, CHUNKS_PER_THREAD).map(([m0, m1]) => [...arrays, D, epsBits, m0, m1]) });
   heapPoolStats.jobs++;
   return true;
 }

@@ -51,6 +51,10 @@ export interface Int8WasmExports {
   gateGradArray(...args: number[]): void;
   /** softplus over `count` floats in place in the heap (asm/mixerStep.ts): (src, dst, count, tbl), tbl 192 bytes. */
   softplusHeapArray(...args: number[]): void;
+  /** RMS normalization of rows [m0, m1): (x, y, D, epsBits, m0, m1) (asm/rmsNorm.ts). */
+  rmsNormalizeRows(...args: number[]): void;
+  /** Its gradient for rows [m0, m1): (x, dy, dx, D, epsBits, m0, m1). */
+  rmsNormalizeGradRows(...args: number[]): void;
   /** Streams `bytes` (a multiple of 64) from p; returns a checksum (the bandwidth probe). */
   int8StreamRead(p: number, bytes: number): number;
 }

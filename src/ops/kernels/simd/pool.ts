@@ -134,7 +134,10 @@ export function chunksFor(pool: ThreadPool<string>, n: number, align: number, pe
 /** The in-heap module's elementwise exports, fn(...arrays, count, tbl). */
 export type HeapElementwiseFunction = GateFunction | 'softplusHeapArray';
 
-export type HeapPoolFunction = 'mixerProjectF32Strided' | 'int8MatMul' | 'transposeRows' | 'sumColumns' | HeapElementwiseFunction;
+/** The in-heap module's row-wise exports, fn(...arrays, D, epsBits, m0, m1). */
+export type HeapRowsFunction = 'rmsNormalizeRows' | 'rmsNormalizeGradRows';
+
+export type HeapPoolFunction = 'mixerProjectF32Strided' | 'int8MatMul' | 'transposeRows' | 'sumColumns' | HeapElementwiseFunction | HeapRowsFunction;
 
 /**
  * Threads running the in-heap module (./int8.ts) over tfjs-backend-wasm's heap, which they can share only when it
