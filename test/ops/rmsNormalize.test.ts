@@ -62,12 +62,13 @@ for (const backend of ['cpu', 'wasm']) {
           const { x, dy } = makeCase(m, d, m * 1000 + d);
           const ref = reference(x, dy, d);
           const before = tf.memory().numTensors;
-          const [y, dx, kernels] = tf.tidy(() => {
-            const xt = tf.tensor2d(x, [m, d]);
-            const dyt = tf.tensor2d(dy, [m, d]);
-            return [rmsNormalize(xt, EPS).dataSync(), rmsNormalizeGrad(xt, EPS, dyt).dataSync(), tf.getKernel(RMS_NORMALIZE_KERNEL, backend)];
-          });
-          expect(kernels).toBeDefined();
+          const xt = tf.tensor2d(x, [m, d]);
+          const dyt = tf.tensor2d(dy, [m, d]);
+          const yt = rmsNormalize(xt, EPS);
+          const dxt = rmsNormalizeGrad(xt, EPS, dyt);
+          const [y, dx] = [yt.dataSync(), dxt.dataSync()];
+          tf.dispose([xt, dyt, yt, dxt]);
+          expect(tf.getKernel(RMS_NORMALIZE_KERNEL, backend)).toBeDefined();
           if (backend === 'wasm') expect(int8Wasm(wasmHeapMemory(tf.backend()) as WebAssembly.Memory) != null).toBe(impl === 'simd'); // the in-heap rows ran
           expect(worstRel(y, ref.y, 1e-30)).toBeLessThan(1e-6);
           // dx subtracts two terms of the row's scale: bounded relative to r · max|dy| of the row, here ≥ 1e-3.
