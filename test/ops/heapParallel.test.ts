@@ -55,3 +55,17 @@ test('no heap pool over a memory that is not shared, nor without the Node factor
   // The jest setup runs with MAMBA_TFJS_THREADS 1 and installs no heap pool factory: null either way.
   expect(heapThreadPool(new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true }), int8Module('shared'))).toBeNull();
 });
+
+test('rows projected two at a time (batched decoding) equal each row projected alone, bit for bit', () => {
+  const memory = new WebAssembly.Memory({ initial: 2 });
+  const mod = int8Wasm(memory);
+  if (mod == null) throw new Error('the in-heap module did not load');
+  const f = new Float32Array(memory.buffer);
+  const [px, pw, pb, py, pz] = [0, M * I, M * I + I * O, M * I + I * O + O, M * I + I * O + O + M * O].map((v) => 64 + 4 * v);
+  f.set(x, px / 4);
+  f.set(w, pw / 4);
+  f.set(bias, pb / 4);
+  mod.mixerProjectF32(px, I, pw, pb, py, M, I, O); // rows 0 and 1 as a pair, row 2 alone
+  for (let m = 0; m < M; m++) mod.mixerProjectF32(px + 4 * m * I, I, pw, pb, pz + 4 * m * O, 1, I, O); // each row alone
+  expect(f.slice(py / 4, py / 4 + M * O)).toEqual(f.slice(pz / 4, pz / 4 + M * O));
+});
