@@ -14,8 +14,8 @@ const x = uniformArray(r, M * I, -1, 1); // (M, I)
 const w = uniformArray(r, I * O, -1, 1); // (I, O)
 const bias = uniformArray(r, O, -1, 1); // (O)
 
-/** Lays x, w, bias out in `memory`; returns y (whole) and y (in column chunks) from the module. */
-function project(memory: WebAssembly.Memory): { whole: Float32Array; chunked: Float32Array } {
+/** The module over `memory` with x, w, bias laid out in it: the pointers of x, w, bias and two (M, O) outputs. */
+function layOut(memory: WebAssembly.Memory) {
   const mod = int8Wasm(memory);
   if (mod == null) throw new Error('the in-heap module did not load');
   const f = new Float32Array(memory.buffer);
@@ -23,6 +23,12 @@ function project(memory: WebAssembly.Memory): { whole: Float32Array; chunked: Fl
   f.set(x, px / 4);
   f.set(w, pw / 4);
   f.set(bias, pb / 4);
+  return { mod, f, px, pw, pb, py, pz };
+}
+
+/** Lays x, w, bias out in `memory`; returns y (whole) and y (in column chunks) from the module. */
+function project(memory: WebAssembly.Memory): { whole: Float32Array; chunked: Float32Array } {
+  const { mod, f, px, pw, pb, py, pz } = layOut(memory);
   mod.mixerProjectF32(px, I, pw, pb, py, M, I, O);
   for (const [o0, o1] of [[0, 16], [16, 48], [48, 70]]) {
     mod.mixerProjectF32Strided(px, I, pw + 4 * o0, O, pb + 4 * o0, pz + 4 * o0, O, M, I, o1 - o0);
@@ -57,14 +63,7 @@ test('no heap pool over a memory that is not shared, nor without the Node factor
 });
 
 test('rows projected two at a time (batched decoding) equal each row projected alone, bit for bit', () => {
-  const memory = new WebAssembly.Memory({ initial: 2 });
-  const mod = int8Wasm(memory);
-  if (mod == null) throw new Error('the in-heap module did not load');
-  const f = new Float32Array(memory.buffer);
-  const [px, pw, pb, py, pz] = [0, M * I, M * I + I * O, M * I + I * O + O, M * I + I * O + O + M * O].map((v) => 64 + 4 * v);
-  f.set(x, px / 4);
-  f.set(w, pw / 4);
-  f.set(bias, pb / 4);
+  const { mod, f, px, pw, pb, py, pz } = layOut(new WebAssembly.Memory({ initial: 2 }));
   mod.mixerProjectF32(px, I, pw, pb, py, M, I, O); // rows 0 and 1 as a pair, row 2 alone
   for (let m = 0; m < M; m++) mod.mixerProjectF32(px + 4 * m * I, I, pw, pb, pz + 4 * m * O, 1, I, O); // each row alone
   expect(f.slice(py / 4, py / 4 + M * O)).toEqual(f.slice(pz / 4, pz / 4 + M * O));
