@@ -100,7 +100,9 @@ export function mixerProjectF32Strided(x: usize, xStride: i32, w: usize, wStride
   const vec = oB & ~(<usize>15);
   const i4 = I & ~3;
   let m = 0;
-  // Two rows at a time (batched decoding): each vector of W is loaded once for both, the rows' arithmetic unchanged.
+  // Four, then two rows at a time (batched decoding): each vector of W is loaded once for them all, each row's
+  // arithmetic unchanged.
+  for (; m + 4 <= M; m += 4) projectRowQuad(x + ((<usize>m * <usize>xStride) << 2), <usize>xStride << 2, w, wB, bias, y + <usize>m * yB, yB, I, oB);
   for (; m + 2 <= M; m += 2) projectRowPair(x + ((<usize>m * <usize>xStride) << 2), x + ((<usize>(m + 1) * <usize>xStride) << 2), w, wB, bias, y + <usize>m * yB, y + <usize>(m + 1) * yB, I, oB);
   for (; m < M; m++) {
     const xm = x + ((<usize>m * <usize>xStride) << 2);
@@ -137,6 +139,52 @@ export function mixerProjectF32Strided(x: usize, xStride: i32, w: usize, wStride
       let o: usize = 0;
       for (; o < vec; o += 16) v128.store(ym + o, f32x4.add(v128.load(ym + o), f32x4.mul(xv, v128.load(wi + o))));
       for (; o < oB; o += 4) store<f32>(ym + o, load<f32>(ym + o) + xi * load<f32>(wi + o));
+    }
+  }
+}
+
+/** One row's update of a vector of y by four rows of W (v0 … v3) and four inputs at xi: y + ((x0 v0 + x1 v1) + (x2 v2 + x3 v3)). */
+// @ts-ignore: decorator valid in AssemblyScript
+@inline
+function rowUpdate(y: v128, xi: usize, v0: v128, v1: v128, v2: v128, v3: v128): v128 {
+  const a = f32x4.add(f32x4.mul(v128.load32_splat(xi), v0), f32x4.mul(v128.load32_splat(xi, 4), v1));
+  const b = f32x4.add(f32x4.mul(v128.load32_splat(xi, 8), v2), f32x4.mul(v128.load32_splat(xi, 12), v3));
+  return f32x4.add(y, f32x4.add(a, b));
+}
+
+/**
+ * Four rows of mixerProjectF32Strided at once, x rows xB bytes apart from x, y rows yB apart from y: each vector of W
+ * is loaded once for the four; each row's operations are the one-row loop's, in its order (so the same bits). The
+ * inputs are splatted from memory where used (sixteen would not stay in registers). Edges go to the pair and the
+ * one-row code, row by row.
+ */
+function projectRowQuad(x: usize, xB: usize, w: usize, wB: usize, bias: usize, y: usize, yB: usize, I: i32, oB: usize): void {
+  const vec = oB & ~(<usize>15);
+  const i4 = I & ~3;
+  if (vec < oB || i4 < I) { // tails: two pairs
+    projectRowPair(x, x + xB, w, wB, bias, y, y + yB, I, oB);
+    projectRowPair(x + 2 * xB, x + 3 * xB, w, wB, bias, y + 2 * yB, y + 3 * yB, I, oB);
+    return;
+  }
+  for (let o: usize = 0; o < oB; o += 4) {
+    const b0: f32 = bias ? load<f32>(bias + o) : 0;
+    for (let r: usize = 0; r < 4; r++) store<f32>(y + r * yB + o, b0);
+  }
+  for (let i = 0; i < i4; i += 4) {
+    const xi = x + (<usize>i << 2);
+    const w0 = w + <usize>i * wB;
+    const w1 = w0 + wB;
+    const w2 = w1 + wB;
+    const w3 = w2 + wB;
+    for (let o: usize = 0; o < vec; o += 16) {
+      const v0 = v128.load(w0 + o);
+      const v1 = v128.load(w1 + o);
+      const v2 = v128.load(w2 + o);
+      const v3 = v128.load(w3 + o);
+      v128.store(y + o, rowUpdate(v128.load(y + o), xi, v0, v1, v2, v3));
+      v128.store(y + yB + o, rowUpdate(v128.load(y + yB + o), xi + xB, v0, v1, v2, v3));
+      v128.store(y + 2 * yB + o, rowUpdate(v128.load(y + 2 * yB + o), xi + 2 * xB, v0, v1, v2, v3));
+      v128.store(y + 3 * yB + o, rowUpdate(v128.load(y + 3 * yB + o), xi + 3 * xB, v0, v1, v2, v3));
     }
   }
 }
