@@ -33,10 +33,9 @@ function softplusLanes(x: v128, tbl: usize): v128 {
 /**
  * dst[i] = softplus(src[i]) for `count` floats, in place in the heap (the wasm backend's MambaSoftplus; asm/softplus.ts
  * is the same arithmetic in the copying module): vectors of four, then a scalar tail through one lane.
- * @param tbl 192 bytes of exp constants (filled here)
+ * @param tbl exp's constants as fillTable (asm/step.ts) lays them out, filled by the caller (once for every chunk)
  */
 export function softplusHeapArray(src: usize, dst: usize, count: i32, tbl: usize): void {
-  fillTable(tbl);
   const bytes = <usize>count << 2;
   const vec = bytes & ~(<usize>15);
   let k: usize = 0;

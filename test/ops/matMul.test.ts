@@ -1,10 +1,12 @@
 /**
  * The 2-d products of src/ops/linear/matMul.ts: the K-split weight-gradient product (webgpu's, checked here on
- * cpu, where the arithmetic is the same) against a float64 reference, and the split counts kSplit picks.
+ * cpu, where the arithmetic is the same) against a float64 reference, the split counts kSplit picks, and matMulTAEach
+ * (one a, several b) on cpu and wasm.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { kSplit, matMulTA, matMulTASplit, matMulTB } from '../../src/ops/linear/matMul';
+import { kSplit, matMulTA, matMulTAEach, matMulTASplit, matMulTB } from '../../src/ops/linear/matMul';
+import { onBackend } from '../helpers/backends';
 import { rng, uniformArray } from '../helpers/random';
 
 /** aᵀ @ b in float64 for a (K, M), b (K, O), row-major. */
@@ -78,5 +80,24 @@ describe('kSplit', () => {
         expect(k % s).toBe(0);
       }
     }
+  });
+});
+
+describe('matMulTAEach', () => {
+  test.each(['cpu', 'wasm'])('%s: aᵀ @ b for each b equals the float64 reference (one transpose of a on wasm)', async (backend) => {
+    await onBackend(backend, () => {
+      const [k, m] = [37, 6];
+      const r = rng(41);
+      const a = uniformArray(r, k * m, -1, 1); // (K, M)
+      const bs = [uniformArray(r, k * 5, -1, 1), uniformArray(r, k * 9, -1, 1)]; // (K, 5), (K, 9)
+      const before = tf.memory().numTensors;
+      const got = tf.tidy(() => matMulTAEach(tf.tensor2d(a, [k, m]), bs.map((b, j) => tf.tensor2d(b, [k, [5, 9][j]]))).map((t) => t.dataSync() as Float32Array));
+      expect(tf.memory().numTensors).toBe(before);
+      got.forEach((g, j) => {
+        const o = [5, 9][j];
+        expect(g.length).toBe(m * o);
+        expect(maxRel(g, refTA(a, bs[j], k, m, o))).toBeLessThan(1e-6);
+      });
+    });
   });
 });

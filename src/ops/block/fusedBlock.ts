@@ -36,7 +36,7 @@ import { RECOMPUTE_FLAG, recomputeAboveMiB, recomputePolicy } from '../../flags'
 import { FUSED_SCAN_GRAD_KERNEL, FUSED_SCAN_KERNEL } from '../kernels/names';
 import { gateGrad, sigmoidMul, silu, siluGrad, siluMul } from '../activations/silu';
 import { causalConv, causalConvGrad } from '../conv/causalConv';
-import { matMulAdd, matMulTA, matMulTB, matMulTBAdd } from '../linear/matMul';
+import { matMulAdd, matMulTA, matMulTAEach, matMulTB, matMulTBAdd } from '../linear/matMul';
 import { softplus } from '../activations/softplus';
 import { rmsNormalize, rmsNormalizeGrad } from '../norm/rms';
 
@@ -231,11 +231,8 @@ function backward(x: tf.Tensor, y: tf.Tensor, w: FusedBlockWeights, dims: FusedB
   // in_proj: (x, z) = u @ in_proj (+ bias).
   const [dInProj, du, dInProjBias] = tf.tidy(() => {
     const dx2 = tf.reshape(dxr, [bl, ed]); // (BL, ED)
-    // wasm: matMulTA would transpose u for each product (see matMul.ts); once here for both.
-    const ut = tf.getBackend() === 'wasm' ? tf.transpose(p.u) : null; // (D, BL)
-    const uTimes = (t: tf.Tensor) => (ut ? mm(ut, t) : matMulTA(p.u, t)); // (D, ED)
     return [
-      tf.concat([uTimes(dx2), uTimes(dz)], 1), // (D, 2·ED)
+      tf.concat(matMulTAEach(p.u, [dx2, dz]), 1), // (D, 2·ED)
       tf.reshape(matMulTBAdd(dx2, p.wx, matMulTB(dz, p.wz)), [b, l, dm]), // (B, L, D)
       ...(w.inProjBias ? [tf.concat([tf.sum(dx2, 0), tf.sum(dz, 0)])] : []), // (2·ED)
     ];

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpuWasmKernels, registerOnce } from './kernelIO';
 import { inHeapElementwise, sameShapes } from './inHeap';
 import type { GateFunction } from './simd/pool';
-import { GATE_TABLE_BYTES, gateGradInto, sigmoidMulInto, siluGradInto, siluInto, siluMulInto } from './simd/gates';
+import { gateGradInto, sigmoidMulInto, siluGradInto, siluInto, siluMulInto } from './simd/gates';
 import { GATE_GRAD_KERNEL, SIGMOID_MUL_KERNEL, SILU_GRAD_KERNEL, SILU_KERNEL, SILU_MUL_KERNEL } from './names';
 import { siluGrad, siluMul } from '../activations/silu';
 
@@ -48,7 +48,7 @@ const ARRAYS: Record<string, [GateFunction, readonly string[], number]> = {
 
 const KERNELS: Record<string, { cpu: tf.KernelFunc; wasm: tf.KernelFunc }> = Object.fromEntries(Object.entries(COPYING).map(([name, k]) => {
   const [fn, names, outputs] = ARRAYS[name];
-  return [name, { cpu: k.cpu, wasm: inHeapElementwise(name, names, outputs, fn, GATE_TABLE_BYTES, k.wasm, (m, tbl) => m.fillGateTable(tbl)) }];
+  return [name, { cpu: k.cpu, wasm: inHeapElementwise(name, names, outputs, fn, k.wasm) }];
 }));
 
 /**

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { float32Inputs, heapPtr, type HeapBackend } from './kernelIO';
-import { int8Wasm, wasmHeapMemory, type Int8WasmExports } from './simd/int8';
+import { wasmHeapModule } from './simd/int8';
+import { GATE_TABLE_BYTES } from './simd/gates';
 import { elementwiseHeapParallel } from './simd/heapParallel';
 import type { HeapElementwiseFunction } from './simd/pool';
 
@@ -22,28 +23,24 @@ export function sameShapes(kernel: string, names: readonly string[], infos: tf.T
 
 /**
  * The wasm kernel `kernel` {names…} → `outputs` tensors of the first input's shape, computed by the in-heap export
- * fn(...inputs, ...outputs, count, tbl) with `tableBytes` of scratch at tbl (filled by `fill`, when given, before the
- * run); `copying` where the in-heap module is unavailable.
+ * fn(...inputs, ...outputs, count, tbl), tbl the constants table of asm/gates.ts (GATE_TABLE_BYTES, filled by
+ * fillGateTable: exp's constants, then the gates' own); `copying` where the in-heap module is unavailable.
  */
-export function inHeapElementwise(
-  kernel: string, names: readonly string[], outputs: number, fn: HeapElementwiseFunction, tableBytes: number,
-  copying: tf.KernelFunc, fill?: (m: Int8WasmExports, tbl: number) => void,
-): tf.KernelFunc {
+export function inHeapElementwise(kernel: string, names: readonly string[], outputs: number, fn: HeapElementwiseFunction, copying: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const be = args.backend as unknown as HeapBackend;
-    const memory = wasmHeapMemory(be);
-    const m = memory ? int8Wasm(memory) : null;
-    if (memory == null || m == null || typeof m[fn] !== 'function') return copying(args);
+    const heap = wasmHeapModule(be);
+    if (heap == null || typeof heap.mod[fn] !== 'function') return copying(args);
     const infos = float32Inputs(kernel, args.inputs, names);
     sameShapes(kernel, names, infos);
     const n = tf.util.sizeFromShape(infos[0].shape);
     const outs = Array.from({ length: outputs }, () => be.makeOutput(infos[0].shape, 'float32')); // each (x's shape)
     if (n > 0) {
-      const tbl = be.makeOutput([tableBytes / 4], 'float32'); // scratch: the constants
+      const tbl = be.makeOutput([GATE_TABLE_BYTES / 4], 'float32'); // scratch: the constants
       const tp = heapPtr(be, tbl);
-      fill?.(m, tp);
+      heap.mod.fillGateTable(tp);
       const ptrs = [...infos, ...outs].map((t) => heapPtr(be, t));
-      if (!elementwiseHeapParallel(memory, fn, ptrs, n, tp)) m[fn](...ptrs, n, tp);
+      if (!elementwiseHeapParallel(heap.memory, fn, ptrs, n, tp)) heap.mod[fn](...ptrs, n, tp);
       be.disposeData(tbl.dataId);
     }
     return outputs === 1 ? outs[0] : outs;

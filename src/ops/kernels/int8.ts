@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CpuBackendLike, HeapBackend, heapPtr, registerOnce, wasmView } from './kernelIO';
 import { INT8_GATHER_KERNEL, INT8_MATMUL_KERNEL } from './names';
 import { int8Bytes, int8GatherJs, int8MatMulJs, int8RowBytes } from './js/int8Math';
-import { int8Wasm, wasmHeapMemory } from './simd/int8';
+import { wasmHeapModule } from './simd/int8';
 import { int8MatVecParallel } from './simd/heapParallel';
 
 
@@ -53,9 +53,9 @@ function matMulWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backen
   const { m, i, o, x, q, scale, bias } = matMulDims(inputs);
   const out = be.makeOutput([m, o], 'float32');
   if (m === 0 || o === 0) return out;
-  const memory = wasmHeapMemory(be);
-  const mod = memory ? int8Wasm(memory) : null;
-  if (mod) {
+  const heap = wasmHeapModule(be);
+  if (heap) {
+    const { mod, memory } = heap;
     const scratch = be.makeOutput([Math.ceil((m * i) / 2) + m], 'int32'); // x16 (M, I) int16, then sx (M)
     const ptr = (t: tf.TensorInfo) => heapPtr(be, t);
     const x16 = ptr(scratch);
@@ -63,7 +63,7 @@ function matMulWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backen
     mod.int8QuantizeRows(ptr(x), x16, sx, m, i);
     const args = [x16, sx, ptr(q), ptr(scale), bias ? ptr(bias) : 0, ptr(out)] as const;
     // One row (a decoding step) splits over threads where the heap is shared.
-    if (m !== 1 || !int8MatVecParallel(memory!, ...args, i, o, int8RowBytes(i))) mod.int8MatMul(...args, m, i, o, int8RowBytes(i));
+    if (m !== 1 || !int8MatVecParallel(memory, ...args, i, o, int8RowBytes(i))) mod.int8MatMul(...args, m, i, o, int8RowBytes(i));
     be.disposeData(scratch.dataId);
     return out;
   }

@@ -16,15 +16,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HeapBackend, heapPtr, registerOnce } from './kernelIO';
 import { MATVEC_STEP_KERNEL, MIXER_STEP_KERNEL, RMS_NORM_STEP_KERNEL } from './names';
-import { int8Wasm, Int8WasmExports, wasmHeapMemory } from './simd/int8';
+import { Int8WasmExports, wasmHeapMemory, wasmHeapModule } from './simd/int8';
 import { int8RowBytes } from './js/int8Math';
 import { projectF32Parallel } from './simd/heapParallel';
 
 
 /** The module over the wasm backend's heap, or null (not wasm, no SIMD, or MAMBA_TFJS_SCAN_IMPL=js). */
 function heapModule(backend: unknown): Int8WasmExports | null {
-  const memory = wasmHeapMemory(backend);
-  return memory ? int8Wasm(memory) : null;
+  return wasmHeapModule(backend)?.mod ?? null;
 }
 
 /** True when MambaMixerStep and MambaRmsNormStep can run now: the wasm backend is active and its SIMD module loads. */

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { float32Inputs, heapPtr, registerOnce, type CpuBackendLike, type HeapBackend } from './kernelIO';
-import { int8Wasm, wasmHeapMemory } from './simd/int8';
+import { wasmHeapModule } from './simd/int8';
 import { rowsHeapParallel } from './simd/heapParallel';
 import { RMS_NORMALIZE_GRAD_KERNEL, RMS_NORMALIZE_KERNEL } from './names';
 
@@ -75,12 +75,11 @@ function kernels(kernel: string, grad: boolean): { cpu: tf.KernelFunc; wasm: tf.
       const eps = (attrs as { eps: number }).eps;
       const out = be.makeOutput(x.shape, 'float32'); // (…, D)
       const rows = tf.util.sizeFromShape(x.shape) / d;
-      const memory = wasmHeapMemory(be);
-      const m = memory ? int8Wasm(memory) : null;
-      if (memory && m && typeof m.rmsNormalizeRows === 'function') {
+      const heap = wasmHeapModule(be);
+      if (heap) {
         const ptrs = [x, ...(dy ? [dy] : []), out].map((t) => heapPtr(be, t));
         const fn = grad ? 'rmsNormalizeGradRows' : 'rmsNormalizeRows';
-        if (!rowsHeapParallel(memory, fn, ptrs, d, bitsOf(eps), rows)) m[fn](...ptrs, d, bitsOf(eps), 0, rows);
+        if (!rowsHeapParallel(heap.memory, fn, ptrs, d, bitsOf(eps), rows)) heap.mod[fn](...ptrs, d, bitsOf(eps), 0, rows);
       } else {
         const view = (t: tf.TensorInfo) => be.typedArrayFromHeap(t) as Float32Array;
         rmsLoops(view(x), view(out), d, eps, dy && view(dy));

@@ -13,7 +13,7 @@ import { SOFTPLUS_KERNEL } from './names';
 
 const kernels = cpuWasmKernels(SOFTPLUS_KERNEL, ['x'], ([x]) => [x.shape], ([x], [y]) => softplusInto(x, y));
 /** wasm: in place in the heap, else the copying kernel. */
-const wasmKernel = inHeapElementwise(SOFTPLUS_KERNEL, ['x'], 1, 'softplusHeapArray', 192, kernels.wasm);
+const wasmKernel = inHeapElementwise(SOFTPLUS_KERNEL, ['x'], 1, 'softplusHeapArray', kernels.wasm);
 
 /** Registers the softplus kernels ('cpu', 'wasm') and their gradient. Idempotent. */
 export function registerSoftplusKernels(): void {

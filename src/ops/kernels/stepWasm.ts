@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CpuBackendLike, HeapBackend, float32Inputs, heapPtr, wasmView } from './kernelIO';
 import { NEG_EXP_KERNEL, SELECTIVE_STEP_KERNEL } from './names';
 import { selectiveStepLoop } from './js/stepMath';
-import { int8Wasm, wasmHeapMemory } from './simd/int8';
+import { wasmHeapModule } from './simd/int8';
 
 const INPUTS = ['h', 'x', 'delta', 'A', 'B', 'C', 'D'] as const;
 
@@ -23,8 +23,7 @@ export function selectiveStepWasm({ inputs, backend }: { inputs: tf.NamedTensorI
   const [b, ed, n] = ins[0].shape;
   const y = be.makeOutput([b, ed], 'float32');
   const hOut = be.makeOutput([b, ed, n], 'float32');
-  const memory = wasmHeapMemory(be);
-  const mod = memory && n % 4 === 0 ? int8Wasm(memory) : null;
+  const mod = n % 4 === 0 ? (wasmHeapModule(be)?.mod ?? null) : null;
   if (mod && b * ed > 0) {
     const tbl = be.makeOutput([48], 'float32'); // the exp constants (asm/step.ts)
     const ptr = (t: tf.TensorInfo) => heapPtr(be, t);
@@ -44,8 +43,7 @@ export function negExpWasm({ inputs, backend }: { inputs: tf.NamedTensorInfoMap;
   const [x] = float32Inputs(NEG_EXP_KERNEL, inputs, ['x']);
   const y = be.makeOutput(x.shape, 'float32');
   const count = tf.util.sizeFromShape(x.shape);
-  const memory = wasmHeapMemory(be);
-  const mod = memory ? int8Wasm(memory) : null;
+  const mod = wasmHeapModule(be)?.mod ?? null;
   if (mod && count > 0) {
     const tbl = be.makeOutput([48], 'float32');
     const ptr = (t: tf.TensorInfo) => heapPtr(be, t);

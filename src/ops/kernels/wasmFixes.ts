@@ -23,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { sliceInto, sumLeading, transpose2d } from './js/arrays';
 import { heapPtr, type HeapBackend } from './kernelIO';
-import { int8Wasm, wasmHeapMemory, type Int8WasmExports } from './simd/int8';
+import { wasmHeapModule } from './simd/int8';
 import { sumColumnsParallel, transposeParallel } from './simd/heapParallel';
 import { WASM_FIXED_KERNELS } from './names';
 
@@ -31,13 +31,6 @@ import { WASM_FIXED_KERNELS } from './names';
 interface WasmBackend extends HeapBackend {
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
   incRef(dataId: tf.DataId): void;
-}
-
-/** The in-heap SIMD module over this backend's heap and the heap, or null (then the JS loops run). */
-function inHeap(be: WasmBackend): { m: Int8WasmExports; memory: WebAssembly.Memory } | null {
-  const memory = wasmHeapMemory(be);
-  const m = memory ? int8Wasm(memory) : null;
-  return memory && m && typeof m.transposeRows === 'function' ? { m, memory } : null;
 }
 
 /** Marker property on our kernel functions. */
@@ -80,10 +73,10 @@ function makeTranspose(original: tf.KernelFunc): tf.KernelFunc {
     const be = args.backend as unknown as WasmBackend;
     const [rows, cols] = x.shape;
     const out = be.makeOutput([cols, rows], x.dtype);
-    const h = x.dtype === 'float32' || x.dtype === 'int32' ? inHeap(be) : null; // 4-byte elements: the SIMD module
+    const h = x.dtype === 'float32' || x.dtype === 'int32' ? wasmHeapModule(be) : null; // 4-byte elements: the SIMD module
     if (h && rows * cols > 0) {
       const [xp, yp] = [heapPtr(be, x), heapPtr(be, out)];
-      if (!transposeParallel(h.memory, xp, yp, rows, cols)) h.m.transposeRows(xp, yp, rows, cols, 0, rows); // (R, C) -> (C, R)
+      if (!transposeParallel(h.memory, xp, yp, rows, cols)) h.mod.transposeRows(xp, yp, rows, cols, 0, rows); // (R, C) -> (C, R)
     } else {
       transpose2d(be.typedArrayFromHeap(x), rows, cols, be.typedArrayFromHeap(out)); // (R, C) -> (C, R)
     }
@@ -106,11 +99,11 @@ function makeSum(original: tf.KernelFunc): tf.KernelFunc {
     const out = be.makeOutput(outShape, 'float32');
     const outer = tf.util.sizeFromShape(x.shape.slice(0, k));
     const inner = tf.util.sizeFromShape(x.shape.slice(k));
-    const h = inHeap(be);
+    const h = wasmHeapModule(be);
     if (h && outer * inner > 0) {
       const acc = be.makeOutput([2 * inner], 'float32'); // (inner) float64 scratch
       const [xp, yp, ap] = [heapPtr(be, x), heapPtr(be, out), heapPtr(be, acc)];
-      if (!sumColumnsParallel(h.memory, xp, yp, ap, outer, inner)) h.m.sumColumns(xp, yp, ap, outer, inner, 0, inner); // (outer, inner) -> (inner)
+      if (!sumColumnsParallel(h.memory, xp, yp, ap, outer, inner)) h.mod.sumColumns(xp, yp, ap, outer, inner, 0, inner); // (outer, inner) -> (inner)
       be.disposeData(acc.dataId);
     } else {
       sumLeading(be.typedArrayFromHeap(x), outer, inner, be.typedArrayFromHeap(out)); // (outer, inner) -> (inner)

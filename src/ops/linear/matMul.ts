@@ -39,6 +39,15 @@ export function matMulTA(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return matMulTASplit(a2, b2, backend === 'webgpu' ? kSplit(k, m, o) : 1);
 }
 
+/** aᵀ @ b for one a (K, M) and each b of `bs` (K, O_j) → (M, O_j) each: matMulTA, with a transposed once on wasm. */
+export function matMulTAEach(a: tf.Tensor, bs: tf.Tensor[]): tf.Tensor2D[] {
+  if (tf.getBackend() !== 'wasm') return bs.map((b) => matMulTA(a, b));
+  return tf.tidy(() => {
+    const at = tf.transpose(a as tf.Tensor2D); // (M, K)
+    return bs.map((b) => tf.matMul(at, b as tf.Tensor2D)); // (M, O_j)
+  });
+}
+
 /** aᵀ @ b for a (K, M), b (K, O) with K cut into `s` equal slices (s divides K), multiplied as a batch and summed. */
 export function matMulTASplit(a: tf.Tensor2D, b: tf.Tensor2D, s: number): tf.Tensor2D {
   const [k, m] = a.shape;

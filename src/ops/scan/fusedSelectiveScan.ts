@@ -52,6 +52,12 @@ function checkScanInputs(x: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, B: tf.Ten
   }
 }
 
+/** The scan kernels' inputs by name, cast to float32 where they are not (call inside a tidy). */
+function float32Inputs(x: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, B: tf.Tensor, C: tf.Tensor, D: tf.Tensor): tf.NamedTensorMap {
+  const f32 = (t: tf.Tensor): tf.Tensor => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
+  return { x: f32(x), delta: f32(delta), A: f32(A), B: f32(B), C: f32(C), D: f32(D) };
+}
+
 /**
  * Selective scan y = SSM(x; delta, A, B, C) + D * x, discretization included,
  * computed by the fused kernel of the active backend ('cpu', 'wasm' or 'webgpu').
@@ -69,11 +75,7 @@ export function fusedSelectiveScan(
   x: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, B: tf.Tensor, C: tf.Tensor, D: tf.Tensor,
 ): tf.Tensor3D {
   checkScanInputs(x, delta, A, B, C, D);
-  return tf.tidy(() => {
-    const f32 = (t: tf.Tensor): tf.Tensor => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
-    const inputs = { x: f32(x), delta: f32(delta), A: f32(A), B: f32(B), C: f32(C), D: f32(D) };
-    return tf.engine().runKernel<tf.Tensor3D>(FUSED_SCAN_KERNEL, inputs); // (B, L, ED)
-  });
+  return tf.tidy(() => tf.engine().runKernel<tf.Tensor3D>(FUSED_SCAN_KERNEL, float32Inputs(x, delta, A, B, C, D))); // (B, L, ED)
 }
 
 
@@ -87,10 +89,6 @@ export function fusedSelectiveScanWithState(
 ): { y: tf.Tensor3D; h: tf.Tensor3D } | null {
   if (tf.getKernel(FUSED_SCAN_STATE_KERNEL, tf.getBackend()) == null) return null;
   checkScanInputs(x, delta, A, B, C, D);
-  const [y, h] = tf.tidy(() => {
-    const f32 = (t: tf.Tensor): tf.Tensor => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
-    const inputs = { x: f32(x), delta: f32(delta), A: f32(A), B: f32(B), C: f32(C), D: f32(D) };
-    return tf.engine().runKernel(FUSED_SCAN_STATE_KERNEL, inputs) as tf.Tensor[]; // (B, L, ED), (B, ED, N)
-  });
+  const [y, h] = tf.tidy(() => tf.engine().runKernel(FUSED_SCAN_STATE_KERNEL, float32Inputs(x, delta, A, B, C, D)) as tf.Tensor[]); // (B, L, ED), (B, ED, N)
   return { y: y as tf.Tensor3D, h: h as tf.Tensor3D };
 }

@@ -21,9 +21,9 @@ const CHUNKS_PER_THREAD = 2;
 /** Jobs the heap pool ran since the process started (tests and benchmarks read it). */
 export const heapPoolStats = { jobs: 0 };
 
-/** The heap pool for `work` multiply-adds over `memory`, or null. */
-function poolFor(memory: WebAssembly.Memory, work: number): HeapThreadPool | null {
-  return work < MIN_SPLIT_WORK || !isSharedMemory(memory) ? null : heapThreadPool(memory, int8Module('shared'));
+/** The heap pool over `memory` for `work` (multiply-adds, or elements: see `min`), or null below `min` or unshared. */
+function poolFor(memory: WebAssembly.Memory, work: number, min = MIN_SPLIT_WORK): HeapThreadPool | null {
+  return work < min || !isSharedMemory(memory) ? null : heapThreadPool(memory, int8Module('shared'));
 }
 
 /**
@@ -54,17 +54,12 @@ export function int8MatVecParallel(memory: WebAssembly.Memory, x16: number, sx: 
 
 /** Rows (transpose) or columns (sums) chunks start on multiples of this. */
 const LAYOUT_ALIGN = 16;
-/** Elements below which a layout kernel stays on the calling thread. */
+/** Elements below which a layout, elementwise or row kernel stays on the calling thread. */
 const MIN_LAYOUT_SPLIT = 1 << 16;
-
-/** The heap pool for a layout kernel over `n` elements of `memory`, or null. */
-function layoutPool(memory: WebAssembly.Memory, n: number): HeapThreadPool | null {
-  return n < MIN_LAYOUT_SPLIT || !isSharedMemory(memory) ? null : heapThreadPool(memory, int8Module('shared'));
-}
 
 /** y (C, R) = xᵀ for x (R, C) (transposeRows) over chunks of rows on the heap pool; false, having done nothing, when it stays here. */
 export function transposeParallel(memory: WebAssembly.Memory, x: number, y: number, R: number, C: number): boolean {
-  const pool = layoutPool(memory, R * C);
+  const pool = poolFor(memory, R * C, MIN_LAYOUT_SPLIT);
   if (pool == null) return false;
   pool.run('transposeRows', { chunks: chunksFor(pool, R, LAYOUT_ALIGN, CHUNKS_PER_THREAD).map(([r0, r1]) => [x, y, R, C, r0, r1]) });
   heapPoolStats.jobs++;
@@ -76,7 +71,7 @@ export function transposeParallel(memory: WebAssembly.Memory, x: number, y: numb
  * (each chunk its own part); false, having done nothing, when it stays here.
  */
 export function sumColumnsParallel(memory: WebAssembly.Memory, x: number, y: number, acc: number, R: number, C: number): boolean {
-  const pool = layoutPool(memory, R * C);
+  const pool = poolFor(memory, R * C, MIN_LAYOUT_SPLIT);
   if (pool == null || C < 2 * LAYOUT_ALIGN) return false;
   pool.run('sumColumns', { chunks: chunksFor(pool, C, LAYOUT_ALIGN, CHUNKS_PER_THREAD).map(([c0, c1]) => [x, y, acc + 8 * c0, R, C, c0, c1]) });
   heapPoolStats.jobs++;
@@ -89,7 +84,7 @@ export function sumColumnsParallel(memory: WebAssembly.Memory, x: number, y: num
  * nothing, when it stays on the calling thread.
  */
 export function elementwiseHeapParallel(memory: WebAssembly.Memory, fn: HeapElementwiseFunction, arrays: number[], count: number, tbl: number): boolean {
-  const pool = layoutPool(memory, count);
+  const pool = poolFor(memory, count, MIN_LAYOUT_SPLIT);
   if (pool == null) return false;
   const chunks = chunksFor(pool, count, 4, 2 * CHUNKS_PER_THREAD).map(([a, b]) => [...arrays.map((p) => p + 4 * a), b - a, tbl]);
   pool.run(fn, { chunks });
@@ -102,7 +97,7 @@ export function elementwiseHeapParallel(memory: WebAssembly.Memory, fn: HeapElem
  * chunks on the heap pool; false, having done nothing, when it stays on the calling thread.
  */
 export function rowsHeapParallel(memory: WebAssembly.Memory, fn: HeapRowsFunction, arrays: number[], D: number, epsBits: number, rows: number): boolean {
-  const pool = layoutPool(memory, rows * D);
+  const pool = poolFor(memory, rows * D, MIN_LAYOUT_SPLIT);
   if (pool == null || rows < 2) return false;
   pool.run(fn, { chunks: chunksFor(pool, rows, 1, CHUNKS_PER_THREAD).map(([m0, m1]) => [...arrays, D, epsBits, m0, m1]) });
   heapPoolStats.jobs++;

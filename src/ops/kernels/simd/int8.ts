@@ -49,7 +49,7 @@ export interface Int8WasmExports {
   sigmoidMulArray(...args: number[]): void;
   siluGradArray(...args: number[]): void;
   gateGradArray(...args: number[]): void;
-  /** softplus over `count` floats in place in the heap (asm/mixerStep.ts): (src, dst, count, tbl), tbl 192 bytes. */
+  /** softplus over `count` floats in place in the heap (asm/mixerStep.ts): (src, dst, count, tbl), tbl filled by fillGateTable (or fillTable). */
   softplusHeapArray(...args: number[]): void;
   /** RMS normalization of rows [m0, m1): (x, y, D, epsBits, m0, m1) (asm/rmsNorm.ts). */
   rmsNormalizeRows(...args: number[]): void;
@@ -109,4 +109,14 @@ export function int8Wasm(memory: WebAssembly.Memory): Int8WasmExports | null {
 export function wasmHeapMemory(backend: unknown): WebAssembly.Memory | undefined {
   const wasm = (backend as { wasm?: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory } } | null)?.wasm;
   return wasm?.asm?.memory ?? wasm?.wasmMemory;
+}
+
+/**
+ * The in-heap module over a tfjs-backend-wasm instance's heap, with that heap (the heap pool's memory), or null: not
+ * wasm, no WebAssembly SIMD, or MAMBA_TFJS_SCAN_IMPL=js.
+ */
+export function wasmHeapModule(backend: unknown): { mod: Int8WasmExports; memory: WebAssembly.Memory } | null {
+  const memory = wasmHeapMemory(backend);
+  const mod = memory ? int8Wasm(memory) : null;
+  return memory && mod ? { mod, memory } : null;
 }
